@@ -1,0 +1,259 @@
+// Command carbonctl turns a handful of bare Linux VMs into a working WSO2
+// Carbon cluster over SSH, driven by a TOML inventory.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
+	"github.com/carbonctl/carbonctl/playbooks"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // a step failed
+	exitInput  = 2 // bad input or usage
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, flagsFirst(app, args))
+	if err == nil {
+		return exitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(stderr, "carbonctl:", msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(stderr, "carbonctl:", err)
+	return exitInput
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	runFlags := []cli.Flag{
+		&cli.StringFlag{Name: "limit", Usage: "work only on these nodes (comma-separated names)"},
+		&cli.IntFlag{Name: "forks", Value: 10, Usage: "hosts worked on at once"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more detail"},
+		&cli.BoolFlag{Name: "accept-new-host-keys", Usage: "record unknown host keys in known_hosts (a changed key is always refused)"},
+		&cli.DurationFlag{Name: "start-timeout", Value: 5 * time.Minute, Usage: "per node, until the product logs that it started"},
+		&cli.DurationFlag{Name: "join-timeout", Value: 2 * time.Minute, Usage: "until every node logs \"Member joined\" for every peer"},
+	}
+	return &cli.App{
+		Name:            "carbonctl",
+		Usage:           "build and converge WSO2 Carbon clusters over SSH",
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			{
+				Name: "up", Usage: "converge the cluster described by INVENTORY", ArgsUsage: "INVENTORY",
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}}, runFlags...),
+				Action: func(c *cli.Context) error { return converge(c, true) },
+			},
+			{
+				Name: "plan", Usage: "show what `up` would change (files with diffs, SQL, starts); changes nothing", ArgsUsage: "INVENTORY",
+				Flags:  runFlags,
+				Action: func(c *cli.Context) error { return converge(c, false) },
+			},
+			{
+				Name: "validate", Usage: "check INVENTORY and its playbook without connecting anywhere", ArgsUsage: "INVENTORY",
+				Action: validate,
+			},
+			{
+				Name: "playbooks", Usage: "list the built-in playbooks",
+				Action: listPlaybooks,
+			},
+			{
+				Name: "version", Usage: "print the version",
+				Action: func(c *cli.Context) error { fmt.Fprintln(c.App.Writer, "carbonctl", version()); return nil },
+			},
+		},
+	}
+}
+
+// load reads the inventory and its playbook; errors exit with code 2.
+func load(c *cli.Context) (*inventory.Inventory, *playbook.Playbook, error) {
+	if c.NArg() != 1 {
+		return nil, nil, cli.Exit(fmt.Sprintf("usage: carbonctl %s INVENTORY", c.Command.Name), exitInput)
+	}
+	inv, err := inventory.Load(c.Args().First(), os.LookupEnv)
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), exitInput)
+	}
+	for _, w := range inv.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
+	}
+	pb, err := playbook.Load(playbooks.FS, inv.Cluster.Playbook)
+	if err != nil {
+		return nil, nil, cli.Exit(fmt.Sprintf("%s: cluster.playbook: %v", inv.Path, err), exitInput)
+	}
+	return inv, pb, nil
+}
+
+// converge runs the playbook: applying for `up`, planning for `plan`.
+func converge(c *cli.Context, apply bool) error {
+	inv, pb, err := load(c)
+	if err != nil {
+		return err
+	}
+	opts := steps.Options{
+		Apply:             apply,
+		Limit:             splitList(c.String("limit")),
+		Forks:             c.Int("forks"),
+		ShowDiff:          apply && c.Bool("diff"),
+		Verbose:           c.Bool("verbose"),
+		StartTimeout:      c.Duration("start-timeout"),
+		JoinTimeout:       c.Duration("join-timeout"),
+		AcceptNewHostKeys: c.Bool("accept-new-host-keys"),
+		Out:               c.App.Writer,
+	}
+	began := time.Now()
+	report, err := steps.Run(c.Context, inv, pb, opts)
+	if report == nil {
+		return cli.Exit(err.Error(), exitInput)
+	}
+	report.PrintRecap(c.App.Writer, !apply)
+	verb := "changed"
+	if !apply {
+		verb = "to change"
+	}
+	fmt.Fprintf(c.App.Writer, "\n%d %s, %s in %.2fs\n", report.Changed(), verb, outcome(report, err), time.Since(began).Seconds())
+	if err != nil {
+		return cli.Exit("interrupted: "+err.Error()+" (re-run to converge)", exitFailed)
+	}
+	if report.Failed() {
+		return cli.Exit("", exitFailed)
+	}
+	return nil
+}
+
+func outcome(r *steps.Report, err error) string {
+	switch {
+	case err != nil:
+		return "interrupted"
+	case r.Failed():
+		return "FAILED"
+	}
+	return "ok"
+}
+
+func validate(c *cli.Context) error {
+	inv, pb, err := load(c)
+	if err != nil {
+		return err
+	}
+	managers, workers := 0, 0
+	for _, n := range inv.Nodes {
+		if n.Role == "manager" {
+			managers++
+		} else {
+			workers++
+		}
+	}
+	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, playbook %s (%d steps), %d manager(s), %d worker(s), database %s:%d\n",
+		inv.Path, inv.Cluster.Name, pb.Name, len(pb.Steps), managers, workers, inv.Database.Host, inv.Database.Port)
+	return nil
+}
+
+func listPlaybooks(c *cli.Context) error {
+	for _, name := range playbook.Names(playbooks.FS) {
+		pb, err := playbook.Load(playbooks.FS, name)
+		if err != nil {
+			return cli.Exit(err.Error(), exitFailed)
+		}
+		fmt.Fprintf(c.App.Writer, "%-24s %s\n", pb.Name, pb.Description)
+	}
+	return nil
+}
+
+// flagsFirst moves a command's flags in front of its arguments, so that
+// `carbonctl up inv.toml --diff` works like `carbonctl up --diff inv.toml`
+// (urfave/cli stops parsing flags at the first argument). "--" ends flags.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		tv, ok := f.(interface{ TakesValue() bool })
+		for _, name := range f.Names() {
+			takesValue[name] = ok && tv.TakesValue()
+		}
+	}
+	var flags, positional []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && takesValue[name] && i+1 < len(rest) {
+			i++
+			flags = append(flags, rest[i])
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	return append(out, positional...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// version reports the module version or VCS revision the binary was built from.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
+}

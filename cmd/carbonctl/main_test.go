@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestFlagsFirst(t *testing.T) {
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	tests := []struct{ in, want []string }{
+		{[]string{"carbonctl", "up", "inv.toml", "--diff"}, []string{"carbonctl", "up", "--diff", "inv.toml"}},
+		{[]string{"carbonctl", "up", "inv.toml", "--limit", "wrk1,wrk2", "-v"}, []string{"carbonctl", "up", "--limit", "wrk1,wrk2", "-v", "inv.toml"}},
+		{[]string{"carbonctl", "plan", "--forks=3", "inv.toml"}, []string{"carbonctl", "plan", "--forks=3", "inv.toml"}},
+		{[]string{"carbonctl", "up", "--", "-odd-name.toml"}, []string{"carbonctl", "up", "-odd-name.toml"}},
+		{[]string{"carbonctl", "nosuch", "x", "--y"}, []string{"carbonctl", "nosuch", "x", "--y"}},
+	}
+	for _, tt := range tests {
+		if got := flagsFirst(app, tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("flagsFirst(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[cluster]\nname = \"x\"\nbogus = 1\n"), 0o600)
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"carbonctl", "version"}, 0, "carbonctl"},
+		{[]string{"carbonctl", "playbooks"}, 0, "esb-worker-manager"},
+		{[]string{"carbonctl", "up"}, 2, "usage: carbonctl up INVENTORY"},
+		{[]string{"carbonctl", "validate", filepath.Join(dir, "missing.toml")}, 2, "missing.toml"},
+		{[]string{"carbonctl", "plan", bad}, 2, "bad.toml:3: cluster.bogus"},
+		{[]string{"carbonctl", "up", "--no-such-flag", bad}, 2, "no-such-flag"},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tt.args, &out, &errOut)
+		all := out.String() + errOut.String()
+		if code != tt.code || !strings.Contains(all, tt.out) {
+			t.Errorf("%v: exit %d, output %q; want exit %d containing %q", tt.args, code, all, tt.code, tt.out)
+		}
+	}
+}

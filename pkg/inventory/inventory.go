@@ -1,0 +1,238 @@
+// Package inventory reads the TOML inventory that describes a WSO2 Carbon
+// cluster: the product, the SSH access, the MySQL database, the optional
+// load balancer and the nodes.
+//
+// Decoding is strict: unknown or misspelt keys, wrong types, missing
+// required keys and inconsistent values (duplicate names, clashing ports on
+// a shared host, host names where IP addresses are required...) are all
+// reported at once, each as "file:line: key: what is wrong: what to do".
+package inventory
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Inventory is a decoded and validated inventory file.
+type Inventory struct {
+	Path         string // absolute path of the file (Load), or the name given to Parse
+	Dir          string // absolute directory relative paths were resolved against
+	Cluster      Cluster
+	Product      Product
+	SSH          SSH
+	Database     Database
+	LoadBalancer *LoadBalancer // nil when the [loadbalancer] table is absent
+	Nodes        []Node        // in file order
+	Warnings     []string      // "file:line: key: message", e.g. plain-text secrets
+}
+
+// Cluster is the [cluster] table.
+type Cluster struct {
+	Name string // required
+	// Playbook is a built-in playbook name (e.g. "esb-worker-manager") or,
+	// when the value contains "/" or ends in ".toml", an absolute path
+	// (resolved against the inventory's directory). Empty when unset.
+	Playbook string
+	// Domain is the clustering domain, as written; empty when unset (the
+	// playbook supplies the product's default).
+	Domain string
+}
+
+// Product is the [product] table.
+type Product struct {
+	Archive string // absolute path of the product zip on the control machine
+	Home    string // CARBON_HOME on the nodes, absolute and clean
+	User    string // OS user owning and running the product; default "wso2"
+	Group   string // its group; default User
+}
+
+// SSH is the [ssh] table.
+type SSH struct {
+	User           string        // default "root"
+	Port           int           // default 22
+	IdentityFile   string        // key identity_file: absolute; empty = agent only
+	KnownHosts     string        // key known_hosts: absolute; default ~/.ssh/known_hosts
+	UseAgent       bool          // key use_agent: default true
+	ConnectTimeout time.Duration // key connect_timeout = "10s"; default 10s
+}
+
+// Database is the [database] table: the MySQL server holding the Carbon
+// databases.
+type Database struct {
+	Host          string // IP address (the guides map Alias to it in /etc/hosts)
+	Port          int    // default 3306
+	AdminUser     string // key admin_user: default "root"
+	AdminPassword Secret // admin_password_env | admin_password_file | admin_password
+	User          string // application user, e.g. "regadmin"
+	Password      Secret // password_env | password_file | password
+	UserHost      string // key user_host: host part of the application account; default "%"
+	Alias         string // DNS name written to /etc/hosts on the nodes; "" = JDBC URLs use Host
+	JDBCDriver    string // key jdbc_driver: absolute path of the MySQL connector jar
+	// Via is "" to connect from the control machine, else the name of a
+	// node (or "lb") whose SSH connection tunnels to Host:Port.
+	Via           string
+	UserDB        string // key user_db: default "WSO2_USER_DB"
+	RegistryDB    string // key registry_db: default "REGISTRY_DB"
+	LocalDBPrefix string // key local_db_prefix: default "REGISTRY_LOCAL"
+	CharacterSet  string // key character_set: optional, e.g. "latin1"
+}
+
+// LoadBalancer is the optional [loadbalancer] table.
+type LoadBalancer struct {
+	Host            string // IP address
+	ServiceHostName string // key service_host_name, e.g. "esb.wso2.com"
+	MgtHostName     string // key mgt_host_name, e.g. "mgt.esb.wso2.com"
+	HTTPPort        int    // key http_port: default 80
+	HTTPSPort       int    // key https_port: default 443
+}
+
+// Node is one [[node]] table.
+type Node struct {
+	Name            string // [a-z0-9][a-z0-9-]{0,31}; "lb" is reserved
+	Host            string // IP address (v4 or v6)
+	Role            string // RoleManager or RoleWorker
+	WKA             bool   // well-known member of the cluster
+	PortOffset      int    // key port_offset: 0..1000, default 0
+	LocalMemberPort int    // key local_member_port: default 4100
+	// LocalRegistryDB is the node's local registry database (key
+	// local_registry_db); default Database.LocalDBPrefix + the node's
+	// 1-based position in the file.
+	LocalRegistryDB string
+	Home            string // CARBON_HOME of this node (key home); default Product.Home
+	Line            int    // line of the node's [[node]] header
+}
+
+// Node roles.
+const (
+	RoleManager = "manager"
+	RoleWorker  = "worker"
+)
+
+// Options tunes Parse.
+type Options struct {
+	// CheckFiles makes Parse check that the files named by the inventory
+	// (product archive, JDBC driver, identity file, playbook file) exist.
+	// Load always checks them.
+	CheckFiles bool
+}
+
+// Load reads, decodes strictly and validates the inventory at path.
+// lookupEnv resolves the *_env secret references and $HOME (pass
+// os.LookupEnv). Relative file paths in the inventory resolve against the
+// inventory's directory; "~/" expands to $HOME. The error, if any, is an
+// Errors listing every problem found.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Inventory, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the inventory: %v: check the path passed to carbonctl", cause(err))}}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot make the path absolute: %v", err)}}
+	}
+	inv, err := Parse(path, filepath.Dir(abs), data, lookupEnv, Options{CheckFiles: true})
+	if err != nil {
+		return nil, err
+	}
+	inv.Path = abs
+	return inv, nil
+}
+
+// Parse is Load on bytes already read: name is the file name used in
+// messages (and stored as Inventory.Path), dir the directory relative paths
+// resolve against. A nil lookupEnv means os.LookupEnv.
+func Parse(name, dir string, data []byte, lookupEnv func(string) (string, bool), opts Options) (*Inventory, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("cannot make directory %q absolute: %v", dir, err)}}
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		return nil, Errors{syntaxError(name, data, err)}
+	}
+	d := &decoder{file: name, dir: absDir, lines: indexLines(string(data)), lookupEnv: lookupEnv, opts: opts}
+	inv := d.decode(raw)
+	if len(d.errs) > 0 {
+		sortErrors(d.errs)
+		return nil, d.errs
+	}
+	inv.Path, inv.Dir, inv.Warnings = name, absDir, d.warnings
+	return inv, nil
+}
+
+// syntaxError turns a TOML decoding error into an Error.
+func syntaxError(name string, data []byte, err error) *Error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		return &Error{File: name, Msg: "TOML error: " + err.Error()}
+	}
+	line := pe.Position.Line
+	if start := pe.Position.Start; start >= 0 && start < len(data) {
+		// An error found at a newline belongs to the line it ends, not to the next one.
+		line = bytes.Count(data[:start], []byte("\n")) + 1
+	}
+	msg := strings.TrimSuffix(pe.Message, ".")
+	return &Error{File: name, Line: line, Msg: "TOML syntax error: " + msg + ": fix the syntax on this line"}
+}
+
+// cause strips the path from file errors that already name it.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Manager returns the first node with role "manager", or nil.
+func (inv *Inventory) Manager() *Node {
+	for i := range inv.Nodes {
+		if inv.Nodes[i].Role == RoleManager {
+			return &inv.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Node returns the node called name, or nil.
+func (inv *Inventory) Node(name string) *Node {
+	for i := range inv.Nodes {
+		if inv.Nodes[i].Name == name {
+			return &inv.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// WKAMembers returns the well-known members (wka = true), in file order.
+func (inv *Inventory) WKAMembers() []Node {
+	var wka []Node
+	for _, n := range inv.Nodes {
+		if n.WKA {
+			wka = append(wka, n)
+		}
+	}
+	return wka
+}
+
+// Secrets returns every non-empty secret value, for masking output.
+func (inv *Inventory) Secrets() []string {
+	var out []string
+	for _, s := range []Secret{inv.Database.AdminPassword, inv.Database.Password} {
+		if s.Value != "" {
+			out = append(out, s.Value)
+		}
+	}
+	return out
+}

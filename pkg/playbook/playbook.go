@@ -1,0 +1,182 @@
+// Package playbook loads product playbooks: the per-product knowledge (which
+// files to patch and how, which databases and scripts, how to start a node)
+// kept as TOML data so that the engine stays product-agnostic.
+package playbook
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+)
+
+// Playbook is one product's list of steps.
+type Playbook struct {
+	Name        string `toml:"name"`
+	Description string `toml:"description"`
+	// Domain is the clustering domain used when the inventory sets none.
+	Domain string `toml:"domain"`
+	Start  Start  `toml:"start"`
+	Steps  []Step `toml:"step"`
+	// Source is where the playbook was read from (embedded name or path).
+	Source string `toml:"-"`
+}
+
+// Start describes how a node of the product is started and observed.
+type Start struct {
+	Script         string   `toml:"script"`          // relative to CARBON_HOME
+	SetupArg       string   `toml:"setup_arg"`       // given to the manager on its very first start
+	ManagerArgs    []string `toml:"manager_args"`    // always given to managers
+	WorkerArgs     []string `toml:"worker_args"`     // always given to workers
+	PidFile        string   `toml:"pid_file"`        // relative to CARBON_HOME
+	Log            string   `toml:"log"`             // relative to CARBON_HOME
+	StartedPattern string   `toml:"started_pattern"` // log text that says start-up finished
+	JoinedPattern  string   `toml:"joined_pattern"`  // log text before "/IP:PORT" of a peer that joined
+	LeftPattern    string   `toml:"left_pattern"`    // log text before "/IP:PORT" of a peer that left
+	StartingLine   string   `toml:"starting_pattern"`
+}
+
+// Step is one entry of a playbook. Type selects the implementation; the
+// other fields are used by the types that need them.
+type Step struct {
+	Name string `toml:"name"`
+	Type string `toml:"type"` // product | copy | databases | xml | hosts | start
+	// When is a template that must render "true" for the step to apply to a node.
+	When string `toml:"when"`
+
+	// copy
+	Src  string `toml:"src"`
+	Dest string `toml:"dest"`
+
+	// xml
+	File  string `toml:"file"`
+	Edits []Edit `toml:"edit"`
+
+	// databases
+	Databases []Database `toml:"database"`
+}
+
+// Edit is one XML edit of an xml step; its strings are templates.
+type Edit struct {
+	Op    string `toml:"op"` // set | attr | ensure | inner | remove
+	Path  string `toml:"path"`
+	Attr  string `toml:"attr"`
+	Value string `toml:"value"`
+	When  string `toml:"when"`
+}
+
+// Database is one database of a databases step.
+type Database struct {
+	Name          string   `toml:"name"`            // template
+	PerNode       bool     `toml:"per_node"`        // one database per node (Name uses .Node)
+	Scripts       []string `toml:"scripts"`         // relative to the manager's CARBON_HOME
+	MySQL57Script []string `toml:"mysql57_scripts"` // used instead on MySQL >= 5.7 when present
+}
+
+// Step types understood by the engine.
+var stepTypes = map[string]bool{"product": true, "copy": true, "databases": true, "xml": true, "hosts": true, "start": true}
+
+// Load returns the built-in playbook called nameOrPath, or reads the file at
+// nameOrPath when it looks like a path.
+func Load(builtin fs.FS, nameOrPath string) (*Playbook, error) {
+	if strings.Contains(nameOrPath, "/") || strings.HasSuffix(nameOrPath, ".toml") {
+		data, err := os.ReadFile(nameOrPath)
+		if err != nil {
+			return nil, fmt.Errorf("playbook %s: %w", nameOrPath, err)
+		}
+		return Parse(nameOrPath, data)
+	}
+	data, err := fs.ReadFile(builtin, nameOrPath+".toml")
+	if err != nil {
+		return nil, fmt.Errorf("unknown playbook %q (built-in: %s)", nameOrPath, strings.Join(Names(builtin), ", "))
+	}
+	return Parse(nameOrPath, data)
+}
+
+// Names lists the built-in playbooks.
+func Names(builtin fs.FS) []string {
+	matches, _ := fs.Glob(builtin, "*.toml")
+	var names []string
+	for _, m := range matches {
+		names = append(names, strings.TrimSuffix(filepath.Base(m), ".toml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Parse decodes and checks a playbook.
+func Parse(source string, data []byte) (*Playbook, error) {
+	var pb Playbook
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&pb)
+	if err != nil {
+		return nil, fmt.Errorf("playbook %s: %w", source, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("playbook %s: unknown key %s", source, und[0])
+	}
+	pb.Source = source
+	if err := pb.check(); err != nil {
+		return nil, fmt.Errorf("playbook %s: %w", source, err)
+	}
+	return &pb, nil
+}
+
+func (pb *Playbook) check() error {
+	if pb.Name == "" {
+		return fmt.Errorf("name is missing")
+	}
+	seen := map[string]bool{}
+	for i, s := range pb.Steps {
+		where := fmt.Sprintf("step %d (%s)", i+1, s.Name)
+		if s.Name == "" {
+			return fmt.Errorf("step %d: name is missing", i+1)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("%s: duplicate step name", where)
+		}
+		seen[s.Name] = true
+		if !stepTypes[s.Type] {
+			return fmt.Errorf("%s: unknown type %q", where, s.Type)
+		}
+		if err := s.checkFields(); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
+		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")
+	}
+	return nil
+}
+
+func (s Step) checkFields() error {
+	switch s.Type {
+	case "copy":
+		if s.Src == "" || s.Dest == "" {
+			return fmt.Errorf("copy needs src and dest")
+		}
+	case "xml":
+		if s.File == "" || len(s.Edits) == 0 {
+			return fmt.Errorf("xml needs file and at least one edit")
+		}
+		for j, e := range s.Edits {
+			if _, err := xmlpatch.ParseKind(e.Op); err != nil {
+				return fmt.Errorf("edit %d: %w", j+1, err)
+			}
+			if e.Path == "" {
+				return fmt.Errorf("edit %d: path is missing", j+1)
+			}
+		}
+	case "databases":
+		if len(s.Databases) == 0 {
+			return fmt.Errorf("databases needs at least one [[step.database]]")
+		}
+	}
+	return nil
+}

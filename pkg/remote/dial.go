@@ -1,0 +1,229 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// Dial opens the one SSH connection this run uses for host (an IP address or
+// a name), checking its host key with keys and logging in as cfg.User.
+// Hosts dialled in parallel should share one HostKeys; a nil keys is made
+// from cfg.KnownHostsFile and cfg.AcceptNewHostKeys.
+// Errors name host:port and say what went wrong: unknown or changed host key,
+// authentication failure, timeout, connection refused, name resolution.
+func Dial(ctx context.Context, host string, cfg Config, keys *HostKeys) (*Client, error) {
+	cfg = cfg.withDefaults()
+	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
+	if keys == nil {
+		var err error
+		if keys, err = NewHostKeys(cfg.KnownHostsFile, cfg.AcceptNewHostKeys); err != nil {
+			return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+		}
+	}
+	if cfg.User == "" {
+		return nil, fmt.Errorf("connecting to %s: no login user given", addr)
+	}
+	creds, err := loadCredentials(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	defer creds.close()
+	algos, err := keys.hostKeyAlgorithms(addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	var hostKeyErr error
+	sshCfg := &ssh.ClientConfig{
+		User:              cfg.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(creds.signers)},
+		HostKeyCallback:   keys.callback(addr, &hostKeyErr),
+		HostKeyAlgorithms: algos,
+		Timeout:           cfg.ConnectTimeout,
+	}
+	conn, err := handshake(ctx, addr, sshCfg, cfg)
+	if err != nil {
+		if hostKeyErr != nil {
+			return nil, hostKeyErr
+		}
+		return nil, explainDialError(ctx, addr, cfg, creds, err)
+	}
+	return newClient(host, addr, cfg, conn), nil
+}
+
+// handshake connects to addr and runs the SSH handshake and authentication,
+// all bounded by ctx and cfg.ConnectTimeout.
+func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config) (*ssh.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	var d net.Dialer
+	tcp, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { tcp.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(tcp, addr, sshCfg)
+	if !stop() {
+		// ctx ended during the handshake and closed the connection.
+		if err == nil {
+			c.Close()
+		}
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		tcp.Close()
+		return nil, err
+	}
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+// explainDialError turns a failed connection attempt into a message that
+// names addr and the cause.
+func explainDialError(ctx context.Context, addr string, cfg Config, creds *credentials, err error) error {
+	var dnsErr *net.DNSError
+	var algoErr *ssh.AlgorithmNegotiationError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("connecting to %s: %w", addr, ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return fmt.Errorf("connecting to %s: timed out after %s", addr, cfg.ConnectTimeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("connecting to %s: connection refused (is sshd running and listening on port %d?)", addr, cfg.Port)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("connecting to %s: cannot resolve host name: %w", addr, err)
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		return fmt.Errorf("authentication to %s as %q failed: the server accepted none of the keys offered (%s)%s",
+			addr, cfg.User, creds.describe(), creds.skippedNote())
+	case errors.As(err, &algoErr) && algoErr.What == "host key":
+		return fmt.Errorf("%s offers none of the host key types recorded for it in known_hosts (%s; server has %s); its keys have probably changed: verify them and fix known_hosts",
+			addr, strings.Join(algoErr.SupportedAlgorithms, ", "), strings.Join(algoErr.RequestedAlgorithms, ", "))
+	default:
+		return fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+}
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// credentials are the keys Dial offers: identity files first, then the
+// agent's keys.
+type credentials struct {
+	files      []ssh.Signer
+	fileNames  []string
+	skipped    []string // encrypted identity files, left to the agent
+	agent      agent.ExtendedAgent
+	agentConn  net.Conn
+	agentCount int
+}
+
+// loadCredentials reads cfg's identity files and connects to the agent.
+func loadCredentials(cfg Config) (*credentials, error) {
+	creds := &credentials{}
+	if cfg.UseAgent {
+		if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
+			conn, err := net.Dial("unix", sock)
+			if err != nil && len(cfg.IdentityFiles) == 0 {
+				return nil, fmt.Errorf("connecting to ssh-agent at $SSH_AUTH_SOCK: %w", err)
+			}
+			if err == nil {
+				creds.agentConn, creds.agent = conn, agent.NewClient(conn)
+			}
+		}
+	}
+	for _, file := range cfg.IdentityFiles {
+		if err := creds.addIdentityFile(file); err != nil {
+			creds.close()
+			return nil, err
+		}
+	}
+	if len(creds.files) == 0 && creds.agent == nil {
+		creds.close()
+		if len(creds.skipped) > 0 {
+			return nil, encryptedKeyError(creds.skipped[0])
+		}
+		return nil, errors.New("no SSH credentials: give an identity file or use ssh-agent (SSH_AUTH_SOCK)")
+	}
+	return creds, nil
+}
+
+// addIdentityFile parses one private key file. An encrypted key is skipped
+// when the agent is available (it may hold the key) and is an error
+// otherwise.
+func (c *credentials) addIdentityFile(file string) error {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading identity file: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	var missing *ssh.PassphraseMissingError
+	switch {
+	case errors.As(err, &missing) && c.agent != nil:
+		c.skipped = append(c.skipped, file)
+		return nil
+	case errors.As(err, &missing):
+		return encryptedKeyError(file)
+	case err != nil:
+		return fmt.Errorf("identity file %s: %w", file, err)
+	}
+	c.files = append(c.files, signer)
+	c.fileNames = append(c.fileNames, file)
+	return nil
+}
+
+// encryptedKeyError explains that a passphrase-protected key needs the agent.
+func encryptedKeyError(file string) error {
+	return fmt.Errorf("identity file %s is encrypted (has a passphrase) and carbonctl does not prompt for passphrases: load it into ssh-agent (ssh-add %s) and use the agent", file, file)
+}
+
+// signers returns the keys to offer, in order.
+func (c *credentials) signers() ([]ssh.Signer, error) {
+	all := append([]ssh.Signer(nil), c.files...)
+	if c.agent != nil {
+		fromAgent, err := c.agent.Signers()
+		if err != nil && len(all) == 0 {
+			return nil, fmt.Errorf("listing ssh-agent keys: %w", err)
+		}
+		c.agentCount = len(fromAgent)
+		all = append(all, fromAgent...)
+	}
+	return all, nil
+}
+
+// describe lists the key sources for an authentication failure message.
+func (c *credentials) describe() string {
+	var parts []string
+	if len(c.fileNames) > 0 {
+		parts = append(parts, "identity files "+strings.Join(c.fileNames, ", "))
+	}
+	if c.agent != nil {
+		parts = append(parts, fmt.Sprintf("%d ssh-agent keys", c.agentCount))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// skippedNote mentions encrypted identity files the agent did not cover.
+func (c *credentials) skippedNote() string {
+	if len(c.skipped) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; encrypted identity files %s were not used: load them into ssh-agent with ssh-add",
+		strings.Join(c.skipped, ", "))
+}
+
+// close releases the agent connection.
+func (c *credentials) close() {
+	if c.agentConn != nil {
+		c.agentConn.Close()
+	}
+}

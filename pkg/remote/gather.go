@@ -1,0 +1,179 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+// File is what Gather learned about one path. Symbolic links are followed.
+type File struct {
+	Path   string
+	Exists bool
+	IsDir  bool
+	// Mode holds the permission bits, plus os.ModeSetuid, os.ModeSetgid
+	// and os.ModeSticky when set.
+	Mode         os.FileMode
+	UID, GID     int
+	Owner, Group string // names; the numeric id as a string if it has none
+	Size         int64
+	Content      []byte // regular files listed in GatherRequest.Contents only
+}
+
+// ProbeResult is what a probe printed and its exit status.
+type ProbeResult struct {
+	Stdout   string
+	ExitCode int
+}
+
+// GatherRequest lists what Gather reads. Paths must be absolute and must not
+// contain newlines.
+type GatherRequest struct {
+	Contents []string // files whose content (and stat) to read
+	Stats    []string // paths to stat only
+	// Probes maps a name to a sh snippet, run in a subshell with stdin
+	// from /dev/null and stderr discarded; Gather captures its stdout (NUL
+	// bytes are lost) and exit status. Snippets run as root in the C locale.
+	Probes map[string]string
+}
+
+// Facts is what Gather found, keyed by path and by probe name.
+type Facts struct {
+	Files  map[string]*File
+	Probes map[string]ProbeResult
+}
+
+// Gather reads everything in req with ONE command (one round trip) run as
+// root (through sudo -n unless the login user is root). A missing path gives
+// Exists=false, not an error. Contents are framed by length, so binary files
+// of tens of MB come back intact; a file that changes size while being read
+// makes Gather fail, and a retry normally succeeds. The remote side costs a
+// constant handful of processes (three ls, one cat) plus one subshell per
+// probe, however many files are asked for.
+func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) {
+	plan, err := newGatherPlan(req)
+	if err != nil {
+		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+	}
+	inv, err := c.invocation(c.rootUser(), plan.script())
+	if err != nil {
+		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+	}
+	res, err := c.run(ctx, inv, nil)
+	if err != nil {
+		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("gathering facts on %s: script exited with status %d: %s",
+			c.host, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1000))
+	}
+	facts, err := plan.parse(res.Stdout)
+	if err != nil {
+		return nil, fmt.Errorf("gathering facts on %s: %w (stderr: %s)",
+			c.host, err, clip(strings.TrimSpace(string(res.Stderr)), 500))
+	}
+	return facts, nil
+}
+
+// rootUser is the user to run root work as: "" (no sudo) if the login user
+// is root.
+func (c *Client) rootUser() string {
+	if c.isRoot() {
+		return ""
+	}
+	return "root"
+}
+
+// gatherPlan is a GatherRequest put in the order the script works in.
+type gatherPlan struct {
+	paths    []string // every path, sorted bytewise (as ls sorts in the C locale), unique
+	contents []string // the paths whose content to read, sorted, unique
+	probes   []string // probe names, sorted
+	snippets map[string]string
+}
+
+// newGatherPlan validates and orders req.
+func newGatherPlan(req GatherRequest) (*gatherPlan, error) {
+	p := &gatherPlan{snippets: req.Probes}
+	p.contents = sortedUnique(req.Contents)
+	p.paths = sortedUnique(append(slices.Clone(req.Contents), req.Stats...))
+	for _, name := range p.paths {
+		if !path.IsAbs(name) || strings.ContainsAny(name, "\n\x00") {
+			return nil, fmt.Errorf("path %q must be absolute and must not contain newlines", name)
+		}
+	}
+	for name := range req.Probes {
+		p.probes = append(p.probes, name)
+	}
+	slices.Sort(p.probes)
+	return p, nil
+}
+
+// sortedUnique returns a sorted copy of list without duplicates.
+func sortedUnique(list []string) []string {
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// gatherStart is the first line of the script's output; anything before it
+// was printed by the login shell's startup files and is skipped.
+const gatherStart = "carbonctl-gather"
+
+// gatherHeader makes ls sort bytewise (like slices.Sort) and print names
+// as they are, and marks the start of the output.
+const gatherHeader = `LC_ALL=C QUOTING_STYLE=literal
+export LC_ALL QUOTING_STYLE
+echo ` + gatherStart + `
+`
+
+// script builds the remote script. Its output, in order:
+//
+//	the gatherStart line;
+//	a line of path types (see typeLoop), one character per plan.paths entry;
+//	if any path exists: three sections of `ls -ldL` lines for the existing
+//	paths (numeric ids, owner names, group names), each ended by a "--" line;
+//	a line of content types, one character per plan.contents entry;
+//	the concatenated contents of the regular ones, then "carbonctl-end\n";
+//	per probe: "EXITCODE LENGTH\n" and LENGTH bytes of output.
+func (p *gatherPlan) script() string {
+	var b strings.Builder
+	b.WriteString(gatherHeader)
+	b.WriteString(typeLoop(p.paths, `[ "$t" = - ]`))
+	b.WriteString(`if [ $# -gt 0 ]; then
+for f in -ldLn -ldLo -ldLg; do ls "$f" -- "$@"; echo --; done
+fi
+`)
+	b.WriteString(typeLoop(p.contents, `[ "$t" != f ]`))
+	b.WriteString("[ $# -eq 0 ] || cat -- \"$@\"\necho carbonctl-end\n")
+	for i, name := range p.probes {
+		fmt.Fprintf(&b, "carbonctl_probe_%d() (\n%s\n)\n", i, p.snippets[name])
+		fmt.Fprintf(&b, `o=$(carbonctl_probe_%d </dev/null 2>/dev/null; r=$?; printf .; exit "$r"); r=$?
+printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
+`, i)
+	}
+	return b.String()
+}
+
+// typeLoop returns a loop that prints a line with one type character per
+// path (d directory, f regular file, o other, - missing) and leaves in "$@"
+// the paths for which the shell test skip fails.
+func typeLoop(paths []string, skip string) string {
+	if len(paths) == 0 {
+		return "set --\necho\n"
+	}
+	quoted := make([]string, len(paths))
+	for i, p := range paths {
+		quoted[i] = Quote(p)
+	}
+	return "set --\nfor p in " + strings.Join(quoted, " ") + `; do
+if [ -d "$p" ]; then t=d; elif [ -f "$p" ]; then t=f; elif [ -e "$p" ]; then t=o; else t=-; fi
+printf %s "$t"
+` + skip + ` || set -- "$@" "$p"
+done
+echo
+`
+}

@@ -1,0 +1,89 @@
+// Package remote runs commands on, reads facts from and writes files to
+// Linux hosts over SSH.
+//
+// It is built for speed: a host costs one SSH connection (Dial) for a whole
+// run, and each operation is a single SSH session running one POSIX sh
+// script, so a no-op run is about one handshake plus one command per host.
+// Nodes need nothing but sshd and the usual POSIX tools (sh, cat, ls, mkdir,
+// chmod, chown, mv, rm, mktemp, kill, sudo, ...).
+//
+// Work that needs root goes through `sudo -n` unless the login user is
+// root. Uploading a stream (for example a tar archive) is done with Run and a
+// stdin reader, e.g. Run(ctx, "root", "tar -xf - -C /opt", archive).
+//
+// The package has no package-level mutable state: several runs (and several
+// hosts in one run) can use it concurrently.
+package remote
+
+import (
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Config says how to connect and log in to a host.
+type Config struct {
+	// User is the login user.
+	User string
+	// Port is the sshd port; 0 means 22.
+	Port int
+	// IdentityFiles are unencrypted private keys. An encrypted key cannot
+	// be used directly: load it into ssh-agent and set UseAgent.
+	IdentityFiles []string
+	// UseAgent makes Dial also offer the keys of the agent at
+	// $SSH_AUTH_SOCK, if that variable is set.
+	UseAgent bool
+	// KnownHostsFile is an OpenSSH known_hosts file; required. Dial uses it
+	// (with AcceptNewHostKeys) only when given no HostKeys.
+	KnownHostsFile string
+	// AcceptNewHostKeys is like OpenSSH's StrictHostKeyChecking=accept-new:
+	// the key of a host missing from KnownHostsFile is recorded there. A
+	// changed key is always fatal.
+	AcceptNewHostKeys bool
+	// ConnectTimeout bounds TCP connect, handshake and authentication;
+	// 0 means 10s.
+	ConnectTimeout time.Duration
+	// MaxSessions caps the SSH sessions one Client runs at once; further
+	// calls wait. 0 means 8, leaving room under sshd's default MaxSessions
+	// of 10 for the session that stops a cancelled command.
+	MaxSessions int
+}
+
+// Defaults applied by withDefaults.
+const (
+	defaultPort           = 22
+	defaultConnectTimeout = 10 * time.Second
+	defaultMaxSessions    = 8
+)
+
+// withDefaults returns cfg with zero fields set to their defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.Port == 0 {
+		cfg.Port = defaultPort
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = defaultMaxSessions
+	}
+	return cfg
+}
+
+// Quote returns s single-quoted for POSIX sh, so that the shell reads it
+// back as exactly s (one word, no expansions).
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Fingerprint returns the OpenSSH SHA256 fingerprint of key, e.g.
+// "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s".
+func Fingerprint(key ssh.PublicKey) string {
+	return ssh.FingerprintSHA256(key)
+}
+
+// describeKey formats a key as "TYPE SHA256:..." for messages.
+func describeKey(key ssh.PublicKey) string {
+	return key.Type() + " " + Fingerprint(key)
+}

@@ -1,0 +1,328 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// Result is the outcome of a command.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitCode       int // 128+N if the command was killed by signal N
+}
+
+// maxScript bounds a script's size: it travels as one command-line argument
+// and Linux refuses single arguments over 128 KiB.
+const maxScript = 100 << 10
+
+// Timings of the cancellation path (see abort).
+const (
+	pidWait      = 2 * time.Second        // for the command to report its process group
+	innerPIDWait = 500 * time.Millisecond // for sudo's command to report its own
+	abortTimeout = 5 * time.Second        // for the session that signals the command
+)
+
+// Bookkeeping lines a command writes to stderr before the script runs; Run
+// strips them. The login shell reports its process id (which sshd made a
+// process group id); the shell started by sudo reports that sudo worked,
+// and its own process id (sudo with use_pty starts a new process group).
+const (
+	pidMarker  = "carbonctl-pid "
+	sudoMarker = "carbonctl-sudo-ok "
+)
+
+// sudoShell is run by sudo: it reports success, then runs the script ($1).
+const sudoShell = `echo "` + sudoMarker + `$$" >&2; exec sh -c "$1"`
+
+// Run runs a POSIX sh script on the host as user as: "" (or the login user)
+// runs it as the login user, any other user goes through
+// `sudo -n [-u USER] -- sh -c`. stdin, which may be nil, is streamed to the
+// script; this is also the way to upload data, e.g. Run(ctx, "root",
+// "tar -xf - -C /opt", archive). A stdin reader that blocks forever keeps a
+// goroutine alive after Run returns.
+//
+// A non-zero exit status is not an error: check Result.ExitCode. An error
+// means the script could not be run: transport failure, sudo refusing
+// (asking for a password, for example), or ctx ending, in which case the
+// remote command is sent SIGTERM (and SIGKILL a second later) before Run
+// returns.
+func (c *Client) Run(ctx context.Context, as string, script string, stdin io.Reader) (Result, error) {
+	inv, err := c.invocation(as, script)
+	if err != nil {
+		return Result{}, fmt.Errorf("running a command on %s: %w", c.host, err)
+	}
+	return c.run(ctx, inv, stdin)
+}
+
+// invocation is a command line ready for an SSH session.
+type invocation struct {
+	command  string
+	sudoUser string // the user sudo runs the script as; "" without sudo
+}
+
+// invocation builds the command line that runs script as user as.
+func (c *Client) invocation(as, script string) (invocation, error) {
+	if len(script) > maxScript {
+		return invocation{}, fmt.Errorf("script of %d bytes is too long (limit %d): send data on stdin instead", len(script), maxScript)
+	}
+	if as != "" && !validUser(as) {
+		return invocation{}, fmt.Errorf("invalid user name %q", as)
+	}
+	report := `echo "` + pidMarker + `$$" >&2; `
+	if as == "" || as == c.user {
+		return invocation{command: report + "exec sh -c " + Quote(script)}, nil
+	}
+	target := "-u " + Quote(as) + " "
+	if as == "root" {
+		target = ""
+	}
+	cmd := report + "exec sudo -n " + target + "-- sh -c " + Quote(sudoShell) + " carbonctl " + Quote(script)
+	return invocation{command: cmd, sudoUser: as}, nil
+}
+
+// validUser accepts user names that cannot be mistaken for options or
+// mangle a command line.
+func validUser(name string) bool {
+	if name == "" || name[0] == '-' {
+		return false
+	}
+	return !strings.ContainsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' || r == ':'
+	})
+}
+
+// run runs inv in a new session and collects its result.
+func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Result, error) {
+	if err := c.acquire(ctx); err != nil {
+		return Result{}, fmt.Errorf("running a command on %s: %w", c.host, err)
+	}
+	defer c.release()
+	sess, err := c.newSession(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
+	}
+	defer sess.Close()
+	var stdout bytes.Buffer
+	stderr := newStderrFilter(inv.sudoUser != "")
+	sess.Stdout, sess.Stderr = &stdout, stderr
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
+	}
+	if err := sess.Start(inv.command); err != nil {
+		return Result{}, fmt.Errorf("starting a command on %s: %w", c.host, err)
+	}
+	go feed(in, stdin)
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		c.abort(sess, stderr, inv, done)
+		return Result{}, fmt.Errorf("command on %s stopped: %w", c.host, ctx.Err())
+	}
+	stderr.flush()
+	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.out.Bytes()}
+	if res.ExitCode, err = exitCode(err); err != nil {
+		return res, fmt.Errorf("running a command on %s: %w", c.host, err)
+	}
+	if inv.sudoUser != "" && !stderr.sudoOK {
+		return res, c.sudoError(inv.sudoUser, res.Stderr)
+	}
+	return res, nil
+}
+
+// feed copies r (if any) to the command's stdin, then closes it. A copy
+// error means the command stopped reading; its exit status tells the rest.
+func feed(w io.WriteCloser, r io.Reader) {
+	if r != nil {
+		_, _ = io.Copy(w, r)
+	}
+	_ = w.Close()
+}
+
+// exitCode extracts the exit status from a Session.Wait error.
+func exitCode(err error) (int, error) {
+	var exitErr *ssh.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exitErr):
+		return exitErr.ExitStatus(), nil
+	default:
+		return -1, err
+	}
+}
+
+// sudoError explains why sudo did not run the script. stderr holds only
+// sshd's and sudo's messages here, since the script never started.
+func (c *Client) sudoError(as string, stderr []byte) error {
+	msg := clip(strings.TrimSpace(string(stderr)), 500)
+	if strings.Contains(msg, "password") {
+		return fmt.Errorf("sudo on %s needs a password for %s: configure NOPASSWD sudo or log in as root", c.host, c.user)
+	}
+	return fmt.Errorf("sudo on %s failed to run a command as %s for login user %s: %s", c.host, as, c.user, msg)
+}
+
+// abort stops a command whose context ended. The command's process groups
+// get SIGTERM, and SIGKILL a second later, from a new session (through sudo
+// if the command used sudo, since the login user cannot signal its
+// processes). Closing the session alone would leave the command running,
+// and sshd refuses in-band SSH signals ("session signalling requires
+// privilege separation").
+func (c *Client) abort(sess *ssh.Session, stderr *stderrFilter, inv invocation, done <-chan error) {
+	groups := stderr.groups(inv.sudoUser != "", done)
+	_ = sess.Close()
+	if len(groups) == 0 {
+		return
+	}
+	var list []string
+	for _, g := range groups {
+		list = append(list, "-"+strconv.Itoa(g))
+	}
+	targets := strings.Join(list, " ")
+	kill := fmt.Sprintf("kill -s TERM -- %[1]s 2>/dev/null\n(sleep 1; kill -s KILL -- %[1]s) </dev/null >/dev/null 2>&1 &", targets)
+	cmd := "exec sh -c " + Quote(kill)
+	if inv.sudoUser != "" {
+		cmd = "exec sudo -n -- sh -c " + Quote(kill)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), abortTimeout)
+	defer cancel()
+	c.signal(ctx, cmd)
+}
+
+// signal runs cmd in a session of its own, outside the session limit (the
+// caller has just closed its session), and waits at most until ctx ends.
+func (c *Client) signal(ctx context.Context, cmd string) {
+	sess, err := c.newSession(ctx)
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	finished := make(chan error, 1)
+	go func() { finished <- sess.Run(cmd) }()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+	}
+}
+
+// clip shortens s to at most n bytes for an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// stderrFilter receives a command's stderr. It strips the bookkeeping lines
+// (pidMarker, sudoMarker) from its start, reports the process ids they carry
+// and passes everything else through to out.
+type stderrFilter struct {
+	out     bytes.Buffer
+	sudo    bool     // a sudoMarker line ends the header, not a pidMarker one
+	sudoOK  bool     // the sudoMarker line was seen
+	passing bool     // the header is over
+	pending []byte   // an incomplete header line
+	pids    chan int // process group ids, outer first
+}
+
+// newStderrFilter returns a filter for a command run with or without sudo.
+func newStderrFilter(sudo bool) *stderrFilter {
+	return &stderrFilter{sudo: sudo, pids: make(chan int, 2)}
+}
+
+// Write implements io.Writer.
+func (f *stderrFilter) Write(p []byte) (int, error) {
+	if f.passing {
+		return f.out.Write(p)
+	}
+	f.pending = append(f.pending, p...)
+	for !f.passing {
+		i := bytes.IndexByte(f.pending, '\n')
+		if i < 0 {
+			break
+		}
+		f.headerLine(f.pending[:i+1])
+		f.pending = f.pending[i+1:]
+	}
+	if f.passing {
+		f.flush()
+	}
+	return len(p), nil
+}
+
+// headerLine handles one line (with its newline) of the header.
+func (f *stderrFilter) headerLine(line []byte) {
+	text := string(bytes.TrimSuffix(line, []byte("\n")))
+	if pid, ok := markerPID(text, pidMarker); ok {
+		f.report(pid)
+		f.passing = !f.sudo
+		return
+	}
+	if pid, ok := markerPID(text, sudoMarker); ok && f.sudo {
+		f.report(pid)
+		f.sudoOK, f.passing = true, true
+		return
+	}
+	f.out.Write(line)
+}
+
+// report passes on a process group id without ever blocking.
+func (f *stderrFilter) report(pid int) {
+	select {
+	case f.pids <- pid:
+	default:
+	}
+}
+
+// flush passes on what is left of an incomplete header line.
+func (f *stderrFilter) flush() {
+	f.out.Write(f.pending)
+	f.pending = nil
+}
+
+// markerPID parses "MARKER<pid>".
+func markerPID(line, marker string) (int, bool) {
+	rest, ok := strings.CutPrefix(line, marker)
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(rest)
+	return pid, err == nil && pid > 1
+}
+
+// groups returns the process groups to signal for an aborted command: the
+// login shell's (waiting up to pidWait for it) and, with sudo, the one of
+// sudo's command (waiting up to innerPIDWait more). None if the command
+// ends meanwhile.
+func (f *stderrFilter) groups(sudo bool, done <-chan error) []int {
+	var groups []int
+	for _, wait := range []time.Duration{pidWait, innerPIDWait} {
+		if len(groups) == 1 && !sudo {
+			break
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case pid := <-f.pids:
+			groups = append(groups, pid)
+		case <-done:
+			groups = nil
+		case <-timer.C:
+		}
+		timer.Stop()
+		if len(groups) == 0 {
+			break
+		}
+	}
+	return groups
+}

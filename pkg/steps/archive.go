@@ -1,0 +1,176 @@
+package steps
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"sync"
+)
+
+// archive is the product zip on the control machine.
+type archive struct {
+	path   string
+	sha256 string
+	zr     *zip.ReadCloser
+	root   string // the single top-level directory stripped on unpack ("" if none)
+	byPath map[string]*zip.File
+
+	mu    sync.Mutex
+	cache map[string][]byte
+}
+
+// openArchive opens and hashes the product zip.
+func openArchive(p string) (*archive, error) {
+	sum, err := fileSHA256(p)
+	if err != nil {
+		return nil, fmt.Errorf("product archive %s: %w", p, err)
+	}
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return nil, fmt.Errorf("product archive %s: not a readable zip: %w", p, err)
+	}
+	a := &archive{path: p, sha256: sum, zr: zr, byPath: map[string]*zip.File{}, cache: map[string][]byte{}}
+	a.root = commonRoot(zr.File)
+	for _, f := range zr.File {
+		a.byPath[a.rel(f.Name)] = f
+	}
+	return a, nil
+}
+
+func (a *archive) close() {
+	if a != nil && a.zr != nil {
+		a.zr.Close()
+	}
+}
+
+// rel maps a zip entry name to a path relative to CARBON_HOME.
+func (a *archive) rel(name string) string {
+	name = strings.TrimPrefix(name, a.root)
+	return strings.TrimSuffix(strings.TrimPrefix(name, "/"), "/")
+}
+
+// commonRoot returns "dir/" when every entry sits below one top-level directory.
+func commonRoot(files []*zip.File) string {
+	root := ""
+	for _, f := range files {
+		first, _, _ := strings.Cut(f.Name, "/")
+		if !strings.Contains(f.Name, "/") {
+			return ""
+		}
+		if root == "" {
+			root = first
+		} else if first != root {
+			return ""
+		}
+	}
+	if root == "" {
+		return ""
+	}
+	return root + "/"
+}
+
+// read returns the content of a regular file at rel (relative to CARBON_HOME).
+func (a *archive) read(rel string) ([]byte, os.FileMode, bool, error) {
+	f, ok := a.byPath[rel]
+	if !ok || f.FileInfo().IsDir() {
+		return nil, 0, false, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if data, ok := a.cache[rel]; ok {
+		return data, f.Mode().Perm(), true, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.path, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.path, err)
+	}
+	a.cache[rel] = data
+	return data, f.Mode().Perm(), true, nil
+}
+
+// writeTar streams the archive as a tar (top-level directory stripped) to w.
+func (a *archive) writeTar(w io.Writer) error {
+	tw := tar.NewWriter(w)
+	for _, f := range a.zr.File {
+		rel := a.rel(f.Name)
+		if rel == "" {
+			continue
+		}
+		if err := addTarEntry(tw, f, rel); err != nil {
+			return fmt.Errorf("%s: %s: %w", a.path, f.Name, err)
+		}
+	}
+	return tw.Close()
+}
+
+func addTarEntry(tw *tar.Writer, f *zip.File, rel string) error {
+	mode := f.Mode()
+	hdr := &tar.Header{Name: rel, Mode: int64(mode.Perm()), ModTime: f.Modified, Format: tar.FormatPAX}
+	switch {
+	case mode.IsDir():
+		hdr.Typeflag, hdr.Name = tar.TypeDir, rel+"/"
+		if hdr.Mode == 0 {
+			hdr.Mode = 0o755
+		}
+		return tw.WriteHeader(hdr)
+	case mode&os.ModeSymlink != 0:
+		target, err := readZipFile(f)
+		if err != nil {
+			return err
+		}
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, string(target)
+		return tw.WriteHeader(hdr)
+	}
+	if hdr.Mode == 0 {
+		hdr.Mode = 0o644
+	}
+	hdr.Typeflag, hdr.Size = tar.TypeReg, int64(f.UncompressedSize64)
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(tw, rc)
+	return err
+}
+
+func readZipFile(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// markerContent is what the product step leaves in CARBON_HOME/.carbonctl-archive.
+func (a *archive) markerContent() string {
+	return fmt.Sprintf("sha256 %s\narchive %s\n", a.sha256, path.Base(a.path))
+}

@@ -1,0 +1,460 @@
+package steps
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/sqlscript"
+)
+
+// dbTarget is the recap name of the database server.
+const dbTarget = "database"
+
+var identRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+
+// wantDB is one database the playbook asks for, with the script that fills it.
+type wantDB struct {
+	name       string
+	scriptPath string // on the manager's host
+	statements []sqlscript.Statement
+	tables     []string
+}
+
+// dbState is what the server holds now.
+type dbState struct {
+	version    string
+	mysql57    bool // MySQL (not MariaDB) 5.7 or newer
+	databases  map[string]bool
+	tables     map[string]map[string]bool
+	userExists bool
+	passwordOK bool
+	grants     map[string]bool
+}
+
+// runDatabases creates the databases, the application user and its grants,
+// and sources each database's scripts exactly once.
+func (e *Engine) runDatabases(ctx context.Context, s playbook.Step) *Result {
+	res := &Result{Step: s.Name, Target: dbTarget}
+	mgr := e.managerNode()
+	if mgr == nil || mgr.isFailed() {
+		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: its dbscripts are not available)"
+		e.failAll()
+		return res
+	}
+	if err := e.databases(ctx, s, mgr, res); err != nil {
+		e.failAll()
+		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
+	}
+	return res
+}
+
+// failAll stops every node: nothing can start without its databases.
+func (e *Engine) failAll() {
+	for _, n := range e.nodes {
+		n.markFailed()
+	}
+}
+
+func (e *Engine) databases(ctx context.Context, s playbook.Step, mgr *node, res *Result) error {
+	admin, err := e.openDB(e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	st, err := e.readDBState(ctx, admin)
+	if err != nil {
+		return err
+	}
+	want, err := e.wantedDatabases(ctx, s, mgr, st)
+	if err != nil {
+		return err
+	}
+	if err := e.checkDBState(ctx, admin, st, want); err != nil {
+		return err
+	}
+	for _, step := range []func(context.Context, *sql.DB, *dbState, []wantDB, *Result) error{
+		e.createDatabases, e.ensureUser, e.ensureGrants, e.importScripts,
+	} {
+		if err := step(ctx, admin, st, want, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openDB opens a connection pool to the server as user, directly or through
+// the SSH connection of the inventory's `via` node.
+func (e *Engine) openDB(user, password string) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd = user, password
+	cfg.Net = "tcp"
+	cfg.Addr = net.JoinHostPort(e.inv.Database.Host, strconv.Itoa(e.inv.Database.Port))
+	cfg.InterpolateParams = true
+	cfg.Timeout = 10 * time.Second
+	cfg.MultiStatements = false
+	if via := e.dbViaHost(); via != nil {
+		if via.client == nil {
+			return nil, fmt.Errorf("tunnel through %s: %v", via.addr, via.err)
+		}
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return via.client.DialTCP(ctx, addr)
+		}
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(conn)
+	db.SetMaxOpenConns(2)
+	return db, nil
+}
+
+func (e *Engine) dbViaHost() *host {
+	via := e.inv.Database.Via
+	if via == "" {
+		return nil
+	}
+	if n := e.inv.Node(via); n != nil {
+		return e.hosts[n.Host]
+	}
+	if via == "lb" && e.inv.LoadBalancer != nil {
+		h := e.hosts[e.inv.LoadBalancer.Host]
+		if h == nil {
+			h = newHost(e.inv.LoadBalancer.Host)
+			e.hosts[e.inv.LoadBalancer.Host] = h
+		}
+		return h
+	}
+	return nil
+}
+
+// readDBState reads databases, tables, the application user and its grants.
+func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) {
+	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&st.version); err != nil {
+		return nil, fmt.Errorf("connect as %s: %w", e.inv.Database.AdminUser, err)
+	}
+	st.mysql57 = isMySQL57(st.version)
+	rows, err := db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES")
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var schema, table string
+		if err := rows.Scan(&schema, &table); err != nil {
+			return nil, err
+		}
+		if st.tables[schema] == nil {
+			st.tables[schema] = map[string]bool{}
+		}
+		st.tables[schema][table] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	names, err := queryStrings(ctx, db, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+	if err != nil {
+		return nil, fmt.Errorf("list databases: %w", err)
+	}
+	for _, n := range names {
+		st.databases[n] = true
+	}
+	return st, e.readUserState(ctx, db, st)
+}
+
+func (e *Engine) readUserState(ctx context.Context, db *sql.DB, st *dbState) error {
+	d := e.inv.Database
+	var count int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", d.User, d.UserHost).Scan(&count); err != nil {
+		return fmt.Errorf("look up user %s: %w", d.User, err)
+	}
+	st.userExists = count > 0
+	if !st.userExists {
+		return nil
+	}
+	grants, err := queryStrings(ctx, db, "SHOW GRANTS FOR ?@?", d.User, d.UserHost)
+	if err != nil {
+		return fmt.Errorf("read grants of %s: %w", d.User, err)
+	}
+	for _, g := range grants {
+		if m := grantRE.FindStringSubmatch(g); m != nil {
+			st.grants[m[1]] = true
+		}
+	}
+	st.passwordOK, err = e.passwordWorks(ctx)
+	return err
+}
+
+var grantRE = regexp.MustCompile("^GRANT ALL PRIVILEGES ON `([^`]+)`\\.\\* TO ")
+
+// passwordWorks logs in as the application user to see whether the server
+// accepts the inventory's password.
+func (e *Engine) passwordWorks(ctx context.Context) (bool, error) {
+	app, err := e.openDB(e.inv.Database.User, e.inv.Database.Password.Value)
+	if err != nil {
+		return false, err
+	}
+	defer app.Close()
+	err = app.PingContext(ctx)
+	var me *mysql.MySQLError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &me) && me.Number == 1045:
+		return false, nil
+	default:
+		return false, fmt.Errorf("log in as %s: %w", e.inv.Database.User, err)
+	}
+}
+
+// wantedDatabases renders the playbook's databases and reads their scripts
+// from the manager's CARBON_HOME.
+func (e *Engine) wantedDatabases(ctx context.Context, s playbook.Step, mgr *node, st *dbState) ([]wantDB, error) {
+	var want []wantDB
+	seen := map[string]bool{}
+	for _, d := range s.Databases {
+		varsList := []Vars{e.vars}
+		if d.PerNode {
+			varsList = nil
+			for _, n := range e.nodes {
+				varsList = append(varsList, n.vars)
+			}
+		}
+		for _, v := range varsList {
+			name, err := v.render(s.Name+".database", d.Name)
+			if err != nil {
+				return nil, err
+			}
+			if !identRE.MatchString(name) {
+				return nil, fmt.Errorf("database name %q is not a plain identifier (letters, digits, _)", name)
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			w, err := e.loadScripts(ctx, mgr, name, d, st)
+			if err != nil {
+				return nil, err
+			}
+			want = append(want, w)
+		}
+	}
+	return want, nil
+}
+
+func (e *Engine) loadScripts(ctx context.Context, mgr *node, name string, d playbook.Database, st *dbState) (wantDB, error) {
+	w := wantDB{name: name}
+	scripts := d.Scripts
+	if st.mysql57 && len(d.MySQL57Script) > 0 {
+		if f, err := mgr.host.read(ctx, mgr.home(d.MySQL57Script[0])); err == nil && f.Exists {
+			scripts = d.MySQL57Script
+		}
+	}
+	for _, sc := range scripts {
+		p := mgr.home(sc)
+		f, err := mgr.host.read(ctx, p)
+		if err != nil {
+			return w, err
+		}
+		if !f.Exists {
+			return w, fmt.Errorf("script %s not found on %s", p, mgr.host.addr)
+		}
+		stmts, err := sqlscript.Split(string(f.Content))
+		if err != nil {
+			return w, fmt.Errorf("%s: %w", p, err)
+		}
+		w.scriptPath = p
+		w.statements = append(w.statements, stmts...)
+	}
+	w.tables = sqlscript.CreatedTables(w.statements)
+	return w, nil
+}
+
+// checkDBState finds half-imported databases: some of a script's tables but
+// not all. If every such table is empty (an import that was interrupted),
+// the run resumes by dropping them; otherwise it refuses.
+func (e *Engine) checkDBState(ctx context.Context, db *sql.DB, st *dbState, want []wantDB) error {
+	for _, w := range want {
+		present := presentTables(st, w)
+		if len(present) == 0 || len(present) == len(w.tables) {
+			continue
+		}
+		for _, t := range present {
+			var one int
+			err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT 1 FROM `%s`.`%s` LIMIT 1", w.name, t)).Scan(&one)
+			if err == nil {
+				return fmt.Errorf("%s holds %d of the %d tables of %s and table %s has rows: refusing to re-import over data; restore or drop the database by hand",
+					w.name, len(present), len(w.tables), w.scriptPath, t)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("inspect %s.%s: %w", w.name, t, err)
+			}
+		}
+	}
+	return nil
+}
+
+func presentTables(st *dbState, w wantDB) []string {
+	var present []string
+	for _, t := range w.tables {
+		if st.tables[w.name][t] {
+			present = append(present, t)
+		}
+	}
+	return present
+}
+
+func (e *Engine) createDatabases(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+	for _, w := range want {
+		if st.databases[w.name] {
+			continue
+		}
+		stmt := fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", w.name)
+		if cs := e.inv.Database.CharacterSet; cs != "" {
+			if !identRE.MatchString(cs) {
+				return fmt.Errorf("character set %q is not a plain identifier", cs)
+			}
+			stmt += " CHARACTER SET " + cs
+		}
+		if err := e.exec(ctx, db, res, stmt, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) ensureUser(ctx context.Context, db *sql.DB, st *dbState, _ []wantDB, res *Result) error {
+	d := e.inv.Database
+	shown := fmt.Sprintf("'%s'@'%s'", d.User, d.UserHost)
+	switch {
+	case !st.userExists:
+		return e.exec(ctx, db, res, "CREATE USER IF NOT EXISTS "+shown+" IDENTIFIED BY '"+Mask+"'",
+			"CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
+	case !st.passwordOK:
+		return e.exec(ctx, db, res, "ALTER USER "+shown+" IDENTIFIED BY '"+Mask+"' (the password did not match)",
+			"ALTER USER ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
+	}
+	return nil
+}
+
+func (e *Engine) ensureGrants(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+	d := e.inv.Database
+	for _, w := range want {
+		if st.grants[w.name] {
+			continue
+		}
+		shown := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%s'", w.name, d.User, d.UserHost)
+		if err := e.exec(ctx, db, res, shown, fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO ?@?", w.name), d.User, d.UserHost); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importScripts sources each database's scripts unless all their tables exist.
+func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+	for _, w := range want {
+		present := presentTables(st, w)
+		if len(w.tables) > 0 && len(present) == len(w.tables) {
+			continue
+		}
+		desc := fmt.Sprintf("source %s into %s (%d statements, %d tables)", w.scriptPath, w.name, len(w.statements), len(w.tables))
+		if len(present) > 0 {
+			desc += fmt.Sprintf("; first drop the %d empty tables an interrupted import left", len(present))
+		}
+		res.changed(desc, "")
+		if !e.opts.Apply {
+			continue
+		}
+		if err := e.importInto(ctx, db, w, present); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) importInto(ctx context.Context, db *sql.DB, w wantDB, drop []string) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	setup := []string{"SET FOREIGN_KEY_CHECKS = 0", fmt.Sprintf("USE `%s`", w.name)}
+	for _, t := range drop {
+		setup = append(setup, fmt.Sprintf("DROP TABLE IF EXISTS `%s`", t))
+	}
+	for _, q := range setup {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	for _, s := range w.statements {
+		if _, err := conn.ExecContext(ctx, s.Text); err != nil {
+			return fmt.Errorf("source %s into %s: statement at line %d: %w", w.scriptPath, w.name, s.Line, err)
+		}
+	}
+	_, err = conn.ExecContext(ctx, "SET FOREIGN_KEY_CHECKS = 1")
+	return err
+}
+
+// exec records an SQL action (shown masked) and runs it when applying.
+func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query string, args ...any) error {
+	res.changed(shown, "")
+	if !e.opts.Apply {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("%s: %w", shown, err)
+	}
+	return nil
+}
+
+func queryStrings(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// isMySQL57 reports whether version is MySQL (not MariaDB) 5.7 or newer.
+func isMySQL57(version string) bool {
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		return false
+	}
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, _ := strconv.Atoi(leadingDigits(parts[0]))
+	minor, _ := strconv.Atoi(leadingDigits(parts[1]))
+	return major > 5 || (major == 5 && minor >= 7)
+}
+
+func leadingDigits(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}

@@ -1,0 +1,347 @@
+// Package steps is carbonctl's step engine: it connects to every host once,
+// reads their state in one batch, then runs a playbook's steps in order — hosts
+// in parallel within a step — each step deciding from the state it read and
+// acting only where something differs. A plan runs the same decisions and acts
+// nowhere.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/textdiff"
+)
+
+// Options configure one run.
+type Options struct {
+	Apply             bool          // false: plan only, change nothing
+	Limit             []string      // node names; empty = all
+	Forks             int           // hosts worked on at once (default 10)
+	ShowDiff          bool          // print diffs while applying (plans always do)
+	Verbose           bool          // print every action, even on ok results
+	StartTimeout      time.Duration // per node, until the product logs that it started
+	JoinTimeout       time.Duration // until every node sees every peer
+	AcceptNewHostKeys bool
+	Out               io.Writer
+}
+
+// Engine runs one playbook against one inventory.
+type Engine struct {
+	inv   *inventory.Inventory
+	pb    *playbook.Playbook
+	opts  Options
+	out   *printer
+	vars  Vars
+	arch  *archive
+	hosts map[string]*host
+	nodes []*node // every node of the inventory
+	// targets are the nodes this run works on (--limit).
+	targets []*node
+	local   localFiles
+}
+
+// Run executes pb against inv and returns what happened. The error is only
+// for problems before any step ran (bad --limit, unreadable archive).
+func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
+	if opts.Forks <= 0 {
+		opts.Forks = 10
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Minute
+	}
+	if opts.JoinTimeout <= 0 {
+		opts.JoinTimeout = 2 * time.Minute
+	}
+	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
+	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
+	e.vars = newVars(inv, pb.Domain)
+	if err := e.build(); err != nil {
+		return nil, err
+	}
+	arch, err := openArchive(inv.Product.Archive)
+	if err != nil {
+		return nil, err
+	}
+	e.arch = arch
+	defer arch.close()
+	defer e.closeHosts()
+
+	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, opts.AcceptNewHostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
+	}
+	report := &Report{}
+	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	for _, s := range pb.Steps {
+		if ctx.Err() != nil {
+			break
+		}
+		e.out.header("STEP", s.Name)
+		results := e.runStep(ctx, s)
+		for _, r := range results {
+			e.out.result(r, !opts.Apply)
+		}
+		report.Results = append(report.Results, results...)
+	}
+	report.tally(e.addresses(), e.order())
+	return report, ctx.Err()
+}
+
+// build creates the hosts and nodes and applies --limit.
+func (e *Engine) build() error {
+	selected := map[string]bool{}
+	for _, name := range e.opts.Limit {
+		if e.inv.Node(name) == nil {
+			return fmt.Errorf("--limit: no node named %q in %s", name, e.inv.Path)
+		}
+		selected[name] = true
+	}
+	for i, nv := range e.vars.Nodes {
+		h := e.hosts[nv.Host]
+		if h == nil {
+			h = newHost(nv.Host)
+			e.hosts[nv.Host] = h
+		}
+		n := &node{vars: e.vars.forNode(nv), host: h, managed: map[string]bool{}}
+		e.nodes = append(e.nodes, n)
+		if len(selected) == 0 || selected[e.inv.Nodes[i].Name] {
+			e.targets = append(e.targets, n)
+		}
+	}
+	return nil
+}
+
+// connect dials every host that a target or the database tunnel needs, then
+// reads each host's state in one batch.
+func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
+	needed := map[*host]bool{}
+	for _, n := range e.targets {
+		needed[n.host] = true
+	}
+	if via := e.dbViaHost(); via != nil {
+		needed[via] = true
+	}
+	if m := e.managerNode(); m != nil {
+		needed[m.host] = true // the database step reads the product's dbscripts there
+	}
+	cfg := remote.Config{
+		User: e.inv.SSH.User, Port: e.inv.SSH.Port, UseAgent: e.inv.SSH.UseAgent,
+		KnownHostsFile: e.inv.SSH.KnownHosts, AcceptNewHostKeys: e.opts.AcceptNewHostKeys,
+		ConnectTimeout: e.inv.SSH.ConnectTimeout,
+	}
+	if e.inv.SSH.IdentityFile != "" {
+		cfg.IdentityFiles = []string{e.inv.SSH.IdentityFile}
+	}
+	requests := e.prefetch()
+	var list []*host
+	for h := range needed {
+		list = append(list, h)
+	}
+	e.parallel(len(list), func(i int) {
+		h := list[i]
+		h.client, h.err = remote.Dial(ctx, h.addr, cfg, keys)
+		if h.err == nil {
+			h.err = h.gather(ctx, requests[h])
+		}
+	})
+	var results []*Result
+	for _, n := range e.targets {
+		if n.host.err != nil {
+			results = append(results, &Result{Step: "connect", Target: n.name(), Status: Failed, Err: n.host.err})
+		}
+	}
+	if len(results) > 0 {
+		e.out.header("CONNECT", "hosts")
+		for _, r := range results {
+			e.out.result(r, false)
+		}
+	}
+	return results
+}
+
+func (e *Engine) closeHosts() {
+	for _, h := range e.hosts {
+		if h.client != nil {
+			h.client.Close()
+		}
+	}
+}
+
+// prefetch collects, per host, everything the playbook's steps will read.
+func (e *Engine) prefetch() map[*host]remote.GatherRequest {
+	reqs := map[*host]*remote.GatherRequest{}
+	for _, n := range e.nodes {
+		req := reqs[n.host]
+		if req == nil {
+			req = &remote.GatherRequest{Probes: map[string]string{}}
+			reqs[n.host] = req
+		}
+		for _, s := range e.pb.Steps {
+			e.prefetchStep(s, n, req)
+		}
+	}
+	out := map[*host]remote.GatherRequest{}
+	for h, r := range reqs {
+		r.Contents = dedupe(r.Contents)
+		r.Stats = dedupe(r.Stats)
+		out[h] = *r
+	}
+	return out
+}
+
+func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherRequest) {
+	switch s.Type {
+	case "product":
+		prefetchProduct(n, req)
+	case "copy":
+		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
+			req.Contents = append(req.Contents, n.home(dest))
+		}
+	case "xml":
+		if file, err := n.vars.render(s.Name+".file", s.File); err == nil {
+			req.Contents = append(req.Contents, n.home(file))
+		}
+	case "hosts":
+		req.Contents = append(req.Contents, etcHosts)
+	case "databases":
+		if n.vars.Node.Name == e.vars.Manager.Name {
+			for _, db := range s.Databases {
+				for _, sc := range append(append([]string{}, db.Scripts...), db.MySQL57Script...) {
+					req.Contents = append(req.Contents, n.home(sc))
+				}
+			}
+		}
+	case "start":
+		e.prefetchStart(n, req)
+	}
+}
+
+// runStep runs one playbook step on its targets.
+func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
+	switch s.Type {
+	case "databases":
+		return []*Result{e.runDatabases(ctx, s)}
+	case "start":
+		return e.runStart(ctx, s)
+	case "hosts":
+		return e.runHosts(ctx, s)
+	}
+	results := make([]*Result, len(e.targets))
+	e.parallel(len(e.targets), func(i int) {
+		n := e.targets[i]
+		results[i] = e.runNodeStep(ctx, s, n)
+	})
+	return results
+}
+
+// runNodeStep runs a per-node step, honouring failures and `when`.
+func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Result {
+	res := &Result{Step: s.Name, Target: n.name()}
+	if n.isFailed() {
+		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+		return res
+	}
+	ok, err := n.vars.when(s.Name+".when", s.When)
+	if err != nil {
+		return fail(res, err)
+	}
+	if !ok {
+		res.Status, res.Note = Skipped, "(not applicable)"
+		return res
+	}
+	switch s.Type {
+	case "product":
+		err = e.product(ctx, n, res)
+	case "copy":
+		err = e.copyFile(ctx, s, n, res)
+	case "xml":
+		err = e.patchXML(ctx, s, n, res)
+	default:
+		err = fmt.Errorf("step type %q cannot run per node", s.Type)
+	}
+	if err != nil {
+		n.markFailed()
+		return fail(res, err)
+	}
+	return res
+}
+
+// fail marks res failed with err.
+func fail(res *Result, err error) *Result {
+	res.Status, res.Err = Failed, err
+	return res
+}
+
+// changed appends an action and marks the result changed.
+func (r *Result) changed(desc, diff string) {
+	r.Status = Changed
+	r.Actions = append(r.Actions, Action{Desc: desc, Diff: diff})
+}
+
+// parallel runs fn(0..n-1) with at most Forks at once.
+func (e *Engine) parallel(n int, fn func(i int)) {
+	sem := make(chan struct{}, e.opts.Forks)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+func (e *Engine) managerNode() *node {
+	for _, n := range e.nodes {
+		if n.vars.Node.IsManager {
+			return n
+		}
+	}
+	return nil
+}
+
+func (e *Engine) addresses() map[string]string {
+	m := map[string]string{dbTarget: fmt.Sprintf("%s:%d", e.inv.Database.Host, e.inv.Database.Port)}
+	for _, n := range e.nodes {
+		m[n.name()] = n.vars.Node.Host
+	}
+	return m
+}
+
+func (e *Engine) order() []string {
+	names := []string{dbTarget}
+	for _, n := range e.nodes {
+		names = append(names, n.name())
+	}
+	return names
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fileChanged records a file change with its line counts and unified diff
+// (headed a/PATH, b/PATH like git's, for absolute paths too).
+func (r *Result) fileChanged(verb, p string, old, updated []byte) {
+	added, removed := textdiff.Stat(old, updated)
+	r.changed(fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated))
+}

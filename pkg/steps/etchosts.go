@@ -1,0 +1,150 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+const etcHosts = "/etc/hosts"
+
+// hostsEntry maps one name to an address.
+type hostsEntry struct{ addr, name string }
+
+// hostsEntries lists the names carbonctl maps on every node: the database
+// alias and, with a load balancer, its service and management names.
+func (e *Engine) hostsEntries() []hostsEntry {
+	var list []hostsEntry
+	if e.inv.Database.Alias != "" {
+		list = append(list, hostsEntry{e.inv.Database.Host, e.inv.Database.Alias})
+	}
+	if lb := e.inv.LoadBalancer; lb != nil {
+		for _, name := range []string{lb.ServiceHostName, lb.MgtHostName} {
+			if name != "" {
+				list = append(list, hostsEntry{lb.Host, name})
+			}
+		}
+	}
+	return list
+}
+
+// runHosts writes the carbonctl block of /etc/hosts once per host.
+func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
+	byHost := map[*host][]*node{}
+	var order []*host
+	for _, n := range e.targets {
+		if byHost[n.host] == nil {
+			order = append(order, n.host)
+		}
+		byHost[n.host] = append(byHost[n.host], n)
+	}
+	results := make([]*Result, len(order))
+	e.parallel(len(order), func(i int) {
+		h := order[i]
+		nodes := byHost[h]
+		res := &Result{Step: s.Name, Target: nodes[0].name()}
+		for _, n := range nodes {
+			if n.isFailed() {
+				res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+				results[i] = res
+				return
+			}
+		}
+		if err := e.writeHosts(ctx, h, res); err != nil {
+			for _, n := range nodes {
+				n.markFailed()
+			}
+			fail(res, err)
+		}
+		results[i] = res
+	})
+	return results
+}
+
+func (e *Engine) writeHosts(ctx context.Context, h *host, res *Result) error {
+	cur, err := h.read(ctx, etcHosts)
+	if err != nil {
+		return err
+	}
+	out, err := hostsFile(string(cur.Content), e.inv.Cluster.Name, e.hostsEntries())
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", etcHosts, h.addr, err)
+	}
+	if out == string(cur.Content) {
+		return nil
+	}
+	opts := remote.WriteOptions{Backup: true}
+	if !cur.Exists {
+		opts.Mode, opts.Owner, opts.Group = 0o644, "root", "root"
+	}
+	if err := h.write(ctx, e.opts.Apply, etcHosts, []byte(out), opts); err != nil {
+		return fmt.Errorf("write %s on %s: %w", etcHosts, h.addr, err)
+	}
+	res.fileChanged("update", etcHosts, cur.Content, []byte(out))
+	return nil
+}
+
+// hostsFile returns content with the cluster's managed block set to entries;
+// every other line stays as it is. A line outside the block that maps one of
+// the managed names elsewhere is an error: it would win over the block.
+func hostsFile(content, cluster string, entries []hostsEntry) (string, error) {
+	begin := "# BEGIN carbonctl managed block (cluster " + cluster + ")"
+	end := "# END carbonctl managed block (cluster " + cluster + ")"
+	eol := "\n"
+	if strings.Contains(content, "\r\n") {
+		eol = "\r\n"
+	}
+	lines := strings.SplitAfter(content, "\n")
+	var kept []string
+	inBlock := false
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case t == begin:
+			inBlock = true
+		case t == end && inBlock:
+			inBlock = false
+		case !inBlock && l != "":
+			if err := checkConflict(i+1, l, entries); err != nil {
+				return "", err
+			}
+			kept = append(kept, l)
+		}
+	}
+	out := strings.Join(kept, "")
+	if len(entries) == 0 {
+		return out, nil
+	}
+	if out != "" && !strings.HasSuffix(out, "\n") {
+		out += eol
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	var b strings.Builder
+	b.WriteString(out + begin + eol)
+	for _, en := range entries {
+		fmt.Fprintf(&b, "%s\t%s%s", en.addr, en.name, eol)
+	}
+	b.WriteString(end + eol)
+	return b.String(), nil
+}
+
+// checkConflict fails when line (number n) maps a managed name elsewhere.
+func checkConflict(n int, line string, entries []hostsEntry) error {
+	fields := strings.Fields(strings.SplitN(line, "#", 2)[0])
+	if len(fields) < 2 {
+		return nil
+	}
+	for _, name := range fields[1:] {
+		for _, en := range entries {
+			if strings.EqualFold(name, en.name) && en.addr != fields[0] {
+				return fmt.Errorf("line %d maps %s to %s, but the inventory says %s: remove or fix that line (carbonctl manages this name)",
+					n, name, fields[0], en.addr)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+)
+
+// localFiles caches files read from the control machine during one run.
+type localFiles struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (l *localFiles) read(p string) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if data, ok := l.files[p]; ok {
+		return data, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	l.files[p] = data
+	return data, nil
+}
+
+// copyFile installs a file from the control machine (e.g. the JDBC driver)
+// into CARBON_HOME, skipping it when the node already has identical bytes.
+func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Result) error {
+	src, err := n.vars.render(s.Name+".src", s.Src)
+	if err != nil {
+		return err
+	}
+	rel, err := n.vars.render(s.Name+".dest", s.Dest)
+	if err != nil {
+		return err
+	}
+	data, err := e.local.read(src)
+	if err != nil {
+		return fmt.Errorf("read %s on the control machine: %w", src, err)
+	}
+	dest := n.home(rel)
+	n.manage(dest)
+	cur, err := n.host.read(ctx, dest)
+	if err != nil {
+		return err
+	}
+	if cur.Exists && bytes.Equal(cur.Content, data) {
+		return nil
+	}
+	if err := n.host.write(ctx, e.opts.Apply, dest, data, n.productWrite(0o644)); err != nil {
+		return fmt.Errorf("install %s: %w", dest, err)
+	}
+	verb := "install"
+	if cur.Exists {
+		verb = "replace"
+	}
+	res.changed(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
+	return nil
+}
+
+// patchXML applies a step's XML edits to one file of CARBON_HOME in place.
+func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Result) error {
+	rel, err := n.vars.render(s.Name+".file", s.File)
+	if err != nil {
+		return err
+	}
+	p := n.home(rel)
+	n.manage(p)
+	cur, err := n.host.read(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !cur.Exists {
+		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
+	}
+	ops, err := e.renderEdits(s, n)
+	if err != nil {
+		return err
+	}
+	out, changed, err := xmlpatch.Patch(cur.Content, ops)
+	if err != nil {
+		return fmt.Errorf("patch %s: %w", p, err)
+	}
+	if !changed {
+		return nil
+	}
+	opts := n.productWrite(0)
+	opts.Owner, opts.Group, opts.Backup = "", "", true
+	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	res.fileChanged("patch", p, cur.Content, out)
+	return nil
+}
+
+// renderEdits turns a step's edit templates into patch operations for node n.
+func (e *Engine) renderEdits(s playbook.Step, n *node) ([]xmlpatch.Op, error) {
+	var ops []xmlpatch.Op
+	for i, ed := range s.Edits {
+		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
+		ok, err := n.vars.when(name+".when", ed.When)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		kind, err := xmlpatch.ParseKind(ed.Op)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		op := xmlpatch.Op{Kind: kind, Attr: ed.Attr}
+		if op.Path, err = n.vars.render(name+".path", ed.Path); err != nil {
+			return nil, err
+		}
+		if op.Value, err = n.vars.render(name+".value", ed.Value); err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}

@@ -1,0 +1,136 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// awaitMembership waits until every running target node logs "joined" for
+// every peer, printing progress, and fails the nodes that still miss peers
+// when the join timeout passes. Nothing is awaited when nothing was started
+// and the logs read at connect time already show a complete cluster.
+func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result) {
+	var watch []*node
+	startedAny := false
+	for _, n := range e.targets {
+		r := results[n]
+		if r == nil || r.Status == Failed || r.Status == Skipped {
+			continue
+		}
+		watch = append(watch, n)
+		startedAny = startedAny || r.Status == Changed
+	}
+	if len(watch) == 0 {
+		return
+	}
+	if !startedAny {
+		if missing := e.missingPeers(watch, e.cachedMembers); len(missing) == 0 {
+			e.noteMembers(watch, results)
+			return
+		}
+	}
+	e.out.printf("waiting up to %s for every node to see its %d peers ...\n", e.opts.JoinTimeout, len(e.nodes)-1)
+	begin := time.Now()
+	lastReport := begin
+	for {
+		missing := e.missingPeers(watch, func(n *node) (string, error) { return e.liveMembers(ctx, n) })
+		if len(missing) == 0 {
+			e.out.printf("cluster formed: every node sees every peer (%.1fs)\n", time.Since(begin).Seconds())
+			e.noteMembers(watch, results)
+			return
+		}
+		if time.Since(begin) > e.opts.JoinTimeout || ctx.Err() != nil {
+			for n, peers := range missing {
+				n.markFailed()
+				fail(results[n], fmt.Errorf("%s did not see %s within %s (no %q line for them in its log)",
+					n.name(), strings.Join(peers, ", "), e.opts.JoinTimeout, "Member joined"))
+			}
+			return
+		}
+		if time.Since(lastReport) >= 5*time.Second {
+			lastReport = time.Now()
+			e.out.printf("  %s: %s\n", time.Since(begin).Round(time.Second), describeMissing(missing))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// missingPeers returns, per node, the peers it does not see yet.
+func (e *Engine) missingPeers(watch []*node, lines func(*node) (string, error)) map[*node][]string {
+	joined, left, err := memberPatterns(e.pb.Start)
+	missing := map[*node][]string{}
+	var mu sync.Mutex
+	e.parallel(len(watch), func(i int) {
+		n := watch[i]
+		var absent []string
+		out, lerr := lines(n)
+		if err != nil || lerr != nil {
+			absent = []string{fmt.Sprintf("(cannot read membership: %v)", firstErr(err, lerr))}
+		} else {
+			seen := membersSeen(out, joined, left)
+			for _, p := range e.vars.Nodes {
+				if p.Name != n.name() && !seen[p.MemberAddr()] {
+					absent = append(absent, fmt.Sprintf("%s (%s)", p.Name, p.MemberAddr()))
+				}
+			}
+		}
+		if len(absent) > 0 {
+			mu.Lock()
+			missing[n] = absent
+			mu.Unlock()
+		}
+	})
+	return missing
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) cachedMembers(n *node) (string, error) {
+	r, ok := n.host.probe("members:" + n.name())
+	if !ok {
+		return "", fmt.Errorf("membership of %s was not read", n.name())
+	}
+	return r.Stdout, nil
+}
+
+func (e *Engine) liveMembers(ctx context.Context, n *node) (string, error) {
+	script, err := e.membersScript(n)
+	if err != nil {
+		return "", err
+	}
+	return runOut(ctx, n.host, "root", script, nil, "read the membership log of "+n.name())
+}
+
+func (e *Engine) noteMembers(watch []*node, results map[*node]*Result) {
+	for _, n := range watch {
+		note := fmt.Sprintf("sees %d/%d peers", len(e.nodes)-1, len(e.nodes)-1)
+		if r := results[n]; r.Note != "" {
+			r.Note += ", " + note
+		} else {
+			r.Note = note
+		}
+	}
+}
+
+func describeMissing(missing map[*node][]string) string {
+	var parts []string
+	for n, peers := range missing {
+		parts = append(parts, fmt.Sprintf("%s misses %s", n.name(), strings.Join(peers, ", ")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,151 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// markerName is the file in CARBON_HOME that records which archive it was unpacked from.
+const markerName = ".carbonctl-archive"
+
+func prefetchProduct(n *node, req *remote.GatherRequest) {
+	req.Contents = append(req.Contents, n.home(markerName))
+	req.Stats = append(req.Stats, n.vars.Node.Home)
+	u, g := n.vars.Product.User, n.vars.Product.Group
+	req.Probes["user:"+u] = "id -u " + remote.Quote(u)
+	req.Probes["group:"+g] = "getent group " + remote.Quote(g) + " >/dev/null || grep -q " + remote.Quote("^"+g+":") + " /etc/group"
+}
+
+// product makes sure the product user exists and CARBON_HOME holds the
+// inventory's archive, unpacking it once.
+func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
+	if err := e.productUser(ctx, n, res); err != nil {
+		return err
+	}
+	home := n.vars.Node.Home
+	dir, err := n.host.read(ctx, home)
+	if err != nil {
+		return err
+	}
+	if dir.Exists {
+		return e.checkMarker(ctx, n)
+	}
+	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.path), e.arch.sha256, home, n.vars.Product.User)
+	if e.opts.Apply {
+		if err := e.unpack(ctx, n); err != nil {
+			return err
+		}
+	}
+	res.changed(desc, "")
+	// From here on, reads below home are served from the archive: that is what
+	// the host now holds (or, in a plan, would hold).
+	n.host.unpacked(overlay{home: home, arch: e.arch, owner: n.vars.Product.User, group: n.vars.Product.Group})
+	return nil
+}
+
+// productUser creates the product's OS user and group when missing.
+func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
+	u, g := n.vars.Product.User, n.vars.Product.Group
+	userProbe, _ := n.host.probe("user:" + u)
+	groupProbe, _ := n.host.probe("group:" + g)
+	if userProbe.ExitCode == 0 && strings.TrimSpace(userProbe.Stdout) != "" {
+		return nil
+	}
+	script := fmt.Sprintf("useradd --system --create-home --shell /bin/bash --gid %s %s", remote.Quote(g), remote.Quote(u))
+	desc := fmt.Sprintf("create user %s", u)
+	if groupProbe.ExitCode != 0 {
+		script = fmt.Sprintf("groupadd --system %s && %s", remote.Quote(g), script)
+		desc = fmt.Sprintf("create group %s and user %s", g, u)
+	}
+	if e.opts.Apply {
+		// Re-check inside the script: a parallel step on the same host may have created it.
+		script = fmt.Sprintf("id -u %s >/dev/null 2>&1 || { %s; }", remote.Quote(u), script)
+		if err := run(ctx, n.host, "root", script, nil, "create product user "+u); err != nil {
+			return err
+		}
+	}
+	n.host.mu.Lock()
+	n.host.probes["user:"+u] = remote.ProbeResult{Stdout: "created"}
+	n.host.probes["group:"+g] = remote.ProbeResult{}
+	n.host.mu.Unlock()
+	res.changed(desc, "")
+	return nil
+}
+
+// checkMarker refuses to touch a CARBON_HOME that carbonctl did not unpack
+// from this very archive.
+func (e *Engine) checkMarker(ctx context.Context, n *node) error {
+	home := n.vars.Node.Home
+	m, err := n.host.read(ctx, n.home(markerName))
+	if err != nil {
+		return err
+	}
+	if !m.Exists {
+		return fmt.Errorf("%s exists on %s but was not installed by carbonctl (no %s): move it aside, or unpack %s there yourself and write %q into %s",
+			home, n.host.addr, markerName, path.Base(e.arch.path), "sha256 "+e.arch.sha256, markerName)
+	}
+	if string(m.Content) != e.arch.markerContent() {
+		return fmt.Errorf("%s on %s was unpacked from another archive (%s); carbonctl never overwrites an installed product: stop the node and move %s aside to install %s",
+			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.path))
+	}
+	return nil
+}
+
+// unpack streams the archive as a tar into HOME.carbonctl-new and renames it
+// into place, so an interrupted upload never leaves a half-filled CARBON_HOME.
+func (e *Engine) unpack(ctx context.Context, n *node) error {
+	home := n.vars.Node.Home
+	tmp := home + ".carbonctl-new"
+	owner := remote.Quote(n.vars.Product.User + ":" + n.vars.Product.Group)
+	script := strings.Join([]string{
+		"set -e",
+		"umask 022",
+		"mkdir -p " + remote.Quote(path.Dir(home)),
+		"rm -rf " + remote.Quote(tmp),
+		"mkdir " + remote.Quote(tmp),
+		"tar -xf - -C " + remote.Quote(tmp) + " --no-same-owner",
+		"printf '%s' " + remote.Quote(e.arch.markerContent()) + " > " + remote.Quote(tmp+"/"+markerName),
+		"chown -R " + owner + " " + remote.Quote(tmp),
+		"mv " + remote.Quote(tmp) + " " + remote.Quote(home),
+	}, "\n")
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(e.arch.writeTar(pw)) }()
+	err := run(ctx, n.host, "root", script, pr, "unpack the product into "+home)
+	pr.Close()
+	return err
+}
+
+// run runs script on h as user and turns a non-zero exit into an error that
+// says what was being done, with the command's stderr.
+func run(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) error {
+	_, err := runOut(ctx, h, as, script, stdin, doing)
+	return err
+}
+
+func runOut(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) (string, error) {
+	r, err := h.client.Run(ctx, as, script, stdin)
+	if err != nil {
+		return "", fmt.Errorf("%s on %s: %w", doing, h.addr, err)
+	}
+	if r.ExitCode != 0 {
+		msg := strings.TrimSpace(string(r.Stderr))
+		if msg == "" {
+			msg = strings.TrimSpace(string(r.Stdout))
+		}
+		return "", fmt.Errorf("%s on %s failed (exit %d): %s", doing, h.addr, r.ExitCode, lastLines(msg, 5))
+	}
+	return string(r.Stdout), nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

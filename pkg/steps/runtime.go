@@ -1,0 +1,178 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// host is one machine: one SSH connection and what carbonctl knows of its files.
+type host struct {
+	addr   string
+	client *remote.Client
+	err    error // connection or gather failure: every target on the host fails
+
+	mu       sync.Mutex
+	files    map[string]*remote.File
+	probes   map[string]remote.ProbeResult
+	overlays []overlay
+}
+
+// overlay serves files below a CARBON_HOME from the product archive: what the
+// host holds (or, in a plan, would hold) once the product step has unpacked it.
+type overlay struct {
+	home  string
+	arch  *archive
+	owner string
+	group string
+}
+
+func newHost(addr string) *host {
+	return &host{addr: addr, files: map[string]*remote.File{}, probes: map[string]remote.ProbeResult{}}
+}
+
+// gather reads everything in req in one round trip and caches it.
+func (h *host) gather(ctx context.Context, req remote.GatherRequest) error {
+	facts, err := h.client.Gather(ctx, req)
+	if err != nil {
+		return fmt.Errorf("read state of %s: %w", h.addr, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p, f := range facts.Files {
+		h.files[p] = f
+	}
+	for k, v := range facts.Probes {
+		h.probes[k] = v
+	}
+	return nil
+}
+
+// probe returns a cached probe result.
+func (h *host) probe(name string) (remote.ProbeResult, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r, ok := h.probes[name]
+	return r, ok
+}
+
+// read returns what carbonctl knows about path, fetching it if it must.
+func (h *host) read(ctx context.Context, p string) (*remote.File, error) {
+	h.mu.Lock()
+	f, ok := h.files[p]
+	if !ok {
+		f, ok = h.fromOverlay(p)
+	}
+	h.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	if h.client == nil {
+		return nil, fmt.Errorf("%s: not connected", h.addr)
+	}
+	if err := h.gather(ctx, remote.GatherRequest{Contents: []string{p}}); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f := h.files[p]; f != nil {
+		return f, nil
+	}
+	return &remote.File{Path: p}, nil
+}
+
+// fromOverlay serves p from an archive overlay; h.mu must be held.
+func (h *host) fromOverlay(p string) (*remote.File, bool) {
+	for _, o := range h.overlays {
+		rel, ok := strings.CutPrefix(p, o.home+"/")
+		if !ok {
+			continue
+		}
+		data, mode, found, err := o.arch.read(rel)
+		if err != nil || !found {
+			return &remote.File{Path: p}, true
+		}
+		f := &remote.File{Path: p, Exists: true, Mode: mode, Owner: o.owner, Group: o.group, Size: int64(len(data)), Content: data}
+		h.files[p] = f
+		return f, true
+	}
+	return nil, false
+}
+
+// unpacked records that home now holds (or would hold) the archive's files.
+func (h *host) unpacked(o overlay) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p := range h.files {
+		if strings.HasPrefix(p, o.home+"/") {
+			delete(h.files, p)
+		}
+	}
+	h.overlays = append(h.overlays, o)
+}
+
+// write writes data to path (only in apply mode) and records the new content.
+func (h *host) write(ctx context.Context, apply bool, p string, data []byte, opts remote.WriteOptions) error {
+	if apply {
+		if err := h.client.WriteFile(ctx, p, data, opts); err != nil {
+			return err
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.files[p]
+	f := &remote.File{Path: p, Exists: true, Content: data, Size: int64(len(data)), Mode: opts.Mode, Owner: opts.Owner, Group: opts.Group}
+	if old != nil && old.Exists {
+		if f.Mode == 0 {
+			f.Mode = old.Mode
+		}
+		if f.Owner == "" {
+			f.Owner, f.Group = old.Owner, old.Group
+		}
+	}
+	h.files[p] = f
+	return nil
+}
+
+// node is one Carbon instance of the inventory at run time.
+type node struct {
+	vars Vars // focused on this node
+	host *host
+
+	mu      sync.Mutex
+	failed  bool
+	managed map[string]bool // files carbonctl manages for this node (for the start fingerprint)
+}
+
+func (n *node) name() string { return n.vars.Node.Name }
+
+// home returns a path below this node's CARBON_HOME.
+func (n *node) home(rel string) string { return path.Join(n.vars.Node.Home, rel) }
+
+func (n *node) markFailed() {
+	n.mu.Lock()
+	n.failed = true
+	n.mu.Unlock()
+}
+
+func (n *node) isFailed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.failed || n.host.err != nil
+}
+
+func (n *node) manage(p string) {
+	n.mu.Lock()
+	n.managed[p] = true
+	n.mu.Unlock()
+}
+
+// productOwner is the owner for files carbonctl writes into CARBON_HOME.
+func (n *node) productWrite(mode os.FileMode) remote.WriteOptions {
+	return remote.WriteOptions{Mode: mode, Owner: n.vars.Product.User, Group: n.vars.Product.Group, MkdirParents: true}
+}

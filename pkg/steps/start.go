@@ -1,0 +1,319 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// Files carbonctl keeps in CARBON_HOME/.carbonctl to know what it started.
+const (
+	startedMarker = ".carbonctl/started"    // fingerprint of the configuration the running node was started with
+	setupMarker   = ".carbonctl/setup-done" // the manager's -Dsetup start happened
+)
+
+// startDecision is what the start step does with one node.
+type startDecision struct {
+	action string // "none", "start" or "restart"
+	setup  bool   // pass the playbook's setup argument
+	reason string
+}
+
+// decideStart picks the action from the node's state: a running node whose
+// configuration is the one it was started with is left alone.
+func decideStart(running bool, startedWith, fingerprint string, isManager, setupDone bool) startDecision {
+	d := startDecision{action: "none"}
+	switch {
+	case running && startedWith == fingerprint:
+		return d
+	case running && startedWith == "":
+		d.action, d.reason = "restart", "running, but not started by carbonctl with this configuration"
+	case running:
+		d.action, d.reason = "restart", "configuration changed"
+	default:
+		d.action, d.reason = "start", "not running"
+	}
+	if isManager && !setupDone {
+		d.setup = true
+		d.reason += "; first start, with the setup argument"
+	}
+	return d
+}
+
+func (e *Engine) prefetchStart(n *node, req *remote.GatherRequest) {
+	st := e.pb.Start
+	req.Contents = append(req.Contents, n.home(startedMarker), n.home(setupMarker), n.home(st.PidFile))
+	req.Probes["alive:"+n.name()] = aliveScript(n.home(st.PidFile))
+	if sc, err := e.membersScript(n); err == nil {
+		req.Probes["members:"+n.name()] = sc
+	}
+}
+
+func aliveScript(pidFile string) string {
+	return fmt.Sprintf(`pid=$(cat %s 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"`, remote.Quote(pidFile))
+}
+
+// membersScript prints the membership lines logged since the node last started.
+func (e *Engine) membersScript(n *node) (string, error) {
+	st := e.pb.Start
+	joined, left, err := memberPatterns(st)
+	if err != nil {
+		return "", err
+	}
+	jp, _ := joined.LiteralPrefix()
+	lp, _ := left.LiteralPrefix()
+	return fmt.Sprintf(`awk -v s=%s -v j=%s -v l=%s 'index($0, s) { buf = ""; next } index($0, j) || index($0, l) { buf = buf $0 "\n" } END { printf "%%s", buf }' %s 2>/dev/null`,
+		remote.Quote(st.StartingLine), remote.Quote(jp), remote.Quote(lp), remote.Quote(n.home(st.Log))), nil
+}
+
+func memberPatterns(st playbook.Start) (joined, left *regexp.Regexp, err error) {
+	if joined, err = regexp.Compile(st.JoinedPattern); err != nil {
+		return nil, nil, fmt.Errorf("playbook joined_pattern: %w", err)
+	}
+	if left, err = regexp.Compile(st.LeftPattern); err != nil {
+		return nil, nil, fmt.Errorf("playbook left_pattern: %w", err)
+	}
+	return joined, left, nil
+}
+
+// membersSeen replays joined/left lines into the set of peer addresses a node sees.
+func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
+	seen := map[string]bool{}
+	for _, l := range strings.Split(lines, "\n") {
+		if m := joined.FindStringSubmatch(l); m != nil {
+			seen[m[1]] = true
+		} else if m := left.FindStringSubmatch(l); m != nil {
+			delete(seen, m[1])
+		}
+	}
+	return seen
+}
+
+// fingerprint identifies a node's effective configuration: the archive, the
+// files carbonctl manages for it and its start arguments.
+func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "archive %s\nargs %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "))
+	n.mu.Lock()
+	var paths []string
+	for p := range n.managed {
+		paths = append(paths, p)
+	}
+	n.mu.Unlock()
+	sort.Strings(paths)
+	for _, p := range paths {
+		f, err := n.host.read(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(f.Content)
+		fmt.Fprintf(h, "%s %x\n", p, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// baseArgs are the start arguments of a node, without the setup argument.
+func (e *Engine) baseArgs(n *node) []string {
+	if n.vars.Node.IsManager {
+		return e.pb.Start.ManagerArgs
+	}
+	return e.pb.Start.WorkerArgs
+}
+
+// runStart starts managers first, then workers, restarting only nodes whose
+// configuration changed, then waits until every node sees every peer.
+func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
+	results := map[*node]*Result{}
+	var mu sync.Mutex
+	var managers, workers []*node
+	for _, n := range e.targets {
+		if n.vars.Node.IsManager {
+			managers = append(managers, n)
+		} else {
+			workers = append(workers, n)
+		}
+	}
+	phase := func(list []*node) {
+		e.parallel(len(list), func(i int) {
+			r := e.startOne(ctx, s, list[i])
+			mu.Lock()
+			results[list[i]] = r
+			mu.Unlock()
+		})
+	}
+	phase(managers)
+	if down := e.managerDown(results); down != "" {
+		for _, n := range workers {
+			results[n] = &Result{Step: s.Name, Target: n.name(), Status: Skipped, Note: "(manager " + down + " is not running)"}
+		}
+	} else {
+		phase(workers)
+	}
+	if e.opts.Apply {
+		e.awaitMembership(ctx, results)
+	}
+	out := make([]*Result, 0, len(e.targets))
+	for _, n := range e.targets {
+		out = append(out, results[n])
+	}
+	return out
+}
+
+// managerDown names a manager that failed in this step, if any.
+func (e *Engine) managerDown(results map[*node]*Result) string {
+	for n, r := range results {
+		if n.vars.Node.IsManager && (r.Status == Failed || r.Status == Skipped) {
+			return n.name()
+		}
+	}
+	return ""
+}
+
+// startOne decides and, when applying, starts or restarts one node.
+func (e *Engine) startOne(ctx context.Context, s playbook.Step, n *node) *Result {
+	res := &Result{Step: s.Name, Target: n.name()}
+	if n.isFailed() {
+		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+		return res
+	}
+	fp, err := e.fingerprint(ctx, n)
+	if err != nil {
+		return fail(res, err)
+	}
+	alive, _ := n.host.probe("alive:" + n.name())
+	pid := strings.TrimSpace(alive.Stdout)
+	running := alive.ExitCode == 0 && pid != ""
+	started, err := n.host.read(ctx, n.home(startedMarker))
+	if err != nil {
+		return fail(res, err)
+	}
+	setup, err := n.host.read(ctx, n.home(setupMarker))
+	if err != nil {
+		return fail(res, err)
+	}
+	d := decideStart(running, strings.TrimSpace(string(started.Content)), fp, n.vars.Node.IsManager, setup.Exists)
+	if d.action == "none" {
+		res.Note = fmt.Sprintf("running (pid %s)", pid)
+		return res
+	}
+	args := append([]string{}, e.baseArgs(n)...)
+	if d.setup && e.pb.Start.SetupArg != "" {
+		args = append([]string{e.pb.Start.SetupArg}, args...)
+	}
+	res.changed(fmt.Sprintf("%s %s %s (%s)", d.action, path.Join(n.vars.Node.Home, e.pb.Start.Script), strings.Join(args, " "), d.reason), "")
+	if !e.opts.Apply {
+		return res
+	}
+	if err := e.launch(ctx, n, d, args, pid, fp, res); err != nil {
+		n.markFailed()
+		return fail(res, err)
+	}
+	return res
+}
+
+// launch stops the node if needed, starts it detached as the product user,
+// waits for the started line and records the configuration it runs with.
+func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
+	user := n.vars.Product.User
+	if d.action == "restart" {
+		if err := run(ctx, n.host, user, stopScript(n.home(e.pb.Start.PidFile)), nil, "stop "+n.name()); err != nil {
+			return err
+		}
+	}
+	began := time.Now()
+	out, err := runOut(ctx, n.host, user, e.launchScript(n, args), nil, "start "+n.name())
+	if err != nil {
+		return err
+	}
+	fields := strings.Fields(out)
+	if len(fields) != 2 {
+		return fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
+	}
+	offset, _ := strconv.ParseInt(fields[0], 10, 64)
+	if err := e.awaitStarted(ctx, n, offset, fields[1]); err != nil {
+		return err
+	}
+	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
+	if err := n.host.write(ctx, true, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
+		return fmt.Errorf("record the started configuration of %s: %w", n.name(), err)
+	}
+	if d.setup {
+		if err := n.host.write(ctx, true, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
+			return fmt.Errorf("record the setup start of %s: %w", n.name(), err)
+		}
+	}
+	return nil
+}
+
+func stopScript(pidFile string) string {
+	return fmt.Sprintf(`pid=$(cat %s 2>/dev/null) || exit 0
+[ -n "$pid" ] || exit 0
+kill -TERM "$pid" 2>/dev/null || exit 0
+i=0
+while kill -0 "$pid" 2>/dev/null; do
+  i=$((i+1))
+  if [ "$i" -ge 600 ]; then kill -KILL "$pid" 2>/dev/null; echo "killed $pid after 60s" >&2; break; fi
+  sleep 0.1
+done`, remote.Quote(pidFile))
+}
+
+// launchScript starts the product in the background and prints the log size
+// before the start and the launcher's pid.
+func (e *Engine) launchScript(n *node, args []string) string {
+	st := e.pb.Start
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = remote.Quote(a)
+	}
+	log := remote.Quote(n.home(st.Log))
+	return fmt.Sprintf(`cd %s || exit 1
+mkdir -p "$(dirname %s)"
+off=$(wc -c < %s 2>/dev/null || echo 0)
+rm -f %s
+nohup sh %s %s >/dev/null 2>&1 </dev/null &
+echo "$off $!"`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)),
+		remote.Quote(st.Script), strings.Join(quoted, " "))
+}
+
+// awaitStarted polls the node's log until the product says it started, the
+// launcher dies, or the start timeout passes.
+func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher string) error {
+	st := e.pb.Start
+	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
+if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; fi`,
+		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), launcher)
+	deadline := time.Now().Add(e.opts.StartTimeout)
+	for {
+		out, err := runOut(ctx, n.host, n.vars.Product.User, poll, nil, "watch the log of "+n.name())
+		if err != nil {
+			return err
+		}
+		if strings.Contains(out, st.StartedPattern) {
+			return nil
+		}
+		errorsLogged := strings.TrimSpace(strings.ReplaceAll(out, "CARBONCTL-ALIVE", ""))
+		if strings.Contains(out, "CARBONCTL-DEAD") {
+			errorsLogged = strings.TrimSpace(strings.ReplaceAll(errorsLogged, "CARBONCTL-DEAD", ""))
+			return fmt.Errorf("%s stopped during start-up; %s says:\n%s", n.name(), n.home(st.Log), lastLines(errorsLogged, 5))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not log %q within %s; errors logged: %s", n.name(), st.StartedPattern, e.opts.StartTimeout, lastLines(errorsLogged, 5))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package steps
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+)
+
+// Vars is the data every playbook template sees.
+type Vars struct {
+	Cluster ClusterVars
+	Product ProductVars
+	Node    NodeVars   // the node being configured (zero for cluster-wide templates)
+	Nodes   []NodeVars // every node, in inventory order
+	WKA     []NodeVars // the well-known members
+	Manager NodeVars   // the first manager
+	DB      DBVars
+	LB      *LBVars // nil without a [loadbalancer]
+}
+
+// ClusterVars describes the cluster.
+type ClusterVars struct{ Name, Domain string }
+
+// ProductVars describes the product install.
+type ProductVars struct{ Archive, User, Group string }
+
+// NodeVars describes one node.
+type NodeVars struct {
+	Index                  int // 1-based, inventory order
+	Name, Host, Role, Home string
+	IsManager, WKA         bool
+	PortOffset             int
+	LocalMemberPort        int
+	LocalRegistryDB        string
+}
+
+// MemberAddr is the node's Hazelcast address as peers log it (IP:port).
+func (n NodeVars) MemberAddr() string {
+	return net.JoinHostPort(n.Host, strconv.Itoa(n.LocalMemberPort))
+}
+
+// DBVars describes the database server and the application account.
+type DBVars struct {
+	Host               string
+	Port               int
+	Address            string // what the nodes use in JDBC URLs: the alias, else Host
+	Alias              string
+	User, Password     string
+	UserDB, RegistryDB string
+	JDBCDriver         string
+}
+
+// LBVars describes the load balancer.
+type LBVars struct {
+	Host                         string
+	ServiceHostName, MgtHostName string
+	HTTPPort, HTTPSPort          int
+}
+
+// newVars builds the cluster-wide template data.
+func newVars(inv *inventory.Inventory, domain string) Vars {
+	v := Vars{
+		Cluster: ClusterVars{Name: inv.Cluster.Name, Domain: inv.Cluster.Domain},
+		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group},
+		DB: DBVars{
+			Host: inv.Database.Host, Port: inv.Database.Port, Alias: inv.Database.Alias,
+			Address: inv.Database.Host, User: inv.Database.User, Password: inv.Database.Password.Value,
+			UserDB: inv.Database.UserDB, RegistryDB: inv.Database.RegistryDB, JDBCDriver: inv.Database.JDBCDriver,
+		},
+	}
+	if v.Cluster.Domain == "" {
+		v.Cluster.Domain = domain
+	}
+	if inv.Database.Alias != "" {
+		v.DB.Address = inv.Database.Alias
+	}
+	if lb := inv.LoadBalancer; lb != nil {
+		v.LB = &LBVars{Host: lb.Host, ServiceHostName: lb.ServiceHostName, MgtHostName: lb.MgtHostName, HTTPPort: lb.HTTPPort, HTTPSPort: lb.HTTPSPort}
+	}
+	for i, n := range inv.Nodes {
+		nv := nodeVars(inv, i, n)
+		v.Nodes = append(v.Nodes, nv)
+		if n.WKA {
+			v.WKA = append(v.WKA, nv)
+		}
+		if nv.IsManager && v.Manager.Name == "" {
+			v.Manager = nv
+		}
+	}
+	return v
+}
+
+func nodeVars(inv *inventory.Inventory, i int, n inventory.Node) NodeVars {
+	home := n.Home
+	if home == "" {
+		home = inv.Product.Home
+	}
+	return NodeVars{
+		Index: i + 1, Name: n.Name, Host: n.Host, Role: n.Role, Home: home,
+		IsManager: n.Role == "manager", WKA: n.WKA, PortOffset: n.PortOffset,
+		LocalMemberPort: n.LocalMemberPort, LocalRegistryDB: n.LocalRegistryDB,
+	}
+}
+
+// forNode returns a copy of v focused on node nv.
+func (v Vars) forNode(nv NodeVars) Vars {
+	v.Node = nv
+	return v
+}
+
+// render executes one playbook template against v.
+func (v Vars) render(name, text string) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
+		"jdbcurl": func(db string) string {
+			return fmt.Sprintf("jdbc:mysql://%s/%s?autoReconnect=true", net.JoinHostPort(v.DB.Address, strconv.Itoa(v.DB.Port)), db)
+		},
+		"base": func(p string) string { return filepath.Base(p) },
+		"xml":  xmlEscape,
+		"join": path.Join,
+	}).Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// when evaluates a `when` template: empty means true.
+func (v Vars) when(name, text string) (bool, error) {
+	if strings.TrimSpace(text) == "" {
+		return true, nil
+	}
+	out, err := v.render(name, text)
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(out) == "true", nil
+}
