@@ -101,6 +101,31 @@ func TestESBWorkerManager(t *testing.T) {
 		}
 	})
 
+	t.Run("half-imported database: refused with data, resumed when empty", func(t *testing.T) {
+		// What a kill in the middle of sourcing dbscripts/mysql.sql leaves behind.
+		db := e.admin()
+		for _, q := range []string{
+			"CREATE DATABASE REGISTRY_LOCAL3",
+			"CREATE TABLE REGISTRY_LOCAL3.REG_CLUSTER_LOCK (REG_LOCK_NAME VARCHAR(20), PRIMARY KEY (REG_LOCK_NAME))",
+			"INSERT INTO REGISTRY_LOCAL3.REG_CLUSTER_LOCK VALUES ('x')",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		r := e.carbonctl("up", e.inventory)
+		if r.code != 1 || !strings.Contains(r.out, "REGISTRY_LOCAL3 holds 1 of the") || !strings.Contains(r.out, "has rows: refusing") {
+			t.Fatalf("want the half-filled database with data refused: exit %d\n%s", r.code, r.out)
+		}
+		if _, err := db.Exec("DELETE FROM REGISTRY_LOCAL3.REG_CLUSTER_LOCK"); err != nil {
+			t.Fatal(err)
+		}
+		r = e.carbonctl("plan", e.inventory)
+		if r.code != 0 || !strings.Contains(r.out, "source "+home+"/dbscripts/mysql.sql into REGISTRY_LOCAL3") || !strings.Contains(r.out, "first drop the 1 empty tables an interrupted import left") {
+			t.Fatalf("want the empty leftovers resumed: exit %d\n%s", r.code, r.out)
+		}
+	})
+
 	t.Run("killed after the database step, then converges", func(t *testing.T) {
 		out := e.carbonctlKilledAt("STEP [etc-hosts]", 0, "up", e.inventory)
 		if !strings.Contains(out, "CREATE DATABASE") {
@@ -168,6 +193,23 @@ func TestESBWorkerManager(t *testing.T) {
 			t.Errorf("wrk2 does not serve PassThrough HTTP on 8280+1")
 		}
 		e.assertCluster(t)
+	})
+
+	t.Run("database reached through an SSH tunnel when the control machine cannot", func(t *testing.T) {
+		// Only the control machine (the bridge address) is cut off from MariaDB; the nodes still reach it.
+		e.exec("db", "nft", "add table inet carbonctl_e2e { chain in { type filter hook input priority 0; ip saddr 198.18.0.1 tcp dport 3306 reject with tcp reset; }; }")
+		defer e.exec("db", "nft", "delete table inet carbonctl_e2e")
+		direct := e.carbonctl("plan", e.inventory, "--limit", "mgr1")
+		if direct.code != 1 || !strings.Contains(direct.out, "database "+e.lab.Hosts["db"]+":3306") {
+			t.Fatalf("direct access should fail now: exit %d\n%s", direct.code, direct.out)
+		}
+		inv := e.writeInventory("via.toml", func(s string) string {
+			return strings.Replace(s, `alias = "carbondb.mysql-wso2.com"`, `alias = "carbondb.mysql-wso2.com"`+"\nvia = \"mgr1\"", 1)
+		})
+		r := e.carbonctl("plan", inv, "--limit", "mgr1")
+		if r.code != 0 || !strings.Contains(r.out, "ok: [database]") {
+			t.Fatalf("plan through the tunnel: exit %d\n%s", r.code, r.out)
+		}
 	})
 }
 

@@ -41,18 +41,17 @@ func Dial(ctx context.Context, host string, cfg Config, keys *HostKeys) (*Client
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
-	var hostKeyErr error
+	var hostKey verdict
 	sshCfg := &ssh.ClientConfig{
 		User:              cfg.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(creds.signers)},
-		HostKeyCallback:   keys.callback(addr, &hostKeyErr),
+		HostKeyCallback:   keys.callback(addr, &hostKey),
 		HostKeyAlgorithms: algos,
-		Timeout:           cfg.ConnectTimeout,
 	}
 	conn, err := handshake(ctx, addr, sshCfg, cfg)
 	if err != nil {
-		if hostKeyErr != nil {
-			return nil, hostKeyErr
+		if err := hostKey.get(); err != nil {
+			return nil, err
 		}
 		return nil, explainDialError(ctx, addr, cfg, creds, err)
 	}

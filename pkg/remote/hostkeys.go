@@ -111,12 +111,23 @@ func algorithmsForKeyType(keyType string) []string {
 	return []string{keyType}
 }
 
-// callback returns the HostKeyCallback for a Dial to addr. The error it
-// returns is also stored in *verdict, so Dial can report it unwrapped.
-func (k *HostKeys) callback(addr string, verdict *error) ssh.HostKeyCallback {
+// verdict keeps the host key check's error so that Dial can report it
+// unwrapped. The check runs in the SSH library's handshake goroutine.
+type verdict struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (v *verdict) set(err error) { v.mu.Lock(); v.err = err; v.mu.Unlock() }
+
+func (v *verdict) get() error { v.mu.Lock(); defer v.mu.Unlock(); return v.err }
+
+// callback returns the HostKeyCallback for a Dial to addr, recording its
+// result in v.
+func (k *HostKeys) callback(addr string, v *verdict) ssh.HostKeyCallback {
 	return func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		err := k.check(addr, remote, key)
-		*verdict = err
+		v.set(err)
 		return err
 	}
 }

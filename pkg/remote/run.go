@@ -306,23 +306,35 @@ func markerPID(line, marker string) (int, bool) {
 // sudo's command (waiting up to innerPIDWait more). None if the command
 // ends meanwhile.
 func (f *stderrFilter) groups(sudo bool, done <-chan error) []int {
+	waits := []time.Duration{pidWait}
+	if sudo {
+		waits = append(waits, innerPIDWait)
+	}
 	var groups []int
-	for _, wait := range []time.Duration{pidWait, innerPIDWait} {
-		if len(groups) == 1 && !sudo {
+	for _, wait := range waits {
+		pid, ended := f.awaitPID(wait, done)
+		if ended {
+			return nil
+		}
+		if pid == 0 {
 			break
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case pid := <-f.pids:
-			groups = append(groups, pid)
-		case <-done:
-			groups = nil
-		case <-timer.C:
-		}
-		timer.Stop()
-		if len(groups) == 0 {
-			break
-		}
+		groups = append(groups, pid)
 	}
 	return groups
+}
+
+// awaitPID waits up to d for the next reported process id; it returns 0 on
+// timeout, and ended=true if the command finished first.
+func (f *stderrFilter) awaitPID(d time.Duration, done <-chan error) (pid int, ended bool) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case pid := <-f.pids:
+		return pid, false
+	case <-done:
+		return 0, true
+	case <-timer.C:
+		return 0, false
+	}
 }

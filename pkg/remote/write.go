@@ -164,7 +164,8 @@ const writeBody = `[ -d "$d" ] || fail "directory $d does not exist"
 [ ! -e "$p" ] || [ -f "$p" ] || fail "$p exists and is not a regular file"
 uid= gid=
 if [ -e "$p" ]; then
-	set -- $(LC_ALL=C ls -ldn -- "$p") || fail "cannot stat $p"
+	out=$(LC_ALL=C ls -ldn -- "$p") || fail "cannot stat $p"
+	set -- $out
 	perm_octal "$1"
 	uid=$3 gid=$4
 	[ -n "$mode" ] || mode=$m

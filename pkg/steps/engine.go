@@ -85,9 +85,13 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 			break
 		}
 		e.out.header("STEP", s.Name)
+		began := time.Now()
 		results := e.runStep(ctx, s)
 		for _, r := range results {
 			e.out.result(r, !opts.Apply)
+		}
+		if opts.Verbose {
+			e.out.printf("  (%s took %s)\n", s.Name, time.Since(began).Round(time.Millisecond))
 		}
 		report.Results = append(report.Results, results...)
 	}
@@ -147,9 +151,16 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	}
 	e.parallel(len(list), func(i int) {
 		h := list[i]
+		began := time.Now()
 		h.client, h.err = remote.Dial(ctx, h.addr, cfg, keys)
+		dialed := time.Now()
 		if h.err == nil {
 			h.err = h.gather(ctx, requests[h])
+		}
+		if e.opts.Verbose && h.err == nil {
+			req := requests[h]
+			e.out.printf("connected to %s as %s in %s; read %d files and %d probes in %s\n", h.addr, cfg.User,
+				dialed.Sub(began).Round(time.Millisecond), len(req.Contents)+len(req.Stats), len(req.Probes), time.Since(dialed).Round(time.Millisecond))
 		}
 	})
 	var results []*Result
