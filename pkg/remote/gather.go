@@ -36,7 +36,8 @@ type GatherRequest struct {
 	Stats    []string // paths to stat only
 	// Probes maps a name to a sh snippet, run in a subshell with stdin
 	// from /dev/null and stderr discarded; Gather captures its stdout (NUL
-	// bytes are lost) and exit status. Snippets run as root in the C locale.
+	// bytes are lost) and exit status. Snippets run as the LOGIN user (not
+	// root) in the C locale: write them so they work unprivileged.
 	Probes map[string]string
 }
 
@@ -46,36 +47,71 @@ type Facts struct {
 	Probes map[string]ProbeResult
 }
 
-// Gather reads everything in req with ONE command (one round trip) run as
-// root (through sudo -n unless the login user is root). A missing path gives
-// Exists=false, not an error. Contents are framed by length, so binary files
-// of tens of MB come back intact; a file that changes size while being read
-// makes Gather fail, and a retry normally succeeds. The remote side costs a
-// constant handful of processes (three ls, one cat) plus one subshell per
-// probe, however many files are asked for.
+// Gather reads everything in req with one command (one round trip) run as
+// the login user, without sudo: on a converged host nearly everything
+// carbonctl reads is world-readable, and sudo costs a PAM session per call.
+// Paths the login user cannot see or read (an unsearchable directory on the
+// way, an unreadable file) are then read again as root through sudo -n, in
+// a second round trip made only when needed; a root login needs one.
+// A missing path gives Exists=false, not an error. Contents are framed by
+// length, so binary files of tens of MB come back intact; a file that
+// changes size while being read makes Gather fail, and a retry normally
+// succeeds. The remote side costs a constant handful of processes (three
+// ls, one cat) plus one subshell per probe, however many files are asked for.
 func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) {
+	facts, denied, err := c.gatherAs(ctx, "", req)
+	if err != nil || len(denied) == 0 {
+		return facts, err
+	}
+	if c.isRoot() {
+		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(denied, ", "))
+	}
+	again := GatherRequest{}
+	for _, p := range denied {
+		if slices.Contains(req.Contents, p) {
+			again.Contents = append(again.Contents, p)
+		} else {
+			again.Stats = append(again.Stats, p)
+		}
+	}
+	more, stillDenied, err := c.gatherAs(ctx, "root", again)
+	if err != nil {
+		return nil, err
+	}
+	if len(stillDenied) > 0 {
+		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(stillDenied, ", "))
+	}
+	for p, f := range more.Files {
+		facts.Files[p] = f
+	}
+	return facts, nil
+}
+
+// gatherAs runs one gather script as user as ("" = the login user) and
+// returns the facts and the paths that user could not read.
+func (c *Client) gatherAs(ctx context.Context, as string, req GatherRequest) (*Facts, []string, error) {
 	plan, err := newGatherPlan(req)
 	if err != nil {
-		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
-	inv, err := c.invocation(c.rootUser(), plan.script())
+	inv, err := c.invocation(as, plan.script())
 	if err != nil {
-		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
 	res, err := c.run(ctx, inv, nil)
 	if err != nil {
-		return nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
 	if res.ExitCode != 0 {
-		return nil, fmt.Errorf("gathering facts on %s: script exited with status %d: %s",
+		return nil, nil, fmt.Errorf("gathering facts on %s: script exited with status %d: %s",
 			c.host, res.ExitCode, clip(strings.TrimSpace(string(res.Stderr)), 1000))
 	}
-	facts, err := plan.parse(res.Stdout)
+	facts, denied, err := plan.parse(res.Stdout)
 	if err != nil {
-		return nil, fmt.Errorf("gathering facts on %s: %w (stderr: %s)",
+		return nil, nil, fmt.Errorf("gathering facts on %s: %w (stderr: %s)",
 			c.host, err, clip(strings.TrimSpace(string(res.Stderr)), 500))
 	}
-	return facts, nil
+	return facts, denied, nil
 }
 
 // rootUser is the user to run root work as: "" (no sudo) if the login user
@@ -142,7 +178,7 @@ echo ` + gatherStart + `
 func (p *gatherPlan) script() string {
 	var b strings.Builder
 	b.WriteString(gatherHeader)
-	b.WriteString(typeLoop(p.paths, `[ "$t" = - ]`))
+	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ]`))
 	b.WriteString(`if [ $# -gt 0 ]; then
 for f in -ldLn -ldLo -ldLg; do ls "$f" -- "$@"; echo --; done
 fi
@@ -159,8 +195,11 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 }
 
 // typeLoop returns a loop that prints a line with one type character per
-// path (d directory, f regular file, o other, - missing) and leaves in "$@"
-// the paths for which the shell test skip fails.
+// path (d directory, f readable regular file, o other, - missing, x cannot
+// tell or read as this user) and leaves in "$@" the paths for which the
+// shell test skip fails. A path that does not seem to exist is "-" only
+// when its deepest existing ancestor is searchable: otherwise it may exist
+// behind a directory this user cannot enter, and it is "x".
 func typeLoop(paths []string, skip string) string {
 	if len(paths) == 0 {
 		return "set --\necho\n"
@@ -170,7 +209,12 @@ func typeLoop(paths []string, skip string) string {
 		quoted[i] = Quote(p)
 	}
 	return "set --\nfor p in " + strings.Join(quoted, " ") + `; do
-if [ -d "$p" ]; then t=d; elif [ -f "$p" ]; then t=f; elif [ -e "$p" ]; then t=o; else t=-; fi
+if [ -d "$p" ]; then t=d
+elif [ -f "$p" ]; then if [ -r "$p" ]; then t=f; else t=x; fi
+elif [ -e "$p" ]; then t=o
+else a=${p%/*}; while [ -n "$a" ] && [ ! -e "$a" ]; do a=${a%/*}; done
+  if [ -x "${a:-/}" ]; then t=-; else t=x; fi
+fi
 printf %s "$t"
 ` + skip + ` || set -- "$@" "$p"
 done

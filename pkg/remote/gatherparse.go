@@ -13,19 +13,25 @@ import (
 // which happens when files change while Gather reads them.
 var errChanged = errors.New("files changed while being read (or unexpected ls/cat output); retry")
 
-// parse decodes the output of p.script().
-func (p *gatherPlan) parse(out []byte) (*Facts, error) {
+// parse decodes the output of p.script(). It also returns the paths the
+// script's user could not see or read (type "x"); they are left out of Facts.
+func (p *gatherPlan) parse(out []byte) (*Facts, []string, error) {
 	r := &outputReader{buf: out}
 	if err := r.skipTo(gatherStart); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	facts := &Facts{Files: make(map[string]*File, len(p.paths)), Probes: make(map[string]ProbeResult, len(p.probes))}
 	types, err := r.typeLine(len(p.paths))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var existing []*File
+	var denied []string
 	for i, name := range p.paths {
+		if types[i] == 'x' {
+			denied = append(denied, name)
+			continue
+		}
 		f := &File{Path: name, Exists: types[i] != '-'}
 		facts.Files[name] = f
 		if f.Exists {
@@ -34,19 +40,19 @@ func (p *gatherPlan) parse(out []byte) (*Facts, error) {
 	}
 	if len(existing) > 0 {
 		if err := parseListings(r, existing); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := p.parseContents(r, facts.Files); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.parseProbes(r, facts.Probes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !r.done() {
-		return nil, fmt.Errorf("%d bytes of unexpected output at the end", len(r.buf)-r.off)
+		return nil, nil, fmt.Errorf("%d bytes of unexpected output at the end", len(r.buf)-r.off)
 	}
-	return facts, nil
+	return facts, denied, nil
 }
 
 // parseListings reads the three ls sections: numeric ids, owner names,
@@ -150,6 +156,9 @@ func (p *gatherPlan) parseContents(r *outputReader, files map[string]*File) erro
 		f := files[name]
 		if types[i] != 'f' {
 			continue
+		}
+		if f == nil {
+			return errChanged
 		}
 		if !f.Exists || f.IsDir {
 			return errChanged

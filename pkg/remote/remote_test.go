@@ -344,8 +344,12 @@ func TestRunSudoNeedsPassword(t *testing.T) {
 	c := env.dial(t, env.pwUser)
 	_, err := c.Run(context.Background(), "root", "echo never", nil)
 	mustContain(t, err, "sudo on 127.0.0.1 needs a password for "+env.pwUser+": configure NOPASSWD sudo or log in as root")
-	// Gather goes through the same path.
-	_, err = c.Gather(context.Background(), GatherRequest{Stats: []string{"/"}})
+	// Gather reads what the login user can read without sudo ...
+	if _, err := c.Gather(context.Background(), GatherRequest{Stats: []string{"/"}, Contents: []string{"/etc/hostname"}}); err != nil {
+		t.Errorf("gather of readable paths needed sudo: %v", err)
+	}
+	// ... and goes through sudo for the rest (t.TempDir is 0700, owned by root).
+	_, err = c.Gather(context.Background(), GatherRequest{Contents: []string{filepath.Join(t.TempDir(), "f")}})
 	mustContain(t, err, "needs a password")
 	// Running as oneself needs no sudo.
 	if res, err := c.Run(context.Background(), "", "id -un", nil); err != nil || strings.TrimSpace(string(res.Stdout)) != env.pwUser {
@@ -434,7 +438,7 @@ func waitGone(t *testing.T, pid int, d time.Duration) {
 type gatherFixture struct {
 	dir                                                                  string
 	binary, noNewline, empty, spaced, secret, big, link, dangling, setid string
-	numeric, subdir, missing                                             string
+	numeric, subdir, missing, hidden, hiddenMissing                      string
 }
 
 func newGatherFixture(t *testing.T, env *sshEnv) *gatherFixture {
@@ -450,6 +454,9 @@ func newGatherFixture(t *testing.T, env *sshEnv) *gatherFixture {
 	f.spaced, f.secret, f.big = p("it's a file with spaces"), p("secret.conf"), p("big.bin")
 	f.link, f.dangling, f.setid = p("link"), p("dangling"), p("setuid")
 	f.numeric, f.subdir, f.missing = p("numeric-owner"), p("sub dir"), p("missing")
+	// Behind a directory only root may enter: the unprivileged login cannot
+	// tell whether these exist, so Gather must ask root.
+	f.hidden, f.hiddenMissing = p("private/app.conf"), p("private/nested/none")
 
 	binary := append([]byte{0, 0, '\n', 0xff, 0}, randomBytes(t, 64<<10)...)
 	writeFile(t, f.binary, binary, 0o644)
@@ -470,12 +477,16 @@ func newGatherFixture(t *testing.T, env *sshEnv) *gatherFixture {
 	}
 	os.Symlink(f.noNewline, f.link)
 	os.Symlink(p("nowhere"), f.dangling)
+	if err := os.Mkdir(p("private"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f.hidden, []byte("behind a root-only directory\n"), 0o644)
 	return f
 }
 
 func (f *gatherFixture) request() GatherRequest {
 	return GatherRequest{
-		Contents: []string{f.binary, f.noNewline, f.empty, f.spaced, f.secret, f.big, f.link, f.dangling, f.missing, f.subdir},
+		Contents: []string{f.binary, f.noNewline, f.empty, f.spaced, f.secret, f.big, f.link, f.dangling, f.missing, f.subdir, f.hidden, f.hiddenMissing},
 		Stats:    []string{f.binary, f.setid, f.numeric, f.subdir, f.missing, "/"},
 		Probes: map[string]string{
 			"ok":       "echo hi",
@@ -504,12 +515,23 @@ func TestGather(t *testing.T) {
 				_, wantContent := indexOf(req.Contents, p)
 				checkFile(t, facts.Files[p], p, wantContent)
 			}
-			if len(facts.Files) != 13 {
-				t.Errorf("got %d files, want 13 distinct paths", len(facts.Files))
+			if len(facts.Files) != 15 {
+				t.Errorf("got %d files, want 15 distinct paths", len(facts.Files))
+			}
+			if f := facts.Files[fx.hidden]; f == nil || string(f.Content) != "behind a root-only directory\n" {
+				t.Errorf("file behind a root-only directory: %+v", f)
+			}
+			if f := facts.Files[fx.hiddenMissing]; f == nil || f.Exists {
+				t.Errorf("missing file behind a root-only directory: %+v", f)
+			}
+			// Probes run as the login user, without sudo.
+			uid, err := exec.Command("id", "-u", login).Output()
+			if err != nil {
+				t.Fatal(err)
 			}
 			wantProbes := map[string]ProbeResult{
 				"ok": {"hi\n", 0}, "fail": {"out\n", 3}, "trailing": {"a\n\n\n", 0},
-				"silent": {"", 0}, "whoami": {"0\n", 0}, "case": {"matched\n", 0}, "stdin": {"", 0},
+				"silent": {"", 0}, "whoami": {string(uid), 0}, "case": {"matched\n", 0}, "stdin": {"", 0},
 			}
 			for name, want := range wantProbes {
 				if got := facts.Probes[name]; got != want {
@@ -882,7 +904,7 @@ func TestGatherScriptLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	facts, err := plan.parse(append([]byte("motd from .bashrc\n"), out...))
+	facts, _, err := plan.parse(append([]byte("motd from .bashrc\n"), out...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -895,11 +917,11 @@ func TestGatherScriptLocally(t *testing.T) {
 		t.Errorf("probe = %+v", p)
 	}
 	for _, cut := range []int{1, len(out) / 2, len(out) - 1} {
-		if _, err := plan.parse(out[:cut]); err == nil {
+		if _, _, err := plan.parse(out[:cut]); err == nil {
 			t.Errorf("output cut at %d of %d bytes parsed without error", cut, len(out))
 		}
 	}
-	if _, err := plan.parse(append(out, 'x')); err == nil {
+	if _, _, err := plan.parse(append(out, 'x')); err == nil {
 		t.Errorf("trailing garbage accepted")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 )
@@ -27,7 +28,7 @@ type archive struct {
 
 // openArchive opens and hashes the product zip.
 func openArchive(p string) (*archive, error) {
-	sum, err := fileSHA256(p)
+	sum, err := cachedSHA256(p)
 	if err != nil {
 		return nil, fmt.Errorf("product archive %s: %w", p, err)
 	}
@@ -155,6 +156,38 @@ func readZipFile(f *zip.File) ([]byte, error) {
 	}
 	defer rc.Close()
 	return io.ReadAll(rc)
+}
+
+// cachedSHA256 returns the archive's sha256, reusing the sum computed by an
+// earlier run while the file's path, size and modification time are the same
+// (a product zip is hundreds of MB: hashing it would dominate a no-op run).
+// The cache lives in the user's cache directory; any problem with it just
+// means hashing again.
+func cachedSHA256(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", err
+	}
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d", abs, st.Size(), st.ModTime().UnixNano())))
+	var cacheFile string
+	if dir, err := os.UserCacheDir(); err == nil {
+		cacheFile = filepath.Join(dir, "carbonctl", "sha256-"+hex.EncodeToString(key[:16]))
+		if data, err := os.ReadFile(cacheFile); err == nil && len(data) == 64 {
+			return string(data), nil
+		}
+	}
+	sum, err := fileSHA256(abs)
+	if err != nil || cacheFile == "" {
+		return sum, err
+	}
+	if os.MkdirAll(filepath.Dir(cacheFile), 0o700) == nil {
+		_ = os.WriteFile(cacheFile, []byte(sum), 0o600)
+	}
+	return sum, nil
 }
 
 func fileSHA256(p string) (string, error) {

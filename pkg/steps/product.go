@@ -13,12 +13,27 @@ import (
 // markerName is the file in CARBON_HOME that records which archive it was unpacked from.
 const markerName = ".carbonctl-archive"
 
+// The account databases the product step reads to see whether the product's
+// user and group exist (reading them costs no process on the host).
+const (
+	etcPasswd = "/etc/passwd"
+	etcGroup  = "/etc/group"
+)
+
 func prefetchProduct(n *node, req *remote.GatherRequest) {
-	req.Contents = append(req.Contents, n.home(markerName))
+	req.Contents = append(req.Contents, n.home(markerName), etcPasswd, etcGroup)
 	req.Stats = append(req.Stats, n.vars.Node.Home)
-	u, g := n.vars.Product.User, n.vars.Product.Group
-	req.Probes["user:"+u] = "id -u " + remote.Quote(u)
-	req.Probes["group:"+g] = "getent group " + remote.Quote(g) + " >/dev/null || grep -q " + remote.Quote("^"+g+":") + " /etc/group"
+}
+
+// hasEntry reports whether an /etc/passwd- or /etc/group-style file has an
+// entry called name.
+func hasEntry(db []byte, name string) bool {
+	for _, line := range strings.Split(string(db), "\n") {
+		if entry, _, ok := strings.Cut(line, ":"); ok && entry == name {
+			return true
+		}
+	}
+	return false
 }
 
 // product makes sure the product user exists and CARBON_HOME holds the
@@ -51,28 +66,32 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 // productUser creates the product's OS user and group when missing.
 func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
 	u, g := n.vars.Product.User, n.vars.Product.Group
-	userProbe, _ := n.host.probe("user:" + u)
-	groupProbe, _ := n.host.probe("group:" + g)
-	if userProbe.ExitCode == 0 && strings.TrimSpace(userProbe.Stdout) != "" {
+	passwd, err := n.host.read(ctx, etcPasswd)
+	if err != nil {
+		return err
+	}
+	if hasEntry(passwd.Content, u) {
 		return nil
 	}
-	script := fmt.Sprintf("useradd --system --create-home --shell /bin/bash --gid %s %s", remote.Quote(g), remote.Quote(u))
+	group, err := n.host.read(ctx, etcGroup)
+	if err != nil {
+		return err
+	}
+	// Re-check on the host: the user may come from a directory service, or a
+	// node sharing this host may have created it a moment ago.
+	script := fmt.Sprintf("id -u %s >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash --gid %s %s", remote.Quote(u), remote.Quote(g), remote.Quote(u))
 	desc := fmt.Sprintf("create user %s", u)
-	if groupProbe.ExitCode != 0 {
-		script = fmt.Sprintf("groupadd --system %s && %s", remote.Quote(g), script)
+	if !hasEntry(group.Content, g) {
+		script = fmt.Sprintf("{ getent group %s >/dev/null || groupadd --system %s; } && %s", remote.Quote(g), remote.Quote(g), script)
 		desc = fmt.Sprintf("create group %s and user %s", g, u)
 	}
 	if e.opts.Apply {
-		// Re-check inside the script: a parallel step on the same host may have created it.
-		script = fmt.Sprintf("id -u %s >/dev/null 2>&1 || { %s; }", remote.Quote(u), script)
 		if err := run(ctx, n.host, "root", script, nil, "create product user "+u); err != nil {
 			return err
 		}
 	}
-	n.host.mu.Lock()
-	n.host.probes["user:"+u] = remote.ProbeResult{Stdout: "created"}
-	n.host.probes["group:"+g] = remote.ProbeResult{}
-	n.host.mu.Unlock()
+	n.host.remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
+	n.host.remember(etcGroup, []byte(fmt.Sprintf("%s%s:x::\n", group.Content, g)))
 	res.changed(desc, "")
 	return nil
 }

@@ -116,6 +116,13 @@ func (h *host) unpacked(o overlay) {
 	h.overlays = append(h.overlays, o)
 }
 
+// remember records what path now holds after a change made by a command.
+func (h *host) remember(p string, content []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.files[p] = &remote.File{Path: p, Exists: true, Content: content, Size: int64(len(content))}
+}
+
 // write writes data to path (only in apply mode) and records the new content.
 func (h *host) write(ctx context.Context, apply bool, p string, data []byte, opts remote.WriteOptions) error {
 	if apply {

@@ -60,8 +60,11 @@ func (e *Engine) prefetchStart(n *node, req *remote.GatherRequest) {
 	}
 }
 
+// aliveScript prints the pid in pidFile if that process exists. It runs
+// unprivileged and forks nothing (read and test are shell built-ins); kill -0
+// would fail on another user's process.
 func aliveScript(pidFile string) string {
-	return fmt.Sprintf(`pid=$(cat %s 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"`, remote.Quote(pidFile))
+	return fmt.Sprintf(`read -r pid < %s && [ -n "$pid" ] && [ -d "/proc/$pid" ] && echo "$pid"`, remote.Quote(pidFile))
 }
 
 // membersScript prints the membership lines logged since the node last started.

@@ -1,9 +1,12 @@
 package steps
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/playbooks"
@@ -164,5 +167,39 @@ func TestBuiltinPlaybookPatterns(t *testing.T) {
 	joined := regexp.MustCompile(pb.Start.JoinedPattern)
 	if prefix, _ := joined.LiteralPrefix(); prefix != "Member joined [" {
 		t.Fatalf("the awk filter relies on a literal prefix, got %q", prefix)
+	}
+}
+
+func TestCachedSHA256(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	p := filepath.Join(t.TempDir(), "a.zip")
+	os.WriteFile(p, []byte("one"), 0o644)
+	first, err := cachedSHA256(p)
+	if err != nil || first != "7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed" {
+		t.Fatalf("sha256 = %s, %v", first, err)
+	}
+	// Same size and mtime: the cached sum is used (documented trade-off, like make).
+	again, _ := cachedSHA256(p)
+	if again != first {
+		t.Fatalf("cache miss: %s", again)
+	}
+	// New content with a new mtime: hashed again.
+	os.WriteFile(p, []byte("two!"), 0o644)
+	os.Chtimes(p, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	changed, _ := cachedSHA256(p)
+	if changed == first {
+		t.Fatalf("changed file not re-hashed: %s", changed)
+	}
+	if want, _ := fileSHA256(p); changed != want {
+		t.Fatalf("got %s, want %s", changed, want)
+	}
+}
+
+func TestHasEntry(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/bash\nwso2x:x:995:995::/home/wso2x:/bin/bash\n#wso2:x:1:1\nwso2:x:994:994::/home/wso2:/bin/bash")
+	for name, want := range map[string]bool{"root": true, "wso2": true, "wso2x": true, "wso": false, "bin": false, "": false} {
+		if got := hasEntry(passwd, name); got != want {
+			t.Errorf("hasEntry(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
