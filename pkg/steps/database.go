@@ -373,7 +373,11 @@ func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, wan
 		if len(present) > 0 {
 			desc += fmt.Sprintf("; first drop the %d empty tables an interrupted import left", len(present))
 		}
-		res.changed(desc, "")
+		listing := ""
+		if e.opts.Verbose {
+			listing = statementList(w.statements)
+		}
+		res.changed(desc, listing)
 		if !e.opts.Apply {
 			continue
 		}
@@ -418,6 +422,19 @@ func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query
 		return fmt.Errorf("%s: %w", shown, err)
 	}
 	return nil
+}
+
+// statementList shows each statement's first line with its script line.
+func statementList(stmts []sqlscript.Statement) string {
+	var b strings.Builder
+	for _, s := range stmts {
+		first, _, more := strings.Cut(s.Text, "\n")
+		if more {
+			first += " …"
+		}
+		fmt.Fprintf(&b, "%5d: %s\n", s.Line, first)
+	}
+	return b.String()
 }
 
 func queryStrings(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
