@@ -18,5 +18,10 @@ echo
 echo "=== second run: nothing to change ==="
 bin/carbonctl up fixtures/inventories/esb-lab.toml
 echo
+echo "=== service traffic through the load balancer (nginx on lb, round robin over the workers) ==="
+for i in 1 2 3 4; do curl -s --resolve esb.wso2.com:80:198.18.0.11 http://esb.wso2.com/; done
+curl -s --resolve mgt.esb.wso2.com:443:198.18.0.11 --cacert <(fixtures/lab/lab.sh exec lb cat /etc/nginx/ssl/esb.wso2.com.crt) \
+  https://mgt.esb.wso2.com/carbon/ | head -c 200; echo
+echo
 echo "The lab is still up: fixtures/lab/lab.sh exec n1 tail /opt/wso2esb-4.9.0/repository/logs/wso2carbon.log"
 echo "Tear it down with: fixtures/lab/lab.sh down"

@@ -73,7 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name: "up", Usage: "converge the cluster described by INVENTORY", ArgsUsage: "INVENTORY",
-				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}}, runFlags...),
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}, breakLockFlag()}, runFlags...),
 				Action: func(c *cli.Context) error { return converge(c, true) },
 			},
 			{
@@ -85,6 +85,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Name: "validate", Usage: "check INVENTORY and its playbook without connecting anywhere", ArgsUsage: "INVENTORY",
 				Action: validate,
 			},
+			syncCommand(),
+			statusCommand(),
+			logsCommand(),
+			lifecycleCommand(steps.OpStart), lifecycleCommand(steps.OpStop), lifecycleCommand(steps.OpRestart),
 			{
 				Name: "playbooks", Usage: "list the built-in playbooks",
 				Action: listPlaybooks,
@@ -102,7 +106,12 @@ func load(c *cli.Context) (*inventory.Inventory, *playbook.Playbook, error) {
 	if c.NArg() != 1 {
 		return nil, nil, cli.Exit(fmt.Sprintf("usage: carbonctl %s INVENTORY", c.Command.Name), exitInput)
 	}
-	inv, err := inventory.Load(c.Args().First(), os.LookupEnv)
+	return loadFile(c, c.Args().First())
+}
+
+// loadFile reads the inventory at p and its playbook; errors exit with code 2.
+func loadFile(c *cli.Context, p string) (*inventory.Inventory, *playbook.Playbook, error) {
+	inv, err := inventory.Load(p, os.LookupEnv)
 	if err != nil {
 		return nil, nil, cli.Exit(err.Error(), exitInput)
 	}
@@ -132,6 +141,8 @@ func converge(c *cli.Context, apply bool) error {
 		JoinTimeout:       c.Duration("join-timeout"),
 		AcceptNewHostKeys: c.Bool("accept-new-host-keys"),
 		Out:               c.App.Writer,
+		Command:           c.Command.Name,
+		BreakLock:         apply && c.Bool("break-lock"),
 	}
 	began := time.Now()
 	report, err := steps.Run(c.Context, inv, pb, opts)

@@ -24,6 +24,10 @@ var (
 	remotePath   = regexp.MustCompile(`^/[A-Za-z0-9._+@/-]*$`)
 	dnsLabel     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 	allDigits    = regexp.MustCompile(`^[0-9]+$`)
+	// keystoreAlias is an alias keytool keeps as written.
+	keystoreAlias = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	subjectRE     = regexp.MustCompile(`^(/(C|ST|L|O|OU|emailAddress)=[A-Za-z0-9 .,_@&()'+:-]{1,64})+$`)
+	countryRE     = regexp.MustCompile(`^[A-Z]{2}$`)
 )
 
 // match reports whether v matches re, recording a problem with key if not.

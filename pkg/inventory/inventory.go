@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/carbonctl/carbonctl/pkg/certs"
 )
 
 // Inventory is a decoded and validated inventory file.
@@ -30,6 +32,7 @@ type Inventory struct {
 	SSH          SSH
 	Database     Database
 	LoadBalancer *LoadBalancer // nil when the [loadbalancer] table is absent
+	DepSync      DepSync       // [depsync]; Method "none" when absent
 	Nodes        []Node        // in file order
 	Warnings     []string      // "file:line: key: message", e.g. plain-text secrets
 }
@@ -85,13 +88,50 @@ type Database struct {
 	CharacterSet  string // key character_set: optional, e.g. "latin1"
 }
 
-// LoadBalancer is the optional [loadbalancer] table.
+// LoadBalancer is the optional [loadbalancer] table: the nginx host in front
+// of the cluster, its certificate and the nodes' trust in it.
 type LoadBalancer struct {
 	Host            string // IP address
 	ServiceHostName string // key service_host_name, e.g. "esb.wso2.com"
 	MgtHostName     string // key mgt_host_name, e.g. "mgt.esb.wso2.com"
 	HTTPPort        int    // key http_port: default 80
 	HTTPSPort       int    // key https_port: default 443
+	// SessionAffinity (key session_affinity, default true) keeps an HTTPS
+	// client on one backend: sticky learn on NGINX Plus, else ip_hash.
+	SessionAffinity bool
+	// CertSubject (key cert_subject) is the generated certificate's subject
+	// without CN, e.g. "/C=LK/O=WSO2/OU=Integration"; the CN is always
+	// ServiceHostName. CertDays (key cert_days, default 365) is its
+	// validity, CertKeyType (key cert_key_type, default rsa2048) its key.
+	CertSubject string
+	CertDays    int
+	CertKeyType certs.KeyType
+	// CertFile and KeyFile (keys cert_file, key_file; both or neither) are
+	// an operator's certificate and key on the control machine, installed
+	// instead of generating one. Absolute.
+	CertFile, KeyFile string
+	// TruststorePassword opens the nodes' client-truststore.jks:
+	// truststore_password_env | truststore_password_file |
+	// truststore_password; default "wso2carbon" (Source "default").
+	TruststorePassword Secret
+	// TruststoreAlias (key truststore_alias, default "carbonctl-lb") is
+	// the alias of the load balancer's certificate in the trust stores.
+	TruststoreAlias string
+}
+
+// DefaultTruststorePassword is the trust store password of a stock Carbon
+// product.
+const DefaultTruststorePassword = "wso2carbon"
+
+// SubjectFields returns CertSubject as ordered (attribute, value) pairs.
+func (lb *LoadBalancer) SubjectFields() [][2]string {
+	var out [][2]string
+	for _, part := range strings.Split(strings.TrimPrefix(lb.CertSubject, "/"), "/") {
+		if k, v, ok := strings.Cut(part, "="); ok {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
 }
 
 // Node is one [[node]] table.
@@ -229,7 +269,13 @@ func (inv *Inventory) WKAMembers() []Node {
 // Secrets returns every non-empty secret value, for masking output.
 func (inv *Inventory) Secrets() []string {
 	var out []string
-	for _, s := range []Secret{inv.Database.AdminPassword, inv.Database.Password} {
+	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword}
+	if lb := inv.LoadBalancer; lb != nil && lb.TruststorePassword.Source != "default" {
+		// The stock password is public, and masking it would garble
+		// file names such as wso2carbon.log.
+		list = append(list, lb.TruststorePassword)
+	}
+	for _, s := range list {
 		if s.Value != "" {
 			out = append(out, s.Value)
 		}

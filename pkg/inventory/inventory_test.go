@@ -28,6 +28,7 @@ func TestDefaults(t *testing.T) {
 			UserHost:      "%", JDBCDriver: filepath.Join(dir, "driver.jar"),
 			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB", LocalDBPrefix: "REGISTRY_LOCAL",
 		},
+		DepSync: DepSync{Method: "none"},
 		Nodes: []Node{
 			{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1", Home: "/opt/wso2esb-4.9.0", Line: 15},
 			{Name: "wkr1", Host: "198.18.0.22", Role: "worker", LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/wso2esb-4.9.0", Line: 20},
@@ -109,7 +110,9 @@ home = "/srv/esb"
 			[]any{"2001:db8::10", 3307, "dba", "198.18.0.%", "carbondb.mysql-wso2.com", "lb"}},
 		{"db names", []string{inv.Database.UserDB, inv.Database.RegistryDB, inv.Database.LocalDBPrefix, inv.Database.CharacterSet},
 			[]string{"UM_DB", "REG_DB", "LOCAL_", "latin1"}},
-		{"lb", *inv.LoadBalancer, LoadBalancer{Host: "198.18.0.5", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 8080, HTTPSPort: 8443}},
+		{"lb", *inv.LoadBalancer, LoadBalancer{Host: "198.18.0.5", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 8080, HTTPSPort: 8443,
+			SessionAffinity: true, CertDays: 365, CertKeyType: "rsa2048", TruststoreAlias: "carbonctl-lb",
+			TruststorePassword: Secret{Value: "wso2carbon", Source: "default"}}},
 		{"node", n, Node{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, PortOffset: 1, LocalMemberPort: 4000, LocalRegistryDB: "MGR_LOCAL", Home: "/srv/esb", Line: 43}},
 		{"warnings", inv.Warnings, []string{`inventory.toml:26: database.password: plain-text secret in the inventory: move it to an environment variable (password_env = "VAR") or a file (password_file = "path")`}},
 	}

@@ -69,6 +69,18 @@ func (t *table) secret(key string) Secret {
 	return Secret{}
 }
 
+// optionalSecret is secret, but with def (Source "default") when none of
+// key_env, key_file and key is set.
+func (t *table) optionalSecret(key, def string) Secret {
+	for _, k := range []string{key + "_env", key + "_file", key} {
+		if _, set := t.m[k]; set {
+			return t.secret(key)
+		}
+	}
+	t.known = append(t.known, key+"_env", key+"_file", key)
+	return Secret{Value: def, Source: "default"}
+}
+
 // envSecret reads a secret from the environment variable name.
 func (t *table) envSecret(key, name string) Secret {
 	if !envName.MatchString(name) {

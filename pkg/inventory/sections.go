@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/certs"
 )
 
 // decode builds the Inventory from the generic TOML tree.
@@ -19,6 +21,7 @@ func (d *decoder) decode(raw map[string]any) *Inventory {
 	if lb := root.sub("loadbalancer"); lb.exists {
 		inv.LoadBalancer = d.loadBalancer(lb)
 	}
+	inv.DepSync = d.depSync(root.sub("depsync"))
 	tabs := root.array("node")
 	valid := make([]bool, len(tabs))
 	for i, t := range tabs {
@@ -186,8 +189,60 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 	if lb.HTTPPort == lb.HTTPSPort {
 		t.errorf("https_port", "is the same as http_port (%d): use two different ports, e.g. 80 and 443", lb.HTTPPort)
 	}
+	lb.SessionAffinity = t.bool("session_affinity", true)
+	d.lbCertificate(t, lb)
+	lb.TruststorePassword = t.optionalSecret("truststore_password", DefaultTruststorePassword)
+	lb.TruststoreAlias = t.str("truststore_alias", "carbonctl-lb")
+	t.match("truststore_alias", lb.TruststoreAlias, keystoreAlias, "use lower-case letters, digits, '.', '_' and '-' (keytool stores aliases in lower case), at most 64 characters")
 	t.finish()
 	return lb
+}
+
+// lbCertificate decodes the certificate keys of [loadbalancer]: either an
+// operator's cert_file and key_file, or how to generate one.
+func (d *decoder) lbCertificate(t *table, lb *LoadBalancer) {
+	lb.CertSubject = t.str("cert_subject", "")
+	lb.CertDays = t.int("cert_days", 365, 60, 3650)
+	kt := t.str("cert_key_type", string(certs.RSA2048))
+	if k, err := certs.ParseKeyType(kt); err != nil {
+		if isString(t.m["cert_key_type"]) {
+			t.errorf("cert_key_type", "%v: RSA keys under 2048 bits are refused", err)
+		}
+	} else {
+		lb.CertKeyType = k
+	}
+	if lb.CertSubject != "" {
+		checkSubject(t, lb.CertSubject)
+	}
+	certFile, keyFile := t.str("cert_file", ""), t.str("key_file", "")
+	switch {
+	case certFile != "" && keyFile != "":
+		lb.CertFile = d.localFile(t, "cert_file", certFile, "certificate file")
+		lb.KeyFile = d.localFile(t, "key_file", keyFile, "private key file")
+		for _, k := range []string{"cert_subject", "cert_days", "cert_key_type"} {
+			if _, set := t.m[k]; set {
+				t.errorf(k, "is set together with cert_file: carbonctl installs the certificate you provide instead of generating one, so remove %s", k)
+			}
+		}
+	case certFile != "":
+		t.errorf("cert_file", "is set without key_file: set key_file = \"path\" to the certificate's private key, or remove cert_file to let carbonctl generate a certificate")
+	case keyFile != "":
+		t.errorf("key_file", "is set without cert_file: set cert_file = \"path\" to the certificate (PEM), or remove key_file to let carbonctl generate a certificate")
+	}
+}
+
+// checkSubject validates cert_subject: /ATTR=value pairs, without CN.
+func checkSubject(t *table, subject string) {
+	if !subjectRE.MatchString(subject) {
+		t.errorf("cert_subject", "%q is not valid: write /ATTR=value pairs with ATTR one of C, ST, L, O, OU, emailAddress, e.g. cert_subject = \"/C=LK/O=WSO2/OU=Integration\" (values without / = $ \" \\ #)", subject)
+		return
+	}
+	for _, part := range strings.Split(subject[1:], "/") {
+		k, v, _ := strings.Cut(part, "=")
+		if k == "C" && !countryRE.MatchString(v) {
+			t.errorf("cert_subject", "C=%s is not a two-letter country code, e.g. C=LK", v)
+		}
+	}
 }
 
 // node decodes the i-th (0-based) [[node]] table.

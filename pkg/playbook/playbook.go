@@ -24,7 +24,9 @@ type Playbook struct {
 	// Domain is the clustering domain used when the inventory sets none.
 	Domain string `toml:"domain"`
 	Start  Start  `toml:"start"`
-	Steps  []Step `toml:"step"`
+	// DepSync holds the product's defaults for [depsync] in the inventory.
+	DepSync DepSync `toml:"depsync"`
+	Steps   []Step  `toml:"step"`
 	// Source is where the playbook was read from (embedded name or path).
 	Source string `toml:"-"`
 }
@@ -47,7 +49,7 @@ type Start struct {
 // other fields are used by the types that need them.
 type Step struct {
 	Name string `toml:"name"`
-	Type string `toml:"type"` // product | copy | databases | xml | hosts | start
+	Type string `toml:"type"` // product | copy | databases | xml | hosts | start | lb-certs | lb-vhosts | truststore
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
 
@@ -55,12 +57,32 @@ type Step struct {
 	Src  string `toml:"src"`
 	Dest string `toml:"dest"`
 
-	// xml
+	// xml; truststore: the trust store, relative to CARBON_HOME
 	File  string `toml:"file"`
 	Edits []Edit `toml:"edit"`
 
 	// databases
 	Databases []Database `toml:"database"`
+
+	// lb-vhosts
+	VHosts VHosts `toml:"vhosts"`
+}
+
+// VHosts describes the load balancer's nginx virtual hosts for a product.
+type VHosts struct {
+	// Prefix names the files: PREFIX.http.conf, PREFIX.https.conf and
+	// mgt.PREFIX.https.conf, as the product's guide does.
+	Prefix string `toml:"prefix"`
+	// ServiceBackends is "workers" (worker/manager split: the service name
+	// goes to the workers; to every node when there is no worker) or "all".
+	ServiceBackends string `toml:"service_backends"`
+	// The nodes' ports before their offset: pass-through HTTP and HTTPS
+	// (service traffic) and the management console's HTTPS port.
+	HTTPPort  int `toml:"http_port"`
+	HTTPSPort int `toml:"https_port"`
+	MgtPort   int `toml:"mgt_port"`
+	// Directives are extra nginx directives for every location block.
+	Directives []string `toml:"directives"`
 }
 
 // Edit is one XML edit of an xml step; its strings are templates.
@@ -81,7 +103,8 @@ type Database struct {
 }
 
 // Step types understood by the engine.
-var stepTypes = map[string]bool{"product": true, "copy": true, "databases": true, "xml": true, "hosts": true, "start": true}
+var stepTypes = map[string]bool{"product": true, "copy": true, "databases": true, "xml": true, "hosts": true, "start": true,
+	"lb-certs": true, "lb-vhosts": true, "truststore": true, "depsync": true}
 
 // Load returns the built-in playbook called nameOrPath, or reads the file at
 // nameOrPath when it looks like a path.
@@ -152,7 +175,7 @@ func (pb *Playbook) check() error {
 	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
 		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")
 	}
-	return nil
+	return pb.DepSync.check()
 }
 
 func (s Step) checkFields() error {
@@ -177,6 +200,24 @@ func (s Step) checkFields() error {
 		if len(s.Databases) == 0 {
 			return fmt.Errorf("databases needs at least one [[step.database]]")
 		}
+	case "truststore":
+		if s.File == "" {
+			return fmt.Errorf("truststore needs file (the trust store, relative to CARBON_HOME)")
+		}
+	case "lb-vhosts":
+		return s.VHosts.check()
+	}
+	return nil
+}
+
+func (v VHosts) check() error {
+	switch {
+	case v.Prefix == "":
+		return fmt.Errorf("lb-vhosts needs [step.vhosts] prefix, e.g. \"esb\" for esb.http.conf")
+	case v.ServiceBackends != "" && v.ServiceBackends != "workers" && v.ServiceBackends != "all":
+		return fmt.Errorf("vhosts.service_backends %q: want \"workers\" or \"all\"", v.ServiceBackends)
+	case v.HTTPPort <= 0 || v.HTTPSPort <= 0 || v.MgtPort <= 0:
+		return fmt.Errorf("lb-vhosts needs [step.vhosts] http_port, https_port and mgt_port (the nodes' ports before their offset)")
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type Options struct {
 	JoinTimeout       time.Duration // until every node sees every peer
 	AcceptNewHostKeys bool
 	Out               io.Writer
+	Command           string // recorded in the run lock (default "up")
+	BreakLock         bool   // break a stale run lock
 }
 
 // Engine runs one playbook against one inventory.
@@ -46,6 +48,7 @@ type Engine struct {
 	// targets are the nodes this run works on (--limit).
 	targets []*node
 	local   localFiles
+	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 }
 
 // Run executes pb against inv and returns what happened. The error is only
@@ -80,6 +83,13 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	}
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	if opts.Apply {
+		lock, ok := e.lockRun(ctx, report)
+		if !ok {
+			return report, ctx.Err()
+		}
+		defer e.unlock(lock)
+	}
 	for _, s := range pb.Steps {
 		if ctx.Err() != nil {
 			break
@@ -120,6 +130,7 @@ func (e *Engine) build() error {
 			e.targets = append(e.targets, n)
 		}
 	}
+	e.buildLB()
 	return nil
 }
 
@@ -135,6 +146,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	}
 	if m := e.managerNode(); m != nil {
 		needed[m.host] = true // the database step reads the product's dbscripts there
+	}
+	if e.lb != nil {
+		needed[e.lb.host] = true
 	}
 	cfg := remote.Config{
 		User: e.inv.SSH.User, Port: e.inv.SSH.Port, UseAgent: e.inv.SSH.UseAgent,
@@ -169,6 +183,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 			results = append(results, &Result{Step: "connect", Target: n.name(), Status: Failed, Err: n.host.err})
 		}
 	}
+	if e.lb != nil && e.lb.host.err != nil {
+		results = append(results, &Result{Step: "connect", Target: lbTarget, Status: Failed, Err: e.lb.host.err})
+	}
 	if len(results) > 0 {
 		e.out.header("CONNECT", "hosts")
 		for _, r := range results {
@@ -199,6 +216,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 			e.prefetchStep(s, n, req)
 		}
 	}
+	e.prefetchLB(reqs)
 	out := map[*host]remote.GatherRequest{}
 	for h, r := range reqs {
 		r.Contents = dedupe(r.Contents)
@@ -232,6 +250,10 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 		}
 	case "start":
 		e.prefetchStart(n, req)
+	case "truststore":
+		prefetchTruststore(s, n, req)
+	case "depsync":
+		e.prefetchDepSync(n, req)
 	}
 }
 
@@ -244,6 +266,18 @@ func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
 		return e.runStart(ctx, s)
 	case "hosts":
 		return e.runHosts(ctx, s)
+	case "lb-certs", "lb-vhosts":
+		if e.lb == nil {
+			e.out.printf("skipping: no [loadbalancer] in %s\n", e.inv.Path)
+			return nil
+		}
+		act := e.lbCerts
+		if s.Type == "lb-vhosts" {
+			act = e.lbVHosts
+		}
+		return []*Result{e.runLB(ctx, s, act)}
+	case "depsync":
+		return e.runDepSync(ctx, s)
 	}
 	results := make([]*Result, len(e.targets))
 	e.parallel(len(e.targets), func(i int) {
@@ -275,6 +309,8 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 		err = e.copyFile(ctx, s, n, res)
 	case "xml":
 		err = e.patchXML(ctx, s, n, res)
+	case "truststore":
+		err = e.truststore(ctx, s, n, res)
 	default:
 		err = fmt.Errorf("step type %q cannot run per node", s.Type)
 	}
@@ -323,6 +359,9 @@ func (e *Engine) managerNode() *node {
 
 func (e *Engine) addresses() map[string]string {
 	m := map[string]string{dbTarget: fmt.Sprintf("%s:%d", e.inv.Database.Host, e.inv.Database.Port)}
+	if lb := e.inv.LoadBalancer; lb != nil {
+		m[lbTarget] = lb.Host
+	}
 	for _, n := range e.nodes {
 		m[n.name()] = n.vars.Node.Host
 	}
@@ -330,7 +369,7 @@ func (e *Engine) addresses() map[string]string {
 }
 
 func (e *Engine) order() []string {
-	names := []string{dbTarget}
+	names := []string{dbTarget, lbTarget}
 	for _, n := range e.nodes {
 		names = append(names, n.name())
 	}

@@ -214,7 +214,8 @@ func (e *Engine) startOne(ctx context.Context, s playbook.Step, n *node) *Result
 	if d.setup && e.pb.Start.SetupArg != "" {
 		args = append([]string{e.pb.Start.SetupArg}, args...)
 	}
-	res.changed(fmt.Sprintf("%s %s %s (%s)", d.action, path.Join(n.vars.Node.Home, e.pb.Start.Script), strings.Join(args, " "), d.reason), "")
+	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, args...), " ")
+	res.changed(fmt.Sprintf("%s %s (%s)", d.action, command, d.reason), "")
 	if !e.opts.Apply {
 		return res
 	}

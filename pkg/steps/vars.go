@@ -22,6 +22,7 @@ type Vars struct {
 	Manager NodeVars   // the first manager
 	DB      DBVars
 	LB      *LBVars // nil without a [loadbalancer]
+	DepSync DepSyncVars
 }
 
 // ClusterVars describes the cluster.
@@ -77,6 +78,7 @@ func newVars(inv *inventory.Inventory, domain string) Vars {
 	if v.Cluster.Domain == "" {
 		v.Cluster.Domain = domain
 	}
+	v.DepSync = depSyncVars(inv.DepSync)
 	if inv.Database.Alias != "" {
 		v.DB.Address = inv.Database.Alias
 	}

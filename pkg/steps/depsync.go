@@ -1,0 +1,252 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/depsync"
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// DepSyncVars is the inventory's [depsync] as playbook templates see it
+// (.DepSync), for the svn method's carbon.xml edits.
+type DepSyncVars struct {
+	Method            string // "none", "rsync" or "svn"
+	SvnURL, SvnUser   string
+	SvnPassword       string
+	SvnAppendTenantID bool
+}
+
+func depSyncVars(d inventory.DepSync) DepSyncVars {
+	return DepSyncVars{Method: d.Method, SvnURL: d.SvnURL, SvnUser: d.SvnUser, SvnPassword: d.SvnPassword.Value, SvnAppendTenantID: d.SvnAppendTenantID}
+}
+
+// syncSetup is what the rsync method works with in one run: the source
+// node (the manager), every node it pushes to, and the directories.
+type syncSetup struct {
+	source    *node
+	receivers []*node // every other node of the inventory, in file order
+	dirs      []string
+	user      string
+	group     string
+	cluster   string
+	port      int // sshd port of the receivers
+}
+
+// hostKeyFiles are the host public keys carbonctl pins for the sync, read
+// from each receiving host over carbonctl's own verified connection.
+func hostKeyFiles() []string {
+	return []string{"/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub", "/etc/ssh/ssh_host_rsa_key.pub"}
+}
+
+// cronSpools are where cron keeps a user's crontab: Debian's, then cronie's.
+func cronSpools(user string) []string {
+	return []string{"/var/spool/cron/crontabs/" + user, "/var/spool/cron/" + user}
+}
+
+// The tools the rsync method needs: the source runs them all, the
+// receivers only rsync (behind sshd).
+const (
+	sourceTools   = "rsync ssh ssh-keygen flock crontab"
+	receiverTools = "rsync"
+)
+
+// toolsProbe prints the tools missing from the login user's PATH; command
+// is a shell built-in, so the probe forks nothing.
+const toolsProbe = `for c in ` + sourceTools + `; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`
+
+// newSyncSetup gathers the rsync method's participants; nil without a manager.
+func (e *Engine) newSyncSetup() *syncSetup {
+	src := e.managerNode()
+	if src == nil {
+		return nil
+	}
+	s := &syncSetup{source: src, dirs: e.syncDirs(), user: e.inv.Product.User, group: e.inv.Product.Group,
+		cluster: e.inv.Cluster.Name, port: e.inv.SSH.Port}
+	for _, n := range e.nodes {
+		if n != src {
+			s.receivers = append(s.receivers, n)
+		}
+	}
+	return s
+}
+
+// syncDirs are the directories to synchronise: the inventory's, else the
+// playbook's, else the built-in defaults.
+func (e *Engine) syncDirs() []string {
+	switch {
+	case len(e.inv.DepSync.Directories) > 0:
+		return e.inv.DepSync.Directories
+	case len(e.pb.DepSync.Directories) > 0:
+		return e.pb.DepSync.Directories
+	}
+	return depsync.DefaultDirectories()
+}
+
+// depsyncPath is a file of the sync's directory below n's CARBON_HOME.
+func (n *node) depsyncPath(name string) string { return n.home(path.Join(depsync.Dir, name)) }
+
+// guessedHome is the product user's home before /etc/passwd is read: where
+// useradd --create-home puts it.
+func (s *syncSetup) guessedHome() string { return "/home/" + s.user }
+
+// prefetchDepSync adds what the rsync method reads to the host's batch.
+func (e *Engine) prefetchDepSync(n *node, req *remote.GatherRequest) {
+	if e.inv.DepSync.Method != depsync.MethodRsync {
+		return
+	}
+	s := e.newSyncSetup()
+	if s == nil {
+		return
+	}
+	req.Contents = append(req.Contents, etcPasswd)
+	req.Probes["depsync-tools"] = toolsProbe
+	for _, d := range s.dirs {
+		req.Stats = append(req.Stats, n.home(d))
+	}
+	if n == s.source {
+		for _, f := range []string{depsync.KeyName + ".pub", depsync.KnownHostsName, depsync.NodesName, depsync.ScriptName} {
+			req.Contents = append(req.Contents, n.depsyncPath(f))
+		}
+		req.Contents = append(req.Contents, cronSpools(s.user)...)
+		req.Probes["depsync-key:"+n.name()] = fmt.Sprintf("[ -f %s ] && echo yes", remote.Quote(n.depsyncPath(depsync.KeyName)))
+		return
+	}
+	ssh := s.guessedHome() + "/.ssh"
+	req.Contents = append(req.Contents, depsync.Receiver, ssh+"/authorized_keys", n.home(depsync.SeededMarker))
+	req.Contents = append(req.Contents, hostKeyFiles()...)
+	req.Stats = append(req.Stats, ssh)
+}
+
+// checkTools fails when the host's probe found tools of want (a
+// space-separated list) missing.
+func checkTools(h *host, want string) error {
+	r, ok := h.probe("depsync-tools")
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for _, t := range strings.Fields(r.Stdout) {
+		if slices.Contains(strings.Fields(want), t) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s not installed on %s (or not on the PATH): the rsync deployment sync needs it (Debian: apt-get install rsync openssh-client cron util-linux)",
+			strings.Join(missing, ", "), h.addr)
+	}
+	return nil
+}
+
+// runDepSync sets up the rsync deployment sync: the key on the source, its
+// restricted entry on every other node, the pinned host keys, nodes list,
+// script and crontab on the source, then empties each receiver's
+// directories once and runs the first sync.
+func (e *Engine) runDepSync(ctx context.Context, st playbook.Step) []*Result {
+	results := map[*node]*Result{}
+	for _, n := range e.targets {
+		results[n] = &Result{Step: st.Name, Target: n.name()}
+	}
+	s := e.newSyncSetup()
+	if note := e.depSyncSkip(s); note != "" {
+		return e.skipAll(results, note)
+	}
+	key, err := e.depSyncKey(ctx, s, results[s.source])
+	if err != nil {
+		return e.noKey(s, results, err)
+	}
+	pins := e.authorizeReceivers(ctx, s, key, results)
+	if r := results[s.source]; r != nil {
+		if err := e.depSyncSource(ctx, s, pins, r); err != nil {
+			s.source.markFailed()
+			fail(r, err)
+			return e.orderedResults(results) // nothing is emptied without a working sync
+		}
+	}
+	e.seedReceivers(ctx, s, results)
+	return e.orderedResults(results)
+}
+
+// noKey reports a source without a key: its own failure when it is a
+// target (the others are skipped), else each target's, since the sync the
+// inventory asks for cannot reach them.
+func (e *Engine) noKey(s *syncSetup, results map[*node]*Result, err error) []*Result {
+	if r := results[s.source]; r != nil {
+		s.source.markFailed()
+		fail(r, err)
+		return e.orderedResults(e.skipOthers(results, s.source, "(no deployment-sync key on "+s.source.name()+")"))
+	}
+	for _, r := range results {
+		fail(r, err)
+	}
+	return e.orderedResults(results)
+}
+
+// depSyncSkip says why the rsync step does nothing in this run, if it does not.
+func (e *Engine) depSyncSkip(s *syncSetup) string {
+	switch {
+	case e.inv.DepSync.Method == depsync.MethodSVN:
+		return "(method svn: Carbon's DeploymentSynchronizer in carbon.xml)"
+	case e.inv.DepSync.Method != depsync.MethodRsync:
+		return "(no deployment synchronisation: [depsync] method is none)"
+	case s == nil:
+		return "(no manager to synchronise from)"
+	case s.source.isFailed():
+		return "(an earlier step failed on the manager " + s.source.name() + ")"
+	}
+	return ""
+}
+
+// skipAll marks every result skipped with note.
+func (e *Engine) skipAll(results map[*node]*Result, note string) []*Result {
+	for _, r := range results {
+		r.Status, r.Note = Skipped, note
+	}
+	return e.orderedResults(results)
+}
+
+// skipOthers marks every result but src's skipped with note.
+func (e *Engine) skipOthers(results map[*node]*Result, src *node, note string) map[*node]*Result {
+	for n, r := range results {
+		if n != src && r.Status != Failed {
+			r.Status, r.Note = Skipped, note
+		}
+	}
+	return results
+}
+
+// orderedResults lists results in the order of the targets.
+func (e *Engine) orderedResults(results map[*node]*Result) []*Result {
+	out := make([]*Result, 0, len(e.targets))
+	for _, n := range e.targets {
+		out = append(out, results[n])
+	}
+	return out
+}
+
+// syncFile writes one of the sync's files on n when its content or mode
+// differs, owned by the product user.
+func (e *Engine) syncFile(ctx context.Context, n *node, p, content string, mode os.FileMode, res *Result) error {
+	cur, err := n.host.read(ctx, p)
+	if err != nil {
+		return err
+	}
+	if cur.Exists && string(cur.Content) == content && cur.Mode.Perm() == mode {
+		return nil
+	}
+	if err := n.host.write(ctx, e.opts.Apply, p, []byte(content), n.productWrite(mode)); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	verb := "write"
+	if cur.Exists && string(cur.Content) == content {
+		verb = fmt.Sprintf("chmod %04o", mode)
+	}
+	res.fileChanged(verb, p, cur.Content, []byte(content))
+	return nil
+}

@@ -1,0 +1,184 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/depsync"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// seedReceivers empties each targeted receiver's directories once, as the
+// clustering guides advise before the first sync, records that in a marker
+// so it never happens again, and then runs that first sync from the source.
+func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*node]*Result) {
+	ready, err := s.source.host.read(ctx, s.source.depsyncPath(depsync.ScriptName))
+	if err != nil || !ready.Exists {
+		return // the source is not set up (not in --limit): nothing may be emptied
+	}
+	srcDirs, err := e.existingDirs(ctx, s.source, s.dirs)
+	if err != nil {
+		return
+	}
+	var mu sync.Mutex
+	var seeded []*node
+	var candidates []*node
+	for _, n := range s.receivers {
+		if r := results[n]; r != nil && r.Status != Failed && r.Status != Skipped && !n.isFailed() {
+			candidates = append(candidates, n)
+		}
+	}
+	e.parallel(len(candidates), func(i int) {
+		n := candidates[i]
+		done, err := e.seed(ctx, s, n, srcDirs, results[n])
+		if err != nil {
+			n.markFailed()
+			fail(results[n], err)
+		}
+		if done {
+			mu.Lock()
+			seeded = append(seeded, n)
+			mu.Unlock()
+		}
+	})
+	if len(seeded) > 0 && e.opts.Apply {
+		e.firstSync(ctx, s, seeded, results)
+	}
+}
+
+// existingDirs returns the directories of rel that exist below n's
+// CARBON_HOME (or will, once the product archive is unpacked there).
+func (e *Engine) existingDirs(ctx context.Context, n *node, rel []string) ([]string, error) {
+	var out []string
+	for _, d := range rel {
+		f, err := n.host.read(ctx, n.home(d))
+		if err != nil {
+			return nil, err
+		}
+		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.hasDir(d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// overlaid reports whether reads below home are served from the archive.
+func (h *host) overlaid(home string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, o := range h.overlays {
+		if o.home == home {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDir reports whether the archive holds directory rel (relative to CARBON_HOME).
+func (a *archive) hasDir(rel string) bool {
+	for p := range a.byPath {
+		if p == rel || strings.HasPrefix(p, rel+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// seed empties n's directories that the source also has, once; it reports
+// whether it did (or, in a plan, would).
+func (e *Engine) seed(ctx context.Context, s *syncSetup, n *node, srcDirs []string, res *Result) (bool, error) {
+	marker := n.home(depsync.SeededMarker)
+	m, err := n.host.read(ctx, marker)
+	if err != nil || m.Exists {
+		return false, err
+	}
+	dirs, err := e.existingDirs(ctx, n, srcDirs)
+	if err != nil {
+		return false, err
+	}
+	abs := make([]string, len(dirs))
+	for i, d := range dirs {
+		abs[i] = n.home(d)
+	}
+	text := fmt.Sprintf("emptied %s before the first deployment sync from %s (%s)\n", strings.Join(dirs, " "), s.source.name(), s.source.vars.Node.Host)
+	desc := fmt.Sprintf("empty %s once, before the first sync from %s fills it (recorded in %s)", strings.Join(abs, " and "), s.source.name(), marker)
+	if len(abs) == 0 {
+		desc = fmt.Sprintf("record in %s that there is nothing to empty before the first sync", marker)
+	}
+	if e.opts.Apply {
+		if err := run(ctx, n.host, s.user, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name()); err != nil {
+			return false, err
+		}
+	}
+	n.host.remember(marker, []byte(text))
+	res.changed(desc, "")
+	return true, nil
+}
+
+// seedScript empties dirs (keeping the directories themselves), then writes the marker.
+func seedScript(dirs []string, marker, text string) string {
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	for _, d := range dirs {
+		fmt.Fprintf(&b, "find %s -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +\n", remote.Quote(d))
+	}
+	fmt.Fprintf(&b, "mkdir -p \"$(dirname %[1]s)\"\nprintf '%%s' %[2]s > %[1]s\n", remote.Quote(marker), remote.Quote(text))
+	return b.String()
+}
+
+// firstSync runs the sync script once on the source and reports, on each
+// seeded node's result, what reached it.
+func (e *Engine) firstSync(ctx context.Context, s *syncSetup, seeded []*node, results map[*node]*Result) {
+	out, err := runSyncScript(ctx, s.source.host, s.user, s.source.depsyncPath(depsync.ScriptName))
+	for _, n := range seeded {
+		res := results[n]
+		lines := linesOf(out, n.name())
+		switch {
+		case err != nil && len(lines) == 0:
+			fail(res, fmt.Errorf("first sync from %s: %w", s.source.name(), err))
+		case strings.Contains(strings.Join(lines, "\n"), ": FAILED"):
+			fail(res, fmt.Errorf("first sync from %s: %s", s.source.name(), strings.Join(lines, "; ")))
+		default:
+			res.changed(fmt.Sprintf("first sync from %s: %s", s.source.name(), strings.Join(lines, "; ")), "")
+		}
+	}
+}
+
+// linesOf returns the summary lines of the sync's output about node name.
+func linesOf(out, name string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			lines = append(lines, strings.TrimPrefix(l, name+" "))
+		}
+	}
+	return lines
+}
+
+// syncError is a sync script run that exited non-zero.
+type syncError struct {
+	code int
+	out  string
+}
+
+// Error says how the script ended, with its last lines.
+func (e *syncError) Error() string {
+	return fmt.Sprintf("the sync script exited with status %d: %s", e.code, lastLines(strings.TrimSpace(e.out), 5))
+}
+
+// runSyncScript runs the sync script as the product user, waiting for a
+// run in progress to end; it returns what the script printed.
+func runSyncScript(ctx context.Context, h *host, user, script string) (string, error) {
+	cmd := fmt.Sprintf("[ -x %[1]s ] || { echo 'no sync script %[1]s: run carbonctl up first' >&2; exit 3; }\nexec %[1]s --wait", remote.Quote(script))
+	r, err := h.client.Run(ctx, user, cmd, nil)
+	if err != nil {
+		return "", err
+	}
+	out := string(r.Stdout) + string(r.Stderr)
+	if r.ExitCode != 0 {
+		return out, &syncError{code: r.ExitCode, out: out}
+	}
+	return out, nil
+}

@@ -1,0 +1,76 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/carbonctl/carbonctl/pkg/depsync"
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// SyncReport is what one `carbonctl sync` did.
+type SyncReport struct {
+	Source string // the node the sync ran on
+	Addr   string // its address
+	// Output is what the sync script printed (masked): one summary line
+	// per node and directory, the files sent and deleted, a final line.
+	Output string
+}
+
+// ErrNoRsyncSync says that the inventory does not use the rsync method.
+var ErrNoRsyncSync = errors.New(`the inventory's [depsync] method is not "rsync": there is no sync to run`)
+
+// Sync runs the rsync deployment sync once now, on the manager, with the
+// script `up` installed there (waiting for a run cron started, if any).
+// The error is set when the sync could not run or a node failed; the report
+// then holds what the script printed, if it ran.
+func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncReport, error) {
+	if inv.DepSync.Method != depsync.MethodRsync {
+		return nil, ErrNoRsyncSync
+	}
+	mgr := inv.Manager()
+	if mgr == nil {
+		return nil, errors.New("the inventory has no manager")
+	}
+	home := mgr.Home
+	if home == "" {
+		home = inv.Product.Home
+	}
+	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, opts.AcceptNewHostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
+	}
+	client, err := remote.Dial(ctx, mgr.Host, dialConfig(inv, opts), keys)
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	h := &host{addr: mgr.Host, client: client}
+	out, err := runSyncScript(ctx, h, inv.Product.User, path.Join(home, depsync.Dir, depsync.ScriptName))
+	masker := NewMasker(inv.Secrets())
+	report := &SyncReport{Source: mgr.Name, Addr: mgr.Host, Output: masker.String(out)}
+	var failed *syncError
+	switch {
+	case errors.As(err, &failed):
+		return report, fmt.Errorf("the sync script on %s exited with status %d (its output says which nodes failed)", mgr.Name, failed.code)
+	case err != nil:
+		return report, errors.New(masker.String(err.Error()))
+	}
+	return report, nil
+}
+
+// dialConfig is how carbonctl logs in to the inventory's hosts.
+func dialConfig(inv *inventory.Inventory, opts Options) remote.Config {
+	cfg := remote.Config{
+		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
+		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: opts.AcceptNewHostKeys,
+		ConnectTimeout: inv.SSH.ConnectTimeout,
+	}
+	if inv.SSH.IdentityFile != "" {
+		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
+	}
+	return cfg
+}

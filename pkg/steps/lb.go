@@ -1,0 +1,192 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/nginx"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// lbTarget is the recap name of the load balancer.
+const lbTarget = "lb"
+
+// Where carbonctl keeps the load balancer's files.
+const (
+	nginxConfDir = "/etc/nginx/conf.d"
+	nginxSSLDir  = "/etc/nginx/ssl"
+	nginxPidFile = "/run/nginx.pid"
+	// appliedDir holds, per vhost prefix, the hash of the files nginx
+	// last loaded successfully through carbonctl.
+	appliedDir = "/var/lib/carbonctl/nginx"
+)
+
+// sbinPath makes sure a script finds nginx: sudo without secure_path keeps
+// the login user's PATH, which often lacks the sbin directories.
+const sbinPath = "PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin; export PATH\n"
+
+// Probe names on the load balancer host.
+const (
+	probeNginxV     = "lb:nginx-V"
+	probeNginxAlive = "lb:nginx-alive"
+)
+
+// lbState is the load balancer at run time: its host, what its steps
+// learned and decided, and whether one of them failed.
+type lbState struct {
+	conf *inventory.LoadBalancer
+	host *host
+
+	mu         sync.Mutex
+	failed     bool // a step failed: later load balancer steps are skipped
+	certFailed bool // the certificate step failed: the trust stores are skipped too
+	// cert is the certificate (PEM) nginx serves once this run is done;
+	// nil while unknown: not read yet, or (plan) not generated yet.
+	cert []byte
+	// pendingCert: a plan would create or replace the certificate.
+	pendingCert bool
+	// reload: files nginx reads changed in this run (certificate, key)
+	// and nginx must reload even if its vhosts did not change.
+	reload bool
+}
+
+// lbStepTypes are the step types that work with the load balancer.
+var lbStepTypes = map[string]bool{"lb-certs": true, "lb-vhosts": true, "truststore": true}
+
+// buildLB sets up the load balancer target when the inventory has one and
+// the playbook has steps for it. Its host is shared with a node (or the
+// database tunnel) on the same address.
+func (e *Engine) buildLB() {
+	conf := e.inv.LoadBalancer
+	if conf == nil {
+		return
+	}
+	for _, s := range e.pb.Steps {
+		if lbStepTypes[s.Type] {
+			h := e.hosts[conf.Host]
+			if h == nil {
+				h = newHost(conf.Host)
+				e.hosts[conf.Host] = h
+			}
+			e.lb = &lbState{conf: conf, host: h}
+			return
+		}
+	}
+}
+
+func (l *lbState) certPath() string {
+	return path.Join(nginxSSLDir, l.conf.ServiceHostName+".crt")
+}
+
+func (l *lbState) appliedPath(prefix string) string {
+	return path.Join(appliedDir, prefix+".applied")
+}
+
+func (l *lbState) keyPath() string {
+	return path.Join(nginxSSLDir, l.conf.ServiceHostName+".key")
+}
+
+// names are the DNS names the certificate must cover, the CN first.
+func (l *lbState) names() []string {
+	return []string{l.conf.ServiceHostName, l.conf.MgtHostName}
+}
+
+func (l *lbState) markFailed(certStep bool) {
+	l.mu.Lock()
+	l.failed = true
+	l.certFailed = l.certFailed || certStep
+	l.mu.Unlock()
+}
+
+func (l *lbState) isFailed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed || l.host.err != nil
+}
+
+// certUnavailable reports whether the certificate cannot be known.
+func (l *lbState) certUnavailable() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.certFailed || l.host.err != nil
+}
+
+// setCert records the certificate nginx serves after this run.
+func (l *lbState) setCert(pem []byte, pending, changed bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cert, l.pendingCert = pem, pending
+	if changed {
+		l.reload = true
+	}
+}
+
+// prefetchLB adds what the load balancer steps read to the LB host's one
+// gather: certificate, key, vhost files, `nginx -V` and whether nginx runs.
+func (e *Engine) prefetchLB(reqs map[*host]*remote.GatherRequest) {
+	if e.lb == nil {
+		return
+	}
+	req := reqs[e.lb.host]
+	if req == nil {
+		req = &remote.GatherRequest{Probes: map[string]string{}}
+		reqs[e.lb.host] = req
+	}
+	req.Contents = append(req.Contents, e.lb.certPath(), e.lb.keyPath())
+	for _, s := range e.pb.Steps {
+		if s.Type == "lb-vhosts" {
+			for _, name := range nginx.FileNames(s.VHosts.Prefix) {
+				req.Contents = append(req.Contents, path.Join(nginxConfDir, name))
+			}
+			req.Contents = append(req.Contents, e.lb.appliedPath(s.VHosts.Prefix))
+			req.Probes[probeNginxV] = sbinPath + "nginx -V 2>&1"
+			req.Probes[probeNginxAlive] = aliveScript(nginxPidFile)
+		}
+	}
+}
+
+// runLB runs a load balancer step: one result, for the target "lb".
+func (e *Engine) runLB(ctx context.Context, s playbook.Step, act func(context.Context, playbook.Step, *Result) error) *Result {
+	res := &Result{Step: s.Name, Target: lbTarget}
+	switch {
+	case e.lb.host.err != nil:
+		res.Status, res.Note = Skipped, "(the load balancer is unreachable)"
+		return res
+	case e.lb.isFailed():
+		res.Status, res.Note = Skipped, "(an earlier step failed on the load balancer)"
+		return res
+	}
+	ok, err := e.vars.when(s.Name+".when", s.When)
+	if err != nil {
+		return fail(res, err)
+	}
+	if !ok {
+		res.Status, res.Note = Skipped, "(not applicable)"
+		return res
+	}
+	if err := act(ctx, s, res); err != nil {
+		e.lb.markFailed(s.Type == "lb-certs")
+		return fail(res, fmt.Errorf("load balancer %s: %w", e.lb.conf.Host, err))
+	}
+	return res
+}
+
+// forget drops cached knowledge of paths, so the next read fetches them.
+func (h *host) forget(paths ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range paths {
+		delete(h.files, p)
+	}
+}
+
+// removed records that a path no longer exists.
+func (h *host) removed(p string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.files[p] = &remote.File{Path: p}
+}

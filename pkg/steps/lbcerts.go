@@ -1,0 +1,168 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/certs"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// lbCerts makes sure the load balancer has a certificate and key nginx can
+// serve for the service and management names: the operator's, or one
+// generated there with openssl. A valid one is kept.
+func (e *Engine) lbCerts(ctx context.Context, _ playbook.Step, res *Result) error {
+	l := e.lb
+	crt, err := l.host.read(ctx, l.certPath())
+	if err != nil {
+		return err
+	}
+	key, err := l.host.read(ctx, l.keyPath())
+	if err != nil {
+		return err
+	}
+	if l.conf.CertFile != "" {
+		return e.installProvidedCert(ctx, crt, key, res)
+	}
+	d := certs.Decide(existing(crt), existing(key), certs.Want{Names: l.names(), KeyType: l.conf.CertKeyType})
+	if d.Action == certs.Keep {
+		l.setCert(crt.Content, false, false)
+		res.Note = "certificate kept: " + certs.Describe(d.Cert)
+		return nil
+	}
+	desc := fmt.Sprintf("%s %s and %s with openssl: %s; new %s key, CN=%s, subjectAltName=%s, %d days, key mode 0600",
+		d.Action, l.certPath(), l.keyPath(), d.Reason, l.conf.CertKeyType.Describe(), l.conf.ServiceHostName,
+		strings.Join(l.names(), ","), l.conf.CertDays)
+	res.changed(desc, "")
+	if !e.opts.Apply {
+		l.setCert(nil, true, true)
+		return nil
+	}
+	pem, err := runOut(ctx, l.host, "root", certScript(l), nil, "generate the load balancer certificate")
+	if err != nil {
+		return err
+	}
+	if err := checkGenerated([]byte(pem), l.names()); err != nil {
+		return err
+	}
+	l.host.forget(l.keyPath())
+	if err := l.host.write(ctx, false, l.certPath(), []byte(pem), remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}); err != nil {
+		return err
+	}
+	l.setCert([]byte(pem), false, true)
+	return nil
+}
+
+// existing returns a file's content, or nil when it does not exist.
+func existing(f *remote.File) []byte {
+	if f == nil || !f.Exists {
+		return nil
+	}
+	if f.Content == nil {
+		return []byte{}
+	}
+	return f.Content
+}
+
+// checkGenerated verifies what openssl made before anything relies on it.
+func checkGenerated(pem []byte, names []string) error {
+	cert, err := certs.ParseCert(pem)
+	if err != nil {
+		return fmt.Errorf("openssl printed no usable certificate: %w", err)
+	}
+	if missing := certs.Uncovered(cert, names); len(missing) > 0 {
+		return fmt.Errorf("the generated certificate does not cover %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// installProvidedCert installs the inventory's cert_file and key_file,
+// after checking that they belong together and cover the names.
+func (e *Engine) installProvidedCert(ctx context.Context, crt, key *remote.File, res *Result) error {
+	l := e.lb
+	certPEM, err := e.local.read(l.conf.CertFile)
+	if err != nil {
+		return fmt.Errorf("read cert_file on the control machine: %w", err)
+	}
+	keyPEM, err := e.local.read(l.conf.KeyFile)
+	if err != nil {
+		return fmt.Errorf("read key_file on the control machine: %w", err)
+	}
+	cert, warning, err := certs.CheckProvided(certPEM, keyPEM, l.names(), time.Now())
+	if err != nil {
+		return fmt.Errorf("%s and %s: %w", l.conf.CertFile, l.conf.KeyFile, err)
+	}
+	res.Note = warning
+	changed := false
+	for _, f := range []struct {
+		cur  *remote.File
+		data []byte
+		mode os.FileMode
+		what string
+	}{{key, keyPEM, 0o600, "private key " + l.conf.KeyFile}, {crt, certPEM, 0o644, "certificate " + l.conf.CertFile + " (" + certs.Describe(cert) + ")"}} {
+		if f.cur.Exists && bytes.Equal(f.cur.Content, f.data) {
+			continue
+		}
+		opts := remote.WriteOptions{Mode: f.mode, Owner: "root", Group: "root", Backup: true, MkdirParents: true}
+		if err := l.host.write(ctx, e.opts.Apply, f.cur.Path, f.data, opts); err != nil {
+			return fmt.Errorf("install %s: %w", f.cur.Path, err)
+		}
+		res.changed(fmt.Sprintf("install the %s as %s (mode %04o)", f.what, f.cur.Path, f.mode), "")
+		changed = true
+	}
+	l.setCert(certPEM, false, changed)
+	return nil
+}
+
+// certScript generates a self-signed certificate and its key with openssl,
+// non-interactively and without a passphrase, moves them into place (key
+// mode 0600, the originals kept once as FILE.carbonctl.orig) and prints the
+// certificate.
+func certScript(l *lbState) string {
+	args := append([]string{"-x509", "-new", "-batch", "-nodes", "-sha256", "-days", fmt.Sprint(l.conf.CertDays)}, l.conf.CertKeyType.NewKeyArgs()...)
+	return fmt.Sprintf(`fail() { echo "carbonctl: $*" >&2; exit 1; }
+umask 077
+dir=%s crt=%s key=%s
+command -v openssl >/dev/null 2>&1 || fail "openssl is not installed on this host: install it (apt-get install openssl)"
+[ -d "$dir" ] || mkdir -p -m 0755 "$dir" || fail "cannot create $dir"
+t=$(mktemp -d "$dir/.carbonctl-XXXXXX") || fail "cannot create a temporary directory in $dir"
+trap 'rm -rf "$t"' EXIT
+cat >"$t/req.cnf" <<'CARBONCTL_EOF'
+%sCARBONCTL_EOF
+openssl req %s -config "$t/req.cnf" -keyout "$t/key" -out "$t/crt" >"$t/log" 2>&1 || fail "openssl req: $(cat "$t/log")"
+chmod 0600 "$t/key" && chmod 0644 "$t/crt" || fail "cannot set the modes of the new files"
+for f in "$key" "$crt"; do
+	[ ! -f "$f" ] || [ -e "$f.carbonctl.orig" ] || ln "$f" "$f.carbonctl.orig" || fail "cannot back up $f"
+done
+mv -f "$t/key" "$key" && mv -f "$t/crt" "$crt" || fail "cannot move the new certificate into place"
+cat "$crt"
+`, remote.Quote(nginxSSLDir), remote.Quote(l.certPath()), remote.Quote(l.keyPath()), opensslConfig(l), strings.Join(args, " "))
+}
+
+// opensslConfig is the request configuration: subject (CN = the service
+// name), subjectAltName = both names, a self-signed CA certificate that
+// clients can trust directly.
+func opensslConfig(l *lbState) string {
+	var b strings.Builder
+	b.WriteString("[req]\nprompt = no\ndistinguished_name = dn\nx509_extensions = ext\n\n[dn]\n")
+	for _, kv := range l.conf.SubjectFields() {
+		fmt.Fprintf(&b, "%s = %s\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(&b, "CN = %s\n\n[ext]\n", l.conf.ServiceHostName)
+	usage := "digitalSignature, keyCertSign"
+	if l.conf.CertKeyType.IsRSA() {
+		usage = "digitalSignature, keyEncipherment, keyCertSign"
+	}
+	sans := make([]string, 0, 2)
+	for _, n := range l.names() {
+		sans = append(sans, "DNS:"+n)
+	}
+	fmt.Fprintf(&b, "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, %s\nextendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\nsubjectAltName = %s\n",
+		usage, strings.Join(sans, ", "))
+	return b.String()
+}

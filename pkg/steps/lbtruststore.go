@@ -1,0 +1,183 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/certs"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// prefetchTruststore reads a node's trust store in the one gather.
+func prefetchTruststore(s playbook.Step, n *node, req *remote.GatherRequest) {
+	if rel, err := n.vars.render(s.Name+".file", s.File); err == nil {
+		req.Contents = append(req.Contents, n.home(rel))
+	}
+}
+
+// truststore makes the node's trust store hold the load balancer's
+// certificate under the inventory's alias. The store is read from the
+// gathered bytes (JKS, checked with the password); keytool runs only when
+// the alias is missing or holds another certificate.
+func (e *Engine) truststore(ctx context.Context, s playbook.Step, n *node, res *Result) error {
+	switch {
+	case e.lb == nil:
+		res.Status, res.Note = Skipped, "(no [loadbalancer] in the inventory)"
+		return nil
+	case e.lb.certUnavailable():
+		res.Status, res.Note = Skipped, "(the load balancer's certificate is not available)"
+		return nil
+	}
+	rel, err := n.vars.render(s.Name+".file", s.File)
+	if err != nil {
+		return err
+	}
+	p := n.home(rel)
+	n.manage(p) // loaded at start-up: a new certificate restarts the node
+	leaf, pending, err := e.lbLeaf(ctx)
+	if err != nil {
+		return err
+	}
+	cur, err := n.host.read(ctx, p)
+	if err != nil {
+		return err
+	}
+	conf := e.lb.conf
+	held, err := aliasCert(cur, conf.TruststorePassword.Value, conf.TruststoreAlias)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	if !pending && held != nil && bytes.Equal(held, leaf) {
+		return nil
+	}
+	res.changed(importDesc(p, conf.TruststoreAlias, held, leaf, cur.Exists), "")
+	if !e.opts.Apply {
+		// What the file would become is unknown; a stand-in makes the
+		// start step see the change.
+		return n.host.write(ctx, false, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
+	}
+	return e.importCert(ctx, n, p, leaf, held != nil)
+}
+
+// lbLeaf returns the DER of the certificate nginx serves (the first of its
+// PEM), or pending when a plan would generate it.
+func (e *Engine) lbLeaf(ctx context.Context) (der []byte, pending bool, err error) {
+	l := e.lb
+	l.mu.Lock()
+	pem, pending := l.cert, l.pendingCert
+	l.mu.Unlock()
+	if pending {
+		return nil, true, nil
+	}
+	if pem == nil {
+		f, err := l.host.read(ctx, l.certPath())
+		if err != nil {
+			return nil, false, err
+		}
+		if !f.Exists {
+			return nil, false, fmt.Errorf("the load balancer has no certificate at %s yet: run the lb-certs step first", l.certPath())
+		}
+		pem = f.Content
+	}
+	cert, err := certs.ParseCert(pem)
+	if err != nil {
+		return nil, false, fmt.Errorf("the load balancer's certificate %s: %w", l.certPath(), err)
+	}
+	return cert.Raw, false, nil
+}
+
+// aliasCert returns the certificate (DER) the store holds under alias, nil
+// if none or if there is no store yet.
+func aliasCert(f *remote.File, password, alias string) ([]byte, error) {
+	if !f.Exists {
+		return nil, nil
+	}
+	entries, err := certs.ReadJKS(f.Content, password)
+	if err != nil {
+		return nil, fmt.Errorf("%w: check truststore_password in [loadbalancer]", err)
+	}
+	if e := certs.FindAlias(entries, alias); e != nil {
+		return e.Cert, nil
+	}
+	return nil, nil
+}
+
+// importDesc describes the import for the run's output.
+func importDesc(p, alias string, held, leaf []byte, exists bool) string {
+	what := "the certificate lb-certs generates"
+	if leaf != nil {
+		what = "the load balancer's certificate (SHA-256 " + certs.Fingerprint(leaf)[:23] + "…)"
+	}
+	switch {
+	case !exists:
+		return fmt.Sprintf("create %s with keytool and import %s as %q", p, what, alias)
+	case held != nil:
+		return fmt.Sprintf("replace alias %q (SHA-256 %s…) in %s with %s", alias, certs.Fingerprint(held)[:23], p, what)
+	}
+	return fmt.Sprintf("import %s into %s as %q with keytool", what, p, alias)
+}
+
+// importCert runs keytool on the node, as the product user, on a copy of
+// the store that then replaces it. The password travels on stdin and
+// reaches keytool through an environment variable: it is on no command line.
+func (e *Engine) importCert(ctx context.Context, n *node, p string, leaf []byte, replace bool) error {
+	password := e.lb.conf.TruststorePassword.Value
+	if strings.ContainsAny(password, "\r\n") {
+		return fmt.Errorf("the trust store password contains a line break")
+	}
+	stdin := strings.NewReader(password + "\n" + string(certs.EncodePEM(leaf)))
+	script := importScript(p, e.lb.conf.TruststoreAlias, replace)
+	if err := run(ctx, n.host, n.vars.Product.User, script, stdin, "import the load balancer certificate into "+p); err != nil {
+		return err
+	}
+	// Read the store back (a fresh read: an archive overlay would still
+	// serve the unpacked original).
+	if err := n.host.gather(ctx, remote.GatherRequest{Contents: []string{p}}); err != nil {
+		return err
+	}
+	cur, err := n.host.read(ctx, p)
+	if err != nil {
+		return err
+	}
+	held, err := aliasCert(cur, password, e.lb.conf.TruststoreAlias)
+	if err != nil || !bytes.Equal(held, leaf) {
+		return fmt.Errorf("%s does not hold the load balancer certificate after keytool ran (%v)", p, err)
+	}
+	return nil
+}
+
+// importScript reads the store password (first line) and the certificate
+// (the rest) from stdin and imports it with keytool under alias.
+func importScript(p, alias string, replace bool) string {
+	return fmt.Sprintf(`fail() { echo "carbonctl: $*" >&2; exit 1; }
+f=%s a=%s replace=%t
+IFS= read -r CARBONCTL_STOREPASS || fail "no trust store password on stdin"
+export CARBONCTL_STOREPASS
+kt=$(command -v keytool 2>/dev/null)
+if [ -z "$kt" ]; then
+	for k in "${JAVA_HOME:-/nonexistent}/bin/keytool" /usr/lib/jvm/*/bin/keytool /opt/java/*/bin/keytool; do
+		if [ -x "$k" ]; then kt=$k; break; fi
+	done
+fi
+[ -n "$kt" ] || fail "keytool not found (PATH, \$JAVA_HOME/bin, /usr/lib/jvm/*/bin): install a Java runtime, e.g. apt-get install openjdk-17-jre-headless"
+d=$(dirname "$f")
+mkdir -p "$d" || fail "cannot create $d"
+t=$(mktemp -d "$d/.carbonctl-XXXXXX") || fail "cannot create a temporary directory in $d"
+trap 'rm -rf "$t"' EXIT
+cat >"$t/lb.crt"
+[ -s "$t/lb.crt" ] || fail "no certificate on stdin"
+if [ -f "$f" ]; then
+	cp -p "$f" "$t/store.jks" || fail "cannot copy $f"
+	[ -e "$f.carbonctl.orig" ] || cp -p "$f" "$f.carbonctl.orig" || fail "cannot back up $f"
+fi
+ks() { "$kt" "$@" -keystore "$t/store.jks" -storetype JKS -storepass:env CARBONCTL_STOREPASS; }
+if $replace; then
+	out=$(ks -delete -alias "$a" 2>&1) || fail "keytool -delete: $out"
+fi
+out=$(ks -importcert -noprompt -alias "$a" -file "$t/lb.crt" 2>&1) || fail "keytool -importcert: $out"
+mv -f "$t/store.jks" "$f" || fail "cannot replace $f"
+`, remote.Quote(p), remote.Quote(alias), replace)
+}

@@ -1,0 +1,245 @@
+package steps
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// Run lock: runs that change a cluster take a lock file on the manager host,
+// created atomically (noclobber), so that two runs never overlap.
+const (
+	lockDir = "/var/lib/carbonctl"
+	// LockMaxAge is the age after which a lock is stale whoever holds it.
+	LockMaxAge = 6 * time.Hour
+	// lockReleaseTimeout bounds the release, which runs after ctx may have ended.
+	lockReleaseTimeout = 15 * time.Second
+)
+
+// LockInfo is what a lock file records about the run holding it.
+type LockInfo struct {
+	Host    string    // control machine's host name
+	User    string    // user on the control machine
+	PID     int       // carbonctl's process id there
+	Started time.Time // when the lock was taken
+	Command string    // e.g. "up", "restart"
+	Token   string    // random, so that only its owner releases it
+}
+
+// LockPath is the lock file of a cluster on the manager host.
+func LockPath(cluster string) string {
+	return path.Join(lockDir, cluster+".lock")
+}
+
+// NewLockInfo describes this process running command.
+func NewLockInfo(command string) LockInfo {
+	hostname, _ := os.Hostname()
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	buf := make([]byte, 8)
+	_, _ = rand.Read(buf)
+	return LockInfo{Host: hostname, User: name, PID: os.Getpid(), Started: time.Now().UTC(), Command: command, Token: hex.EncodeToString(buf)}
+}
+
+// encode renders the lock file's content, one key=value a line.
+func (l LockInfo) encode() string {
+	return fmt.Sprintf("host=%s\nuser=%s\npid=%d\nstarted=%s\ncommand=%s\ntoken=%s\n",
+		oneLine(l.Host), oneLine(l.User), l.PID, l.Started.UTC().Format(time.RFC3339), oneLine(l.Command), l.Token)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// parseLock reads a lock file's content; unknown keys are ignored.
+func parseLock(text string) LockInfo {
+	var l LockInfo
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "host":
+			l.Host = v
+		case "user":
+			l.User = v
+		case "pid":
+			l.PID, _ = strconv.Atoi(v)
+		case "started":
+			l.Started, _ = time.Parse(time.RFC3339, v)
+		case "command":
+			l.Command = v
+		case "token":
+			l.Token = v
+		}
+	}
+	return l
+}
+
+// String describes the holder for messages.
+func (l LockInfo) String() string {
+	started := "at an unknown time"
+	if !l.Started.IsZero() {
+		started = "since " + l.Started.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("carbonctl %s by %s@%s (pid %d) %s", l.Command, l.User, l.Host, l.PID, started)
+}
+
+// staleReason says why a lock is stale, or "" if its holder may still run.
+// localHost is this control machine; alive tells whether a local pid runs.
+// dead is true when the holder certainly ended: it ran on this machine and
+// its process is gone (a reused pid can only make a dead run look alive).
+func staleReason(l LockInfo, now time.Time, localHost string, alive func(int) bool) (reason string, dead bool) {
+	if l.Host == localHost && l.PID > 0 && !alive(l.PID) {
+		return fmt.Sprintf("process %d is no longer running on %s", l.PID, localHost), true
+	}
+	if l.Started.IsZero() || l.PID <= 0 {
+		return "the lock file is unreadable", false
+	}
+	if age := now.Sub(l.Started); age > LockMaxAge {
+		return fmt.Sprintf("it is %s old (more than %s)", age.Round(time.Minute), LockMaxAge), false
+	}
+	return "", false
+}
+
+// pidAlive reports whether a process of this machine exists.
+func pidAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// LockHeldError is returned when another run holds the cluster's lock.
+type LockHeldError struct {
+	Path   string
+	Holder LockInfo
+	Stale  string // why the lock is stale; "" if its holder may still run
+}
+
+func (e *LockHeldError) Error() string {
+	msg := fmt.Sprintf("another run holds the lock %s: %s", e.Path, e.Holder)
+	if e.Stale != "" {
+		return msg + "; the lock is stale (" + e.Stale + "): re-run with --break-lock to break it"
+	}
+	return msg + "; wait for it to finish"
+}
+
+// lockScript tries to create the lock file atomically; it prints
+// "acquired", or "held" and the holder's lock file.
+func lockScript(p string, info LockInfo) string {
+	return fmt.Sprintf(`umask 022
+mkdir -p %[1]s || exit 1
+if ( set -C; printf '%%s' %[3]s > %[2]s ) 2>/dev/null; then echo acquired; exit 0; fi
+echo held
+cat %[2]s`, remote.Quote(path.Dir(p)), remote.Quote(p), remote.Quote(info.encode()))
+}
+
+// removeIfScript removes the lock file only if it still holds token.
+func removeIfScript(p, token string) string {
+	return fmt.Sprintf(`grep -qxF %s %s 2>/dev/null && rm -f %s; exit 0`, remote.Quote("token="+token), remote.Quote(p), remote.Quote(p))
+}
+
+// Lock is a held run lock.
+type Lock struct {
+	h    *host
+	path string
+	info LockInfo
+}
+
+// acquireLock takes the cluster's lock on h. A lock whose run certainly
+// died (on this machine) is broken, and so is, with breakStale, any other
+// stale one; a lock whose holder may still run is always refused. broken
+// describes a lock it broke.
+func acquireLock(ctx context.Context, h *host, cluster string, info LockInfo, breakStale bool) (l *Lock, broken string, err error) {
+	p := LockPath(cluster)
+	for attempt := 0; attempt < 2; attempt++ {
+		out, err := runOut(ctx, h, "root", lockScript(p, info), nil, "take the run lock "+p)
+		if err != nil {
+			return nil, broken, err
+		}
+		status, rest, _ := strings.Cut(out, "\n")
+		if strings.TrimSpace(status) == "acquired" {
+			return &Lock{h: h, path: p, info: info}, broken, nil
+		}
+		holder := parseLock(rest)
+		hostname, _ := os.Hostname()
+		reason, dead := staleReason(holder, time.Now(), hostname, pidAlive)
+		held := &LockHeldError{Path: h.addr + ":" + p, Holder: holder, Stale: reason}
+		if reason == "" || !(dead || breakStale) || attempt > 0 {
+			return nil, broken, held
+		}
+		if err := run(ctx, h, "root", removeIfScript(p, holder.Token), nil, "break the stale lock "+p); err != nil {
+			return nil, broken, err
+		}
+		broken = fmt.Sprintf("broke the stale run lock %s of %s: %s", held.Path, holder, reason)
+	}
+	return nil, broken, fmt.Errorf("could not take the run lock %s", p)
+}
+
+// Release removes the lock if this run still holds it. It uses its own
+// timeout, so that it also works after the run's context ended.
+func (l *Lock) Release() error {
+	if l == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lockReleaseTimeout)
+	defer cancel()
+	return run(ctx, l.h, "root", removeIfScript(l.path, l.info.Token), nil, "release the run lock "+l.path)
+}
+
+// lockCluster takes the lock for the engine's run on the manager's host;
+// it returns a failed result when it cannot.
+func (e *Engine) lockCluster(ctx context.Context) (*Lock, *Result) {
+	m := e.managerNode()
+	if m == nil {
+		return nil, &Result{Step: "lock", Target: e.inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("no manager node to hold the run lock")}
+	}
+	res := &Result{Step: "lock", Target: m.name()}
+	if m.host.err != nil {
+		return nil, fail(res, m.host.err)
+	}
+	command := e.opts.Command
+	if command == "" {
+		command = "up"
+	}
+	l, broken, err := acquireLock(ctx, m.host, e.inv.Cluster.Name, NewLockInfo(command), e.opts.BreakLock)
+	if broken != "" {
+		e.out.printf("%s\n", broken)
+	}
+	if err != nil {
+		return nil, fail(res, err)
+	}
+	return l, nil
+}
+
+// lockRun takes the run lock for an applying run and prints a failure; ok
+// is false when the run must stop.
+func (e *Engine) lockRun(ctx context.Context, report *Report) (*Lock, bool) {
+	l, res := e.lockCluster(ctx)
+	if res == nil {
+		return l, true
+	}
+	e.out.header("LOCK", e.inv.Cluster.Name)
+	e.out.result(res, false)
+	report.Results = append(report.Results, res)
+	report.tally(e.addresses(), e.order())
+	return nil, false
+}
+
+// unlock releases the run lock, warning when it cannot.
+func (e *Engine) unlock(l *Lock) {
+	if err := l.Release(); err != nil {
+		e.out.printf("warning: %v (remove %s on the manager host by hand)\n", err, l.path)
+	}
+}

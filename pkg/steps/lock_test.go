@@ -1,0 +1,109 @@
+package steps
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLockInfoRoundTrip(t *testing.T) {
+	in := LockInfo{Host: "ctl 1", User: "alice", PID: 4242, Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Command: "restart", Token: "abc123"}
+	got := parseLock(in.encode())
+	in.Host = "ctl 1"
+	if got != in {
+		t.Fatalf("parseLock(encode()) = %+v, want %+v", got, in)
+	}
+	if s := got.String(); !strings.Contains(s, "carbonctl restart by alice@ctl 1 (pid 4242) since 2026-01-02T03:04:05Z") {
+		t.Errorf("String() = %q", s)
+	}
+	if l := parseLock("host=a\nhost\nnoise\npid=x\n"); l.Host != "a" || l.PID != 0 {
+		t.Errorf("parseLock of junk = %+v", l)
+	}
+}
+
+func TestStaleReason(t *testing.T) {
+	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	alive := func(pid int) bool { return pid == 10 }
+	cases := []struct {
+		name string
+		l    LockInfo
+		want string // substring; "" = not stale
+	}{
+		{"live local run", LockInfo{Host: "me", PID: 10, Started: now.Add(-time.Minute)}, ""},
+		{"dead local run", LockInfo{Host: "me", PID: 11, Started: now.Add(-time.Minute)}, "process 11 is no longer running on me"},
+		{"other machine, recent", LockInfo{Host: "other", PID: 11, Started: now.Add(-time.Hour)}, ""},
+		{"other machine, old", LockInfo{Host: "other", PID: 11, Started: now.Add(-7 * time.Hour)}, "7h0m0s old"},
+		{"live but too old", LockInfo{Host: "me", PID: 10, Started: now.Add(-LockMaxAge - time.Minute)}, "more than 6h0m0s"},
+		{"unreadable", LockInfo{}, "unreadable"},
+	}
+	for _, c := range cases {
+		got, dead := staleReason(c.l, now, "me", alive)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: staleReason = %q, want %q", c.name, got, c.want)
+		}
+		if wantDead := c.name == "dead local run"; dead != wantDead {
+			t.Errorf("%s: dead = %v, want %v", c.name, dead, wantDead)
+		}
+	}
+}
+
+func TestLockHeldMessage(t *testing.T) {
+	h := LockInfo{Host: "ctl", User: "bob", PID: 7, Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Command: "up"}
+	live := (&LockHeldError{Path: "10.0.0.1:/var/lib/carbonctl/c.lock", Holder: h}).Error()
+	for _, want := range []string{"10.0.0.1:/var/lib/carbonctl/c.lock", "carbonctl up by bob@ctl (pid 7) since 2026-01-02T03:04:05Z", "wait for it"} {
+		if !strings.Contains(live, want) {
+			t.Errorf("live lock message %q lacks %q", live, want)
+		}
+	}
+	stale := (&LockHeldError{Path: "p", Holder: h, Stale: "process 7 is no longer running on ctl"}).Error()
+	if !strings.Contains(stale, "stale (process 7") || !strings.Contains(stale, "--break-lock") {
+		t.Errorf("stale lock message %q", stale)
+	}
+}
+
+func TestLockScripts(t *testing.T) {
+	info := LockInfo{Host: "h", User: "u'x", PID: 1, Started: time.Unix(0, 0), Command: "up", Token: "tok"}
+	s := lockScript(LockPath("esb"), info)
+	for _, want := range []string{"set -C", "'/var/lib/carbonctl/esb.lock'", `u'\''x`, "echo held"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("lockScript lacks %q:\n%s", want, s)
+		}
+	}
+	if r := removeIfScript("/l", "tok"); !strings.Contains(r, "grep -qxF 'token=tok' '/l'") {
+		t.Errorf("removeIfScript = %q", r)
+	}
+}
+
+// TestLockScriptsInShell runs the lock scripts in the local sh: the second
+// taker sees the first one's lock, only the owner's token removes it.
+func TestLockScriptsInShell(t *testing.T) {
+	p := t.TempDir() + "/locks/c.lock"
+	sh := func(script string) string {
+		out, err := exec.Command("sh", "-c", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	first := LockInfo{Host: "a", User: "u", PID: 1, Started: time.Unix(100, 0).UTC(), Command: "up", Token: "t1"}
+	second := first
+	second.Token, second.Command = "t2", "restart"
+	if out := sh(lockScript(p, first)); out != "acquired\n" {
+		t.Fatalf("first take: %q", out)
+	}
+	out := sh(lockScript(p, second))
+	status, rest, _ := strings.Cut(out, "\n")
+	if status != "held" || parseLock(rest) != first {
+		t.Fatalf("second take: %q", out)
+	}
+	sh(removeIfScript(p, "t2"))
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("another run's token removed the lock: %v", err)
+	}
+	sh(removeIfScript(p, "t1"))
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("the owner's release left the lock: %v", err)
+	}
+}

@@ -1,0 +1,84 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// LogOptions say what `carbonctl logs` shows.
+type LogOptions struct {
+	Lines             int  // the last Lines lines
+	Follow            bool // then keep printing what is appended, until ctx ends
+	AcceptNewHostKeys bool
+}
+
+// StreamLog copies the tail of a node's product log to stdout, following it
+// with Follow until ctx ends (which stops the remote tail). It runs as the
+// product user.
+func StreamLog(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, name string, o LogOptions, stdout, stderr io.Writer) error {
+	n := inv.Node(name)
+	if n == nil {
+		return &UsageError{Msg: fmt.Sprintf("no node named %q in %s", name, inv.Path)}
+	}
+	if o.Lines < 0 {
+		return &UsageError{Msg: fmt.Sprintf("-n %d: the number of lines cannot be negative", o.Lines)}
+	}
+	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, o.AcceptNewHostKeys)
+	if err != nil {
+		return &UsageError{Msg: fmt.Sprintf("%s: ssh.known_hosts: %v", inv.Path, err)}
+	}
+	c, err := remote.Dial(ctx, n.Host, sshConfig(inv, o.AcceptNewHostKeys), keys)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	v := newVars(inv, pb.Domain)
+	var home string
+	for _, nv := range v.Nodes {
+		if nv.Name == name {
+			home = nv.Home
+		}
+	}
+	code, err := c.Stream(ctx, inv.Product.User, tailScript(path.Join(home, pb.Start.Log), o), stdout, stderr)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("tail of %s on %s exited with status %d", pb.Start.Log, n.Host, code)
+	}
+	return nil
+}
+
+// tailScript prints the last lines of file and, to follow it, keeps
+// printing what is appended (by name, so a rotated log is followed too).
+func tailScript(file string, o LogOptions) string {
+	follow := ""
+	if o.Follow {
+		follow = "-F "
+	}
+	return fmt.Sprintf("exec tail -n %d %s%s", o.Lines, follow, remote.Quote(file))
+}
+
+// sshConfig is how carbonctl logs in to the inventory's hosts.
+func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
+	cfg := remote.Config{
+		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
+		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
+		ConnectTimeout: inv.SSH.ConnectTimeout,
+	}
+	if inv.SSH.IdentityFile != "" {
+		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
+	}
+	return cfg
+}
+
+// UsageError is a mistake in the command line or inventory (exit code 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }

@@ -1,0 +1,304 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+)
+
+// Carbon's default ports; a node listens on each plus its port offset.
+var carbonPorts = [...]struct {
+	name string
+	port int
+}{{"https", 9443}, {"http", 9763}, {"passthrough-http", 8280}, {"passthrough-https", 8243}}
+
+// ClusterStatus is what `carbonctl status` reports. Its JSON field names are
+// a stable interface for scripts.
+type ClusterStatus struct {
+	Cluster string       `json:"cluster"`
+	Healthy bool         `json:"healthy"`
+	Nodes   []NodeStatus `json:"nodes"`
+	// Other lists drift and errors of the targets that are not nodes
+	// (database, lb), by target name.
+	Other map[string]TargetDrift `json:"other"`
+}
+
+// TargetDrift is what `up` would change on a target, and what failed.
+type TargetDrift struct {
+	Drift  []string `json:"drift"`
+	Errors []string `json:"errors"`
+}
+
+// NodeStatus is the state of one node.
+type NodeStatus struct {
+	Name    string       `json:"name"`
+	Host    string       `json:"host"`
+	Role    string       `json:"role"`
+	Running bool         `json:"running"`
+	PID     int          `json:"pid"` // 0 when not running
+	Ports   []PortStatus `json:"ports"`
+	Members []string     `json:"members"` // peers it logged as joined since it last started
+	Missing []string     `json:"missing"` // peers it does not see
+	Drift   []string     `json:"drift"`   // steps `up` would change on it
+	Errors  []string     `json:"errors"`
+	Healthy bool         `json:"healthy"`
+}
+
+// PortStatus says whether one of a node's ports is listening.
+type PortStatus struct {
+	Name      string `json:"name"`
+	Port      int    `json:"port"`
+	Listening bool   `json:"listening"`
+}
+
+// ReadStatus reads the state of every node: the engine runs the playbook as a
+// silent plan (for drift), then each host's listening ports are read.
+func ReadStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*ClusterStatus, error) {
+	opts.Apply, opts.Out, opts.ShowDiff = false, io.Discard, false
+	e, done, err := prepare(inv, pb, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	results, err := e.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range pb.Steps {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		results = append(results, e.runStep(ctx, s)...)
+	}
+	return e.collectStatus(ctx, results), ctx.Err()
+}
+
+// collectStatus assembles the status of the targets from the plan's results,
+// the probes read at connect time and each host's listening ports.
+func (e *Engine) collectStatus(ctx context.Context, results []*Result) *ClusterStatus {
+	byTarget := map[string]*TargetDrift{}
+	for _, r := range results {
+		d := byTarget[r.Target]
+		if d == nil {
+			d = &TargetDrift{Drift: []string{}, Errors: []string{}}
+			byTarget[r.Target] = d
+		}
+		switch r.Status {
+		case Changed:
+			d.Drift = append(d.Drift, r.Step)
+		case Failed:
+			d.Errors = append(d.Errors, e.out.mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err)))
+		}
+	}
+	listening := e.listeningPorts(ctx)
+	cs := &ClusterStatus{Cluster: e.inv.Cluster.Name, Healthy: true, Other: map[string]TargetDrift{}}
+	for _, n := range e.targets {
+		ns := e.nodeStatus(n, byTarget[n.name()], listening[n.host])
+		cs.Healthy = cs.Healthy && ns.Healthy
+		cs.Nodes = append(cs.Nodes, ns)
+		delete(byTarget, n.name())
+	}
+	for target, d := range byTarget {
+		cs.Other[target] = *d
+		cs.Healthy = cs.Healthy && len(d.Drift) == 0 && len(d.Errors) == 0
+	}
+	return cs
+}
+
+// hostPorts are the TCP ports listening on a host, or why they are unknown.
+type hostPorts struct {
+	ports map[int]bool
+	err   error
+}
+
+// listeningPorts reads, in one command per connected host, its listening
+// TCP ports from /proc/net/tcp{,6} (no ss or netstat needed).
+func (e *Engine) listeningPorts(ctx context.Context) map[*host]hostPorts {
+	var list []*host
+	for _, n := range e.targets {
+		if n.host.client != nil && n.host.err == nil && !containsHost(list, n.host) {
+			list = append(list, n.host)
+		}
+	}
+	found := make([]hostPorts, len(list))
+	e.parallel(len(list), func(i int) {
+		out, err := runOut(ctx, list[i], "", listenScript, nil, "read the listening ports")
+		found[i] = hostPorts{ports: parseListening(out), err: err}
+	})
+	m := map[*host]hostPorts{}
+	for i, h := range list {
+		m[h] = found[i]
+	}
+	return m
+}
+
+func containsHost(list []*host, h *host) bool {
+	for _, x := range list {
+		if x == h {
+			return true
+		}
+	}
+	return false
+}
+
+// listenScript prints the local address of every listening socket (state
+// 0A) in /proc/net/tcp and tcp6, using shell built-ins only.
+const listenScript = `for f in /proc/net/tcp /proc/net/tcp6; do
+  [ -r "$f" ] || continue
+  while read -r sl local remote st rest; do
+    [ "$st" = 0A ] && echo "$local"
+  done < "$f"
+done; exit 0`
+
+// parseListening turns "ADDR:PORT" lines (hexadecimal) into port numbers.
+func parseListening(out string) map[int]bool {
+	ports := map[int]bool{}
+	for _, line := range strings.Fields(out) {
+		i := strings.LastIndexByte(line, ':')
+		if i < 0 {
+			continue
+		}
+		if p, err := strconv.ParseInt(line[i+1:], 16, 32); err == nil {
+			ports[int(p)] = true
+		}
+	}
+	return ports
+}
+
+// nodeStatus assembles one node's status.
+func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
+	ns := NodeStatus{Name: n.name(), Host: n.vars.Node.Host, Role: n.vars.Node.Role,
+		Members: []string{}, Missing: []string{}, Drift: []string{}, Errors: []string{}}
+	if d != nil {
+		ns.Drift, ns.Errors = d.Drift, d.Errors
+	}
+	if n.host.err != nil {
+		return ns // the connect result is among the errors
+	}
+	alive, _ := n.host.probe("alive:" + n.name())
+	ns.PID, _ = strconv.Atoi(strings.TrimSpace(alive.Stdout))
+	ns.Running = alive.ExitCode == 0 && ns.PID > 0
+	if hp.err != nil {
+		ns.Errors = append(ns.Errors, e.out.mask.String(hp.err.Error()))
+	}
+	for _, p := range carbonPorts {
+		port := p.port + n.vars.Node.PortOffset
+		ns.Ports = append(ns.Ports, PortStatus{Name: p.name, Port: port, Listening: hp.ports[port]})
+	}
+	if ns.Running {
+		e.fillMembers(n, &ns)
+	} else {
+		for _, p := range e.vars.Nodes {
+			if p.Name != n.name() {
+				ns.Missing = append(ns.Missing, p.Name)
+			}
+		}
+	}
+	ns.Healthy = ns.Running && len(ns.Missing) == 0 && len(ns.Drift) == 0 && len(ns.Errors) == 0 && allListening(ns.Ports)
+	return ns
+}
+
+// fillMembers sets the peers a running node sees and misses, from its log.
+func (e *Engine) fillMembers(n *node, ns *NodeStatus) {
+	lines, err := e.cachedMembers(n)
+	joined, left, perr := memberPatterns(e.pb.Start)
+	if err = firstErr(err, perr); err != nil {
+		ns.Errors = append(ns.Errors, err.Error())
+		return
+	}
+	seen := membersSeen(lines, joined, left)
+	for _, p := range e.vars.Nodes {
+		switch {
+		case p.Name == n.name():
+		case seen[p.MemberAddr()]:
+			ns.Members = append(ns.Members, p.Name)
+		default:
+			ns.Missing = append(ns.Missing, p.Name)
+		}
+	}
+}
+
+func allListening(ports []PortStatus) bool {
+	for _, p := range ports {
+		if !p.Listening {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteTable prints the status for humans: one line a node, then what is
+// wrong, node by node.
+func (cs *ClusterStatus) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tHOST\tROLE\tSTATE\tPID\tPORTS\tPEERS\tDRIFT")
+	for _, n := range cs.Nodes {
+		state, pid := "down", "-"
+		if n.Running {
+			state, pid = "up", strconv.Itoa(n.PID)
+		}
+		listening := 0
+		for _, p := range n.Ports {
+			if p.Listening {
+				listening++
+			}
+		}
+		drift := "-"
+		if len(n.Drift) > 0 {
+			drift = strings.Join(n.Drift, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d/%d\t%s\n", n.Name, n.Host, n.Role, state, pid,
+			listening, len(n.Ports), len(n.Members), len(n.Members)+len(n.Missing), drift)
+	}
+	tw.Flush()
+	cs.writeProblems(w)
+}
+
+// writeProblems lists what makes the cluster unhealthy.
+func (cs *ClusterStatus) writeProblems(w io.Writer) {
+	var lines []string
+	for _, n := range cs.Nodes {
+		for _, p := range n.Ports {
+			if !p.Listening && n.Running {
+				lines = append(lines, fmt.Sprintf("%s: port %d (%s) is not listening", n.Name, p.Port, p.Name))
+			}
+		}
+		if n.Running && len(n.Missing) > 0 {
+			lines = append(lines, fmt.Sprintf("%s: does not see %s", n.Name, strings.Join(n.Missing, ", ")))
+		}
+		if !n.Running && len(n.Errors) == 0 {
+			lines = append(lines, fmt.Sprintf("%s: not running", n.Name))
+		}
+		for _, d := range n.Drift {
+			lines = append(lines, fmt.Sprintf("%s: `up` would change step %s", n.Name, d))
+		}
+		for _, err := range n.Errors {
+			lines = append(lines, fmt.Sprintf("%s: %s", n.Name, err))
+		}
+	}
+	var others []string
+	for t := range cs.Other {
+		others = append(others, t)
+	}
+	sort.Strings(others)
+	for _, t := range others {
+		for _, d := range cs.Other[t].Drift {
+			lines = append(lines, fmt.Sprintf("%s: `up` would change step %s", t, d))
+		}
+		for _, err := range cs.Other[t].Errors {
+			lines = append(lines, fmt.Sprintf("%s: %s", t, err))
+		}
+	}
+	if len(lines) == 0 {
+		fmt.Fprintf(w, "\ncluster %s is healthy\n", cs.Cluster)
+		return
+	}
+	fmt.Fprintf(w, "\ncluster %s is NOT healthy:\n  %s\n", cs.Cluster, strings.Join(lines, "\n  "))
+}
