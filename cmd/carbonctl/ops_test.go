@@ -3,13 +3,47 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
+// sampleInventory writes the lab's sample inventory with every file it names
+// (archive, JDBC driver, SSH key, known_hosts) pointed at stand-ins in a
+// temporary directory, so the test passes on a fresh checkout.
+func sampleInventory(t *testing.T) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "inventories", "esb-lab.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	replace := map[string]string{
+		"../../dist/wso2esb-4.9.0.zip":               "wso2esb-4.9.0.zip",
+		"../../dist/mysql-connector-java-5.1.49.jar": "mysql-connector-java-5.1.49.jar",
+		"/tmp/carbonctl-lab/id_ed25519":              "id_ed25519",
+		"/tmp/carbonctl-lab/known_hosts":             "known_hosts",
+	}
+	s := string(text)
+	for from, to := range replace {
+		if !strings.Contains(s, from) {
+			t.Fatalf("the sample inventory no longer names %s", from)
+		}
+		s = strings.ReplaceAll(s, from, filepath.Join(dir, to))
+		if err := os.WriteFile(filepath.Join(dir, to), []byte("stand-in"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(dir, "esb-lab.toml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestOpsArguments(t *testing.T) {
-	inv := filepath.Join("..", "..", "fixtures", "inventories", "esb-lab.toml")
+	inv := sampleInventory(t)
 	t.Setenv("CARBONCTL_DB_ADMIN_PASSWORD", "x")
 	t.Setenv("CARBONCTL_DB_PASSWORD", "y")
 	tests := []struct {

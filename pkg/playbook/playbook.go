@@ -102,9 +102,14 @@ type Database struct {
 	MySQL57Script []string `toml:"mysql57_scripts"` // used instead on MySQL >= 5.7 when present
 }
 
-// Step types understood by the engine.
-var stepTypes = map[string]bool{"product": true, "copy": true, "databases": true, "xml": true, "hosts": true, "start": true,
-	"lb-certs": true, "lb-vhosts": true, "truststore": true, "depsync": true}
+// knownType reports whether the engine implements step type t.
+func knownType(t string) bool {
+	switch t {
+	case "product", "copy", "databases", "xml", "hosts", "start", "lb-certs", "lb-vhosts", "truststore", "depsync":
+		return true
+	}
+	return false
+}
 
 // Load returns the built-in playbook called nameOrPath, or reads the file at
 // nameOrPath when it looks like a path.
@@ -165,7 +170,7 @@ func (pb *Playbook) check() error {
 			return fmt.Errorf("%s: duplicate step name", where)
 		}
 		seen[s.Name] = true
-		if !stepTypes[s.Type] {
+		if !knownType(s.Type) {
 			return fmt.Errorf("%s: unknown type %q", where, s.Type)
 		}
 		if err := s.checkFields(); err != nil {
