@@ -217,6 +217,9 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 		}
 	}
 	e.prefetchLB(reqs)
+	if m := e.managerNode(); m != nil && e.opts.Apply {
+		reqs[m.host].Stats = append(reqs[m.host].Stats, sharedLockDir) // where the run lock goes
+	}
 	out := map[*host]remote.GatherRequest{}
 	for h, r := range reqs {
 		r.Contents = dedupe(r.Contents)

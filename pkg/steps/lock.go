@@ -21,6 +21,11 @@ import (
 // created atomically (noclobber), so that two runs never overlap.
 const (
 	lockDir = "/var/lib/carbonctl"
+	// sharedLockDir holds the lock instead when the manager host has it as a
+	// world-writable sticky directory (Debian, Ubuntu): the login user then
+	// takes and releases the lock without sudo, which costs a PAM session
+	// per call and would double the cost of a no-op run.
+	sharedLockDir = "/run/lock"
 	// LockMaxAge is the age after which a lock is stale whoever holds it.
 	LockMaxAge = 6 * time.Hour
 	// lockReleaseTimeout bounds the release, which runs after ctx may have ended.
@@ -37,9 +42,22 @@ type LockInfo struct {
 	Token   string    // random, so that only its owner releases it
 }
 
-// LockPath is the lock file of a cluster on the manager host.
+// LockPath is the lock file of a cluster on a manager host that has no
+// shared lock directory (see lockPlaceFor).
 func LockPath(cluster string) string {
 	return path.Join(lockDir, cluster+".lock")
+}
+
+// lockPlace is where a cluster's lock lives on a host, and who writes it
+// ("" is the login user).
+type lockPlace struct{ path, as string }
+
+// lockPlaceFor picks the lock's place from what the host's /run/lock is.
+func lockPlaceFor(cluster string, runLock *remote.File) lockPlace {
+	if runLock != nil && runLock.Exists && runLock.IsDir && runLock.Mode&0o002 != 0 && runLock.Mode&os.ModeSticky != 0 {
+		return lockPlace{path: path.Join(sharedLockDir, "carbonctl-"+cluster+".lock")}
+	}
+	return lockPlace{path: LockPath(cluster), as: "root"}
 }
 
 // NewLockInfo describes this process running command.
@@ -154,6 +172,7 @@ func removeIfScript(p, token string) string {
 type Lock struct {
 	h    *host
 	path string
+	as   string // who took it, and so removes it
 	info LockInfo
 }
 
@@ -161,16 +180,16 @@ type Lock struct {
 // died (on this machine) is broken, and so is, with breakStale, any other
 // stale one; a lock whose holder may still run is always refused. broken
 // describes a lock it broke.
-func acquireLock(ctx context.Context, h *host, cluster string, info LockInfo, breakStale bool) (l *Lock, broken string, err error) {
-	p := LockPath(cluster)
+func acquireLock(ctx context.Context, h *host, place lockPlace, info LockInfo, breakStale bool) (l *Lock, broken string, err error) {
+	p := place.path
 	for attempt := 0; attempt < 2; attempt++ {
-		out, err := runOut(ctx, h, "root", lockScript(p, info), nil, "take the run lock "+p)
+		out, err := runOut(ctx, h, place.as, lockScript(p, info), nil, "take the run lock "+p)
 		if err != nil {
 			return nil, broken, err
 		}
 		status, rest, _ := strings.Cut(out, "\n")
 		if strings.TrimSpace(status) == "acquired" {
-			return &Lock{h: h, path: p, info: info}, broken, nil
+			return &Lock{h: h, path: p, as: place.as, info: info}, broken, nil
 		}
 		holder := parseLock(rest)
 		hostname, _ := os.Hostname()
@@ -195,7 +214,7 @@ func (l *Lock) Release() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockReleaseTimeout)
 	defer cancel()
-	return run(ctx, l.h, "root", removeIfScript(l.path, l.info.Token), nil, "release the run lock "+l.path)
+	return run(ctx, l.h, l.as, removeIfScript(l.path, l.info.Token), nil, "release the run lock "+l.path)
 }
 
 // lockCluster takes the lock for the engine's run on the manager's host;
@@ -213,7 +232,12 @@ func (e *Engine) lockCluster(ctx context.Context) (*Lock, *Result) {
 	if command == "" {
 		command = "up"
 	}
-	l, broken, err := acquireLock(ctx, m.host, e.inv.Cluster.Name, NewLockInfo(command), e.opts.BreakLock)
+	runLock, err := m.host.read(ctx, sharedLockDir)
+	if err != nil {
+		return nil, fail(res, err)
+	}
+	place := lockPlaceFor(e.inv.Cluster.Name, runLock)
+	l, broken, err := acquireLock(ctx, m.host, place, NewLockInfo(command), e.opts.BreakLock)
 	if broken != "" {
 		e.out.printf("%s\n", broken)
 	}

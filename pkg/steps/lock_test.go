@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
 func TestLockInfoRoundTrip(t *testing.T) {
@@ -105,5 +107,25 @@ func TestLockScriptsInShell(t *testing.T) {
 	sh(removeIfScript(p, "t1"))
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("the owner's release left the lock: %v", err)
+	}
+}
+
+func TestLockPlaceFor(t *testing.T) {
+	sticky := os.ModeSticky | 0o777
+	tests := []struct {
+		name    string
+		runLock *remote.File
+		want    lockPlace
+	}{
+		{"debian /run/lock", &remote.File{Exists: true, IsDir: true, Mode: sticky}, lockPlace{path: "/run/lock/carbonctl-esb.lock"}},
+		{"root-only /run/lock", &remote.File{Exists: true, IsDir: true, Mode: 0o755}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
+		{"writable but not sticky", &remote.File{Exists: true, IsDir: true, Mode: 0o777}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
+		{"no /run/lock", &remote.File{}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
+		{"not read", nil, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
+	}
+	for _, tt := range tests {
+		if got := lockPlaceFor("esb", tt.runLock); got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
 	}
 }
