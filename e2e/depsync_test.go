@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -39,8 +38,6 @@ func withDepSync(table string) func(string) string {
 }
 
 func TestDeploymentSync(t *testing.T) {
-	requireLab(t)
-	awaitFreeLab(t)
 	e := newEnv(t)
 	inv := e.writeInventory("depsync.toml", withDepSync("[depsync]\nmethod = \"rsync\"\nschedule = \"* * * * *\"\n"))
 	mgr, wrk1 := e.lab.Hosts["n1"], e.lab.Hosts["n2"]
@@ -297,18 +294,5 @@ func (e *env) awayFromMinuteStart(t *testing.T) {
 			return
 		}
 		time.Sleep(2 * time.Second)
-	}
-}
-
-// awaitFreeLab waits (polling every 20 s, up to 15 minutes) while another
-// lab holds the fixed bridge name.
-func awaitFreeLab(t *testing.T) {
-	deadline := time.Now().Add(15 * time.Minute)
-	for exec.Command("ip", "link", "show", "cclab0").Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("another lab has held cclab0 for 15 minutes")
-		}
-		t.Logf("another lab is up (cclab0 exists); waiting")
-		time.Sleep(20 * time.Second)
 	}
 }

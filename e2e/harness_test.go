@@ -48,6 +48,7 @@ func requireLab(t testing.TB) {
 // newEnv builds the binary and the simulated product and starts a fresh lab.
 func newEnv(t testing.TB) *env {
 	requireLab(t)
+	waitForFreeLab(t)
 	e := &env{t: t, dir: t.TempDir()}
 	e.bin = filepath.Join(e.dir, "carbonctl")
 	e.dist = filepath.Join(e.dir, "dist")
@@ -70,6 +71,19 @@ func newEnv(t testing.TB) *env {
 	})
 	e.inventory = e.writeInventory("esb.toml", nil)
 	return e
+}
+
+// waitForFreeLab waits (polling every 20 s, up to 15 minutes) while another
+// lab holds the fixed bridge name: one lab runs on a machine at a time.
+func waitForFreeLab(t testing.TB) {
+	deadline := time.Now().Add(15 * time.Minute)
+	for exec.Command("ip", "link", "show", "cclab0").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("another lab has held cclab0 for 15 minutes")
+		}
+		t.Logf("another lab is up (cclab0 exists); waiting")
+		time.Sleep(20 * time.Second)
+	}
 }
 
 func (e *env) mustRun(dir string, name string, args ...string) {

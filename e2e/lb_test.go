@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,8 +45,6 @@ func (e *env) withLB(extra string) func(string) string {
 }
 
 func TestLoadBalancer(t *testing.T) {
-	requireLab(t)
-	waitForFreeLab(t)
 	e := newEnv(t)
 	generated := e.withLB(`cert_subject = "/C=LK/O=WSO2/OU=carbonctl e2e"`)
 	inv := e.writeInventory("lb.toml", generated)
@@ -357,18 +354,6 @@ func writeOperatorPair(t *testing.T, dir, name string) (certFile, keyFile string
 		t.Fatal(err)
 	}
 	return certFile, keyFile
-}
-
-// waitForFreeLab waits (up to 15 minutes) while another lab holds the bridge.
-func waitForFreeLab(t *testing.T) {
-	deadline := time.Now().Add(15 * time.Minute)
-	for exec.Command("ip", "link", "show", "cclab0").Run() == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("another lab has held cclab0 for 15 minutes")
-		}
-		t.Logf("another lab is up (cclab0 exists); waiting")
-		time.Sleep(20 * time.Second)
-	}
 }
 
 // brokenPlaybook writes the ESB playbook with the vhost prefix and an nginx

@@ -52,8 +52,6 @@ func (e *env) status(t *testing.T, inv string) (statusJSON, result) {
 }
 
 func TestOps(t *testing.T) {
-	requireLab(t)
-	waitForFreeLab(t)
 	e := newEnv(t)
 	inv := e.writeInventory("ops.toml", e.withLB(`cert_subject = "/C=LK/O=WSO2/OU=carbonctl e2e"`))
 	if r := e.carbonctl("up", inv); r.code != 0 {

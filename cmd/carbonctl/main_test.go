@@ -30,11 +30,7 @@ func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[cluster]\nname = \"x\"\nbogus = 1\n"), 0o600)
-	tests := []struct {
-		args []string
-		code int
-		out  string
-	}{
+	tests := []cliRun{
 		{[]string{"carbonctl", "version"}, 0, "carbonctl"},
 		{[]string{"carbonctl", "playbooks"}, 0, "esb-worker-manager"},
 		{[]string{"carbonctl", "up"}, 2, "usage: carbonctl up INVENTORY"},
@@ -42,6 +38,20 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"carbonctl", "plan", bad}, 2, "bad.toml:3: cluster.bogus"},
 		{[]string{"carbonctl", "up", "--no-such-flag", bad}, 2, "no-such-flag"},
 	}
+	checkRuns(t, tests)
+}
+
+// cliRun is one command line with the exit code and output it must give.
+type cliRun struct {
+	args []string
+	code int
+	out  string
+}
+
+// checkRuns runs each command line through the CLI and checks its exit code
+// and that its output (stdout and stderr) contains the expected text.
+func checkRuns(t *testing.T, tests []cliRun) {
+	t.Helper()
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), tt.args, &out, &errOut)
