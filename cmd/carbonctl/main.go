@@ -54,15 +54,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitInput
 }
 
-func newApp(stdout, stderr io.Writer) *cli.App {
-	runFlags := []cli.Flag{
+// runFlags are the flags of every command that runs steps on the cluster;
+// joinUsage says what --join-timeout bounds for that command.
+func runFlags(joinUsage string) []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "limit", Usage: "work only on these nodes (comma-separated names)"},
 		&cli.IntFlag{Name: "forks", Value: 10, Usage: "hosts worked on at once"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more detail"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "connect and step timings; with plan, every dbscript statement"},
 		&cli.BoolFlag{Name: "accept-new-host-keys", Usage: "record unknown host keys in known_hosts (a changed key is always refused)"},
 		&cli.DurationFlag{Name: "start-timeout", Value: 5 * time.Minute, Usage: "per node, until the product logs that it started"},
-		&cli.DurationFlag{Name: "join-timeout", Value: 2 * time.Minute, Usage: "until every node logs \"Member joined\" for every peer"},
+		&cli.DurationFlag{Name: "join-timeout", Value: 2 * time.Minute, Usage: joinUsage},
 	}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	runFlags := runFlags("until every node logs \"Member joined\" for every peer")
 	return &cli.App{
 		Name:            "carbonctl",
 		Usage:           "build and converge WSO2 Carbon clusters over SSH",

@@ -124,15 +124,7 @@ func lifecycleUsage(op string) string {
 func lifecycleCommand(op string) *cli.Command {
 	return &cli.Command{
 		Name: op, Usage: lifecycleUsage(op), ArgsUsage: "INVENTORY",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "limit", Usage: "only these nodes (comma-separated names)"},
-			&cli.IntFlag{Name: "forks", Value: 10, Usage: "hosts worked on at once"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more detail"},
-			&cli.BoolFlag{Name: "accept-new-host-keys", Usage: "record unknown host keys in known_hosts (a changed key is always refused)"},
-			&cli.DurationFlag{Name: "start-timeout", Value: 5 * time.Minute, Usage: "per node, until the product logs that it started"},
-			&cli.DurationFlag{Name: "join-timeout", Value: 2 * time.Minute, Usage: "until the peers log \"Member joined\" for a (re)started node"},
-			breakLockFlag(),
-		},
+		Flags:  append(runFlags("until the peers log \"Member joined\" for a (re)started node"), breakLockFlag()),
 		Action: func(c *cli.Context) error { return lifecycle(c, op) },
 	}
 }

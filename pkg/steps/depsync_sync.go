@@ -43,7 +43,7 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncRep
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
 	}
-	client, err := remote.Dial(ctx, mgr.Host, dialConfig(inv, opts), keys)
+	client, err := remote.Dial(ctx, mgr.Host, sshConfig(inv, opts.AcceptNewHostKeys), keys)
 	if err != nil {
 		return nil, err
 	}
@@ -60,17 +60,4 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncRep
 		return report, errors.New(masker.String(err.Error()))
 	}
 	return report, nil
-}
-
-// dialConfig is how carbonctl logs in to the inventory's hosts.
-func dialConfig(inv *inventory.Inventory, opts Options) remote.Config {
-	cfg := remote.Config{
-		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
-		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: opts.AcceptNewHostKeys,
-		ConnectTimeout: inv.SSH.ConnectTimeout,
-	}
-	if inv.SSH.IdentityFile != "" {
-		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
-	}
-	return cfg
 }

@@ -54,28 +54,12 @@ type Engine struct {
 // Run executes pb against inv and returns what happened. The error is only
 // for problems before any step ran (bad --limit, unreadable archive).
 func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
-	if opts.Forks <= 0 {
-		opts.Forks = 10
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 5 * time.Minute
-	}
-	if opts.JoinTimeout <= 0 {
-		opts.JoinTimeout = 2 * time.Minute
-	}
-	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
-	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
-	e.vars = newVars(inv, pb.Domain)
-	if err := e.build(); err != nil {
-		return nil, err
-	}
-	arch, err := openArchive(inv.Product.Archive)
+	e, closeAll, err := prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
-	e.arch = arch
-	defer arch.close()
-	defer e.closeHosts()
+	defer closeAll()
+	opts = e.opts
 
 	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, opts.AcceptNewHostKeys)
 	if err != nil {
@@ -107,6 +91,19 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	}
 	report.tally(e.addresses(), e.order())
 	return report, ctx.Err()
+}
+
+// sshConfig is how carbonctl logs in to the inventory's hosts.
+func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
+	cfg := remote.Config{
+		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
+		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
+		ConnectTimeout: inv.SSH.ConnectTimeout,
+	}
+	if inv.SSH.IdentityFile != "" {
+		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
+	}
+	return cfg
 }
 
 // build creates the hosts and nodes and applies --limit.
@@ -150,14 +147,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	if e.lb != nil {
 		needed[e.lb.host] = true
 	}
-	cfg := remote.Config{
-		User: e.inv.SSH.User, Port: e.inv.SSH.Port, UseAgent: e.inv.SSH.UseAgent,
-		KnownHostsFile: e.inv.SSH.KnownHosts, AcceptNewHostKeys: e.opts.AcceptNewHostKeys,
-		ConnectTimeout: e.inv.SSH.ConnectTimeout,
-	}
-	if e.inv.SSH.IdentityFile != "" {
-		cfg.IdentityFiles = []string{e.inv.SSH.IdentityFile}
-	}
+	cfg := sshConfig(e.inv, e.opts.AcceptNewHostKeys)
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {

@@ -65,19 +65,6 @@ func tailScript(file string, o LogOptions) string {
 	return fmt.Sprintf("exec tail -n %d %s%s", o.Lines, follow, remote.Quote(file))
 }
 
-// sshConfig is how carbonctl logs in to the inventory's hosts.
-func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
-	cfg := remote.Config{
-		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
-		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
-		ConnectTimeout: inv.SSH.ConnectTimeout,
-	}
-	if inv.SSH.IdentityFile != "" {
-		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
-	}
-	return cfg
-}
-
 // UsageError is a mistake in the command line or inventory (exit code 2).
 type UsageError struct{ Msg string }
 
