@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,16 +74,29 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
-// waitForFreeLab waits (polling every 20 s, up to 15 minutes) while another
-// lab holds the fixed bridge name: one lab runs on a machine at a time.
+// waitForFreeLab takes the machine's lab lock, waiting up to 25 minutes
+// for another test process to finish with the lab (one lab runs on a
+// machine at a time: the bridge name and addresses are fixed). The lock is
+// released when the test ends.
 func waitForFreeLab(t testing.TB) {
-	deadline := time.Now().Add(15 * time.Minute)
-	for exec.Command("ip", "link", "show", "cclab0").Run() == nil {
+	f, err := os.OpenFile("/run/lock/carbonctl-e2e-lab.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("lab lock: %v", err)
+	}
+	deadline := time.Now().Add(25 * time.Minute)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("another lab has held cclab0 for 15 minutes")
+			f.Close()
+			t.Fatalf("another test process has held the lab for 25 minutes")
 		}
-		t.Logf("another lab is up (cclab0 exists); waiting")
-		time.Sleep(20 * time.Second)
+		time.Sleep(2 * time.Second)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+	for i := 0; exec.Command("ip", "link", "show", "cclab0").Run() == nil; i++ {
+		if i == 30 {
+			t.Fatalf("a lab not started by a test (bridge cclab0) is up: stop it with fixtures/lab/lab.sh down")
+		}
+		time.Sleep(time.Second)
 	}
 }
 
