@@ -182,7 +182,7 @@ func TestESBWorkerManager(t *testing.T) {
 			return strings.Replace(s, "name = \"wrk2\"\nhost = "+fmt.Sprintf("%q", e.lab.Hosts["n3"]), "name = \"wrk2\"\nport_offset = 1\nhost = "+fmt.Sprintf("%q", e.lab.Hosts["n3"]), 1)
 		})
 		r := e.carbonctl("up", inv)
-		if r.code != 0 || !strings.Contains(r.out, "restart "+home+"/bin/wso2server.sh -DworkerNode=true (configuration changed)") {
+		if r.code != 0 || !strings.Contains(r.out, "restart "+home+"/bin/wso2server.sh -DworkerNode=true (configuration changed; rolling") {
 			t.Fatalf("up with a new port offset: exit %d:\n%s", r.code, r.out)
 		}
 		after := e.pids()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -162,6 +163,48 @@ role = "worker"
 		e.t.Fatal(err)
 	}
 	return p
+}
+
+// sampleInventory writes the sample inventory fixtures/inventories/SAMPLE
+// with this lab's key, known_hosts and distribution paths (the samples use
+// the lab's fixed addresses); edit may change it further.
+func (e *env) sampleInventory(name, sample string, edit func(string) string) string {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "fixtures", "inventories", sample))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	text := strings.NewReplacer(
+		`"../../dist/`, `"`+e.dist+`/`,
+		`"/tmp/carbonctl-lab/id_ed25519"`, `"`+e.lab.Key+`"`,
+		`"/tmp/carbonctl-lab/known_hosts"`, `"`+e.lab.KnownHosts+`"`,
+	).Replace(string(data))
+	if edit != nil {
+		text = edit(text)
+	}
+	p := filepath.Join(e.dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// setKeys returns an edit that gives each "key = value" line of lines its
+// value: it replaces the first line setting key, or adds the line under
+// [vars].
+func setKeys(lines string) func(string) string {
+	return func(text string) string {
+		for _, l := range strings.Split(strings.TrimSpace(lines), "\n") {
+			key := strings.TrimSpace(strings.SplitN(l, "=", 2)[0])
+			re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `\s*=.*$`)
+			if loc := re.FindStringIndex(text); loc != nil {
+				text = text[:loc[0]] + l + text[loc[1]:]
+			} else {
+				text = strings.Replace(text, "[vars]\n", "[vars]\n"+l+"\n", 1)
+			}
+		}
+		return text
+	}
 }
 
 // result of one carbonctl run.

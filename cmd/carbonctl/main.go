@@ -95,6 +95,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			statusCommand(),
 			logsCommand(),
 			lifecycleCommand(steps.OpStart), lifecycleCommand(steps.OpStop), lifecycleCommand(steps.OpRestart),
+			addNodeCommand(), removeNodeCommand(),
 			{
 				Name: "playbooks", Usage: "list the built-in playbooks",
 				Action: listPlaybooks,
@@ -107,16 +108,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
-// load reads the inventory and its playbook; errors exit with code 2.
-func load(c *cli.Context) (*inventory.Inventory, *playbook.Playbook, error) {
+// load reads the inventory and its product groups; errors exit with code 2.
+func load(c *cli.Context) (*inventory.Inventory, []steps.Group, error) {
 	if c.NArg() != 1 {
 		return nil, nil, cli.Exit(fmt.Sprintf("usage: carbonctl %s INVENTORY", c.Command.Name), exitInput)
 	}
 	return loadFile(c, c.Args().First())
 }
 
-// loadFile reads the inventory at p and its playbook; errors exit with code 2.
-func loadFile(c *cli.Context, p string) (*inventory.Inventory, *playbook.Playbook, error) {
+// loadFile reads the inventory at p, splits it into product groups with
+// their playbooks and checks it against them (variables and the guides'
+// rules); errors exit with code 2.
+func loadFile(c *cli.Context, p string) (*inventory.Inventory, []steps.Group, error) {
 	inv, err := inventory.Load(p, os.LookupEnv)
 	if err != nil {
 		return nil, nil, cli.Exit(err.Error(), exitInput)
@@ -124,16 +127,29 @@ func loadFile(c *cli.Context, p string) (*inventory.Inventory, *playbook.Playboo
 	for _, w := range inv.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
-	pb, err := playbook.Load(playbooks.FS, inv.Cluster.Playbook)
-	if err != nil {
-		return nil, nil, cli.Exit(fmt.Sprintf("%s: cluster.playbook: %v", inv.Path, err), exitInput)
+	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	if err == nil {
+		err = steps.Check(groups)
 	}
-	return inv, pb, nil
+	if err != nil {
+		return nil, nil, cli.Exit(err.Error(), exitInput)
+	}
+	return inv, groups, nil
+}
+
+// groupOf returns the group that holds node name, or the first group.
+func groupOf(groups []steps.Group, name string) steps.Group {
+	for _, g := range groups {
+		if g.Inv.Node(name) != nil {
+			return g
+		}
+	}
+	return groups[0]
 }
 
 // converge runs the playbook: applying for `up`, planning for `plan`.
 func converge(c *cli.Context, apply bool) error {
-	inv, pb, err := load(c)
+	_, groups, err := load(c)
 	if err != nil {
 		return err
 	}
@@ -151,7 +167,7 @@ func converge(c *cli.Context, apply bool) error {
 		BreakLock:         apply && c.Bool("break-lock"),
 	}
 	began := time.Now()
-	report, err := steps.Run(c.Context, inv, pb, opts)
+	report, err := steps.RunGroups(c.Context, groups, opts)
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -181,20 +197,24 @@ func outcome(r *steps.Report, err error) string {
 }
 
 func validate(c *cli.Context) error {
-	inv, pb, err := load(c)
+	inv, groups, err := load(c)
 	if err != nil {
 		return err
 	}
-	managers, workers := 0, 0
-	for _, n := range inv.Nodes {
-		if n.Role == "manager" {
-			managers++
-		} else {
-			workers++
+	var parts []string
+	for _, g := range groups {
+		managers, workers := 0, 0
+		for _, n := range g.Inv.Nodes {
+			if n.Role == inventory.RoleManager {
+				managers++
+			} else {
+				workers++
+			}
 		}
+		parts = append(parts, fmt.Sprintf("playbook %s (%d steps, %d rules), %d manager(s), %d worker(s)", g.PB.Name, len(g.PB.Steps), len(g.PB.Rules), managers, workers))
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, playbook %s (%d steps), %d manager(s), %d worker(s), database %s:%d\n",
-		inv.Path, inv.Cluster.Name, pb.Name, len(pb.Steps), managers, workers, inv.Database.Host, inv.Database.Port)
+	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, %s, database %s:%d\n",
+		inv.Path, inv.Cluster.Name, strings.Join(parts, "; "), inv.Database.Host, inv.Database.Port)
 	return nil
 }
 

@@ -37,12 +37,12 @@ func status(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return cli.Exit(fmt.Sprintf("--output: %q is neither table nor json", format), exitInput)
 	}
-	inv, pb, err := load(c)
+	_, groups, err := load(c)
 	if err != nil {
 		return err
 	}
 	opts := steps.Options{Limit: splitList(c.String("limit")), Forks: c.Int("forks"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	st, err := steps.ReadStatus(c.Context, inv, pb, opts)
+	st, err := steps.ReadGroupsStatus(c.Context, groups, opts)
 	if st == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -91,12 +91,13 @@ func logs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	inv, pb, err := loadFile(c, c.Args().First())
+	_, groups, err := loadFile(c, c.Args().First())
 	if err != nil {
 		return err
 	}
+	g := groupOf(groups, name)
 	o := steps.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	err = steps.StreamLog(c.Context, inv, pb, name, o, c.App.Writer, c.App.ErrWriter)
+	err = steps.StreamLog(c.Context, g.Inv, g.PB, name, o, c.App.Writer, c.App.ErrWriter)
 	var usage *steps.UsageError
 	switch {
 	case err == nil:
@@ -131,7 +132,7 @@ func lifecycleCommand(op string) *cli.Command {
 
 // lifecycle runs one of start, stop and restart.
 func lifecycle(c *cli.Context, op string) error {
-	inv, pb, err := load(c)
+	_, groups, err := load(c)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func lifecycle(c *cli.Context, op string) error {
 		AcceptNewHostKeys: c.Bool("accept-new-host-keys"), BreakLock: c.Bool("break-lock"), Out: c.App.Writer,
 	}
 	began := time.Now()
-	report, err := steps.Operate(c.Context, inv, pb, opts, op)
+	report, err := steps.OperateGroups(c.Context, groups, opts, op)
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

@@ -16,6 +16,11 @@ const (
 	MethodNone  = "none"
 	MethodRsync = "rsync"
 	MethodSVN   = "svn"
+	// MethodRegistry is Carbon's registry-based Deployment Synchronizer
+	// (carbon.xml RepositoryType registry): the master commits the
+	// deployment repository into the shared config registry, the others
+	// check it out. The playbook configures it; nothing else runs.
+	MethodRegistry = "registry"
 )
 
 // DefaultSchedule runs the sync every minute, as the EI clustering guide does.

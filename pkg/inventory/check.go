@@ -14,6 +14,7 @@ var (
 	clusterDom   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	playbookName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	nodeName     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	productKey   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 	osUser       = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	sshUser      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
 	dbUser       = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,32}$`)

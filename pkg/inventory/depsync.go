@@ -13,7 +13,9 @@ type DepSync struct {
 	// Method is "none" (the default: carbonctl leaves deployment
 	// synchronisation alone), "rsync" (a cron job on the manager pushes
 	// the directories to every other node over SSH) or "svn" (Carbon's
-	// SVN-based Deployment Synchronizer, configured in carbon.xml).
+	// SVN-based Deployment Synchronizer, configured in carbon.xml) or
+	// "registry" (Carbon's registry-based Deployment Synchronizer, for
+	// playbooks that configure it, e.g. as-master-slave).
 	Method string
 	// Schedule (rsync) is the cron expression of the sync; default every
 	// minute.
@@ -46,11 +48,11 @@ func (d *decoder) depSync(t *table) DepSync {
 	case depsync.MethodSVN:
 		d.depSyncSVN(t, &ds)
 		t.otherMethod(rsyncKeys, depsync.MethodRsync, ds.Method)
-	case depsync.MethodNone:
+	case depsync.MethodNone, depsync.MethodRegistry:
 		t.otherMethod(rsyncKeys, depsync.MethodRsync, ds.Method)
 		t.otherMethod(svnKeys, depsync.MethodSVN, ds.Method)
 	default:
-		t.errorf("method", "unknown method %q: write method = \"rsync\" (a cron job on the manager pushes the deployment directories over SSH), \"svn\" (Carbon's SVN deployment synchronizer) or \"none\"", ds.Method)
+		t.errorf("method", "unknown method %q: write method = \"rsync\" (a cron job on the manager pushes the deployment directories over SSH), \"svn\" (Carbon's SVN deployment synchronizer), \"registry\" (Carbon's registry-based synchronizer, where the playbook configures it) or \"none\"", ds.Method)
 		t.known = append(append(t.known, rsyncKeys...), svnKeys...)
 	}
 	t.finish()

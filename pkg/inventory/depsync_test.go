@@ -20,6 +20,7 @@ func TestDepSyncSettings(t *testing.T) {
 		want        DepSync
 	}{
 		{"absent", "", DepSync{Method: "none"}},
+		{"registry", "[depsync]\nmethod = \"registry\"\n", DepSync{Method: "registry"}},
 		{"rsync defaults", "[depsync]\nmethod = \"rsync\"\n", DepSync{Method: "rsync", Schedule: "* * * * *"}},
 		{"rsync settings", "[depsync]\nmethod = \"rsync\"\nschedule = \"*/2 * * * *\"\ndirectories = [\"repository/deployment/server/\", \"repository/tenants\"]\n",
 			DepSync{Method: "rsync", Schedule: "*/2 * * * *", Directories: []string{"repository/deployment/server", "repository/tenants"}}},
@@ -64,6 +65,8 @@ func TestDepSyncProblems(t *testing.T) {
 			[]want{{"# here", "depsync.directories", "want strings only"}}},
 		{"svn key with rsync", "[depsync]\nmethod = \"rsync\"\nurl = \"https://svn.example.com/\" # here\n",
 			[]want{{"# here", "depsync.url", `is a setting of method = "svn", but method is "rsync"`}}},
+		{"rsync key with registry", "[depsync]\nmethod = \"registry\"\ndirectories = [\"repository/deployment/server/\"] # here\n",
+			[]want{{"# here", "depsync.directories", `is a setting of method = "rsync", but method is "registry"`}}},
 		{"rsync key without method", "[depsync]\nschedule = \"* * * * *\" # here\n",
 			[]want{{"# here", "depsync.schedule", `is a setting of method = "rsync", but method is "none"`}}},
 		{"svn needs url, user and password", "[depsync] # here\nmethod = \"svn\"\n",

@@ -67,7 +67,7 @@ func TestProblems(t *testing.T) {
 		{
 			name:  "unknown top-level key",
 			raw:   "clustr_name = \"esb-lab\" # here\n" + defaultParts().doc(),
-			wants: []want{{"# here", "clustr_name", "unknown top-level key: remove it or fix its name (valid tables: cluster, product, ssh, database, loadbalancer, depsync, node)"}},
+			wants: []want{{"# here", "clustr_name", "unknown top-level key: remove it or fix its name (valid tables: cluster, product, ssh, database, products, vars, loadbalancer, depsync, node)"}},
 		},
 		{
 			name:  "unknown dotted key",

@@ -28,13 +28,21 @@ type Inventory struct {
 	Path         string // absolute path of the file (Load), or the name given to Parse
 	Dir          string // absolute directory relative paths were resolved against
 	Cluster      Cluster
-	Product      Product
+	Product      Product            // [product]; zero when absent (every node names a product)
+	Products     map[string]Product // [products.KEY], for clusters of several products
 	SSH          SSH
 	Database     Database
 	LoadBalancer *LoadBalancer // nil when the [loadbalancer] table is absent
 	DepSync      DepSync       // [depsync]; Method "none" when absent
 	Nodes        []Node        // in file order
-	Warnings     []string      // "file:line: key: message", e.g. plain-text secrets
+	// Vars are the [vars] table: product settings the playbooks declare
+	// (string, int64, float64 or bool values).
+	Vars     map[string]any
+	Warnings []string // "file:line: key: message", e.g. plain-text secrets
+	// Full is the whole inventory when this one was narrowed to one
+	// product's nodes (ForProduct); nil otherwise.
+	Full  *Inventory
+	lines lineIndex
 }
 
 // Cluster is the [cluster] table.
@@ -49,12 +57,14 @@ type Cluster struct {
 	Domain string
 }
 
-// Product is the [product] table.
+// Product is the [product] table, or one [products.KEY] table.
 type Product struct {
-	Archive string // absolute path of the product zip on the control machine
-	Home    string // CARBON_HOME on the nodes, absolute and clean
-	User    string // OS user owning and running the product; default "wso2"
-	Group   string // its group; default User
+	Key      string // KEY of [products.KEY]; "" for [product]
+	Playbook string // [products.KEY] playbook: built-in name or absolute path; "" = [cluster] playbook
+	Archive  string // absolute path of the product zip on the control machine
+	Home     string // CARBON_HOME on the nodes, absolute and clean
+	User     string // OS user owning and running the product; default "wso2"
+	Group    string // its group; default User
 }
 
 // SSH is the [ssh] table.
@@ -146,8 +156,11 @@ type Node struct {
 	// local_registry_db); default Database.LocalDBPrefix + the node's
 	// 1-based position in the file.
 	LocalRegistryDB string
-	Home            string // CARBON_HOME of this node (key home); default Product.Home
-	Line            int    // line of the node's [[node]] header
+	Home            string // CARBON_HOME of this node (key home); default its product's home
+	Product         string // key product: KEY of the [products.KEY] it runs; "" = [product]
+	// Vars (key vars, an inline table) override [vars] for this node.
+	Vars map[string]any
+	Line int // line of the node's [[node]] header
 }
 
 // Node roles.
@@ -207,7 +220,7 @@ func Parse(name, dir string, data []byte, lookupEnv func(string) (string, bool),
 		sortErrors(d.errs)
 		return nil, d.errs
 	}
-	inv.Path, inv.Dir, inv.Warnings = name, absDir, d.warnings
+	inv.Path, inv.Dir, inv.Warnings, inv.lines = name, absDir, d.warnings, d.lines
 	return inv, nil
 }
 

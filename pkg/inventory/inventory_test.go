@@ -34,6 +34,7 @@ func TestDefaults(t *testing.T) {
 			{Name: "wkr1", Host: "198.18.0.22", Role: "worker", LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/wso2esb-4.9.0", Line: 20},
 		},
 	}
+	want.lines = inv.lines // where keys are is tested by the error tests
 	if !reflect.DeepEqual(inv, want) {
 		t.Errorf("Parse:\n got %#v\nwant %#v", *inv, *want)
 	}

@@ -14,9 +14,13 @@ func (d *decoder) decode(raw map[string]any) *Inventory {
 	cl, pr, ss, db := root.sub("cluster"), root.sub("product"), root.sub("ssh"), root.sub("database")
 	inv := &Inventory{
 		Cluster:  d.cluster(cl),
-		Product:  d.product(pr),
+		Products: d.products(root.sub("products")),
 		SSH:      d.ssh(ss),
 		Database: d.database(db),
+		Vars:     root.vars("vars"),
+	}
+	if pr.exists || len(inv.Products) == 0 {
+		inv.Product = d.productTable(pr, false)
 	}
 	if lb := root.sub("loadbalancer"); lb.exists {
 		inv.LoadBalancer = d.loadBalancer(lb)
@@ -26,7 +30,7 @@ func (d *decoder) decode(raw map[string]any) *Inventory {
 	valid := make([]bool, len(tabs))
 	for i, t := range tabs {
 		before := len(d.errs)
-		inv.Nodes = append(inv.Nodes, d.node(t, i, inv))
+		inv.Nodes = append(inv.Nodes, d.node(t, i, inv, pr.exists))
 		valid[i] = len(d.errs) == before
 	}
 	root.finish()
@@ -64,8 +68,8 @@ func (d *decoder) playbook(t *table, p string) string {
 	return p
 }
 
-// product decodes [product].
-func (d *decoder) product(t *table) Product {
+// productTable decodes [product] or, withPlaybook, a [products.KEY] table.
+func (d *decoder) productTable(t *table, withPlaybook bool) Product {
 	p := Product{
 		Archive: t.required("archive", `"wso2esb-4.9.0.zip"`),
 		Home:    t.required("home", `"/opt/wso2esb-4.9.0"`),
@@ -79,6 +83,11 @@ func (d *decoder) product(t *table) Product {
 	const rule = "write a Linux user or group name: lower-case letters, digits, '_' and '-', starting with a letter or '_' (at most 32 characters)"
 	t.match("user", p.User, osUser, rule)
 	t.match("group", p.Group, osUser, rule)
+	if withPlaybook {
+		if pb := t.str("playbook", ""); pb != "" {
+			p.Playbook = d.playbook(t, pb)
+		}
+	}
 	t.finish()
 	return p
 }
@@ -246,7 +255,7 @@ func checkSubject(t *table, subject string) {
 }
 
 // node decodes the i-th (0-based) [[node]] table.
-func (d *decoder) node(t *table, i int, inv *Inventory) Node {
+func (d *decoder) node(t *table, i int, inv *Inventory, hasDefault bool) Node {
 	n := Node{
 		Name:            t.required("name", `"mgr1"`),
 		Host:            t.required("host", `"198.18.0.21"`),
@@ -256,8 +265,11 @@ func (d *decoder) node(t *table, i int, inv *Inventory) Node {
 		LocalMemberPort: t.int("local_member_port", 4100, 1, 65535),
 		LocalRegistryDB: t.str("local_registry_db", ""),
 		Home:            t.str("home", ""),
+		Product:         t.str("product", ""),
+		Vars:            t.vars("vars"),
 		Line:            t.line,
 	}
+	t.nodeProduct(&n, inv, hasDefault)
 	if n.Name == "lb" {
 		t.errorf("name", "\"lb\" is reserved for the [loadbalancer] (database.via = \"lb\"): rename the node")
 	} else if n.Name != "" {
@@ -271,7 +283,7 @@ func (d *decoder) node(t *table, i int, inv *Inventory) Node {
 	if _, set := t.m["home"]; set {
 		n.Home = t.remoteHome("home", n.Home)
 	} else {
-		n.Home = inv.Product.Home
+		n.Home = inv.ProductOf(n).Home
 	}
 	t.finish()
 	return n

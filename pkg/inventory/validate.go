@@ -55,16 +55,28 @@ func checkNames(nodes []Node, tabs []*table) {
 	}
 }
 
-// checkManager reports an inventory without a manager, unless a role is
-// already reported as wrong.
+// checkManager reports a product whose nodes have no manager, unless a
+// role is already reported as wrong.
 func checkManager(nodes []Node, tabs []*table) {
-	for _, n := range nodes {
+	hasManager, first := map[string]bool{}, map[string]int{}
+	for i, n := range nodes {
+		if _, seen := first[n.Product]; !seen {
+			first[n.Product] = i
+		}
 		if n.Role == RoleManager || n.Role != RoleWorker {
-			return
+			hasManager[n.Product] = true
 		}
 	}
-	t := tabs[0]
-	t.d.add(t.line, "node", "no node has role = \"manager\": set role = \"manager\" on the node that runs the management console")
+	for product, i := range first {
+		if hasManager[product] {
+			continue
+		}
+		t, what := tabs[i], "no node"
+		if product != "" {
+			what = fmt.Sprintf("no node of product %q", product)
+		}
+		t.d.add(t.line, "node", "%s has role = \"manager\": set role = \"manager\" on the node that runs the management console", what)
+	}
 }
 
 // checkLocalDBs reports local registry databases shared between nodes or
@@ -109,6 +121,10 @@ func checkSharedHost(a, b Node, tb *table) {
 	}
 }
 
+// productPorts are a node's HTTPS and HTTP management and pass-through
+// HTTP and HTTPS ports before its port offset.
+var productPorts = [...]int{9443, 9763, 8280, 8243}
+
 // portUse is a port a node listens on and where it comes from.
 type portUse struct {
 	port  int
@@ -120,7 +136,7 @@ type portUse struct {
 // member port.
 func ports(n Node) []portUse {
 	var out []portUse
-	for _, p := range [...]int{9443, 9763, 8280, 8243} {
+	for _, p := range productPorts {
 		out = append(out, portUse{p + n.PortOffset, fmt.Sprintf("%d+%d", p, n.PortOffset)})
 	}
 	return append(out, portUse{n.LocalMemberPort, "local_member_port"})

@@ -26,9 +26,24 @@ type Playbook struct {
 	Start  Start  `toml:"start"`
 	// DepSync holds the product's defaults for [depsync] in the inventory.
 	DepSync DepSync `toml:"depsync"`
-	Steps   []Step  `toml:"step"`
+	// Vars declares the product settings the templates use (.Vars.KEY),
+	// each with its default; an inventory's [vars] may override them with
+	// values of the same type.
+	Vars map[string]any `toml:"vars"`
+	// Rules are the product guide's rules an inventory must follow.
+	Rules []Rule `toml:"rule"`
+	Steps []Step `toml:"step"`
 	// Source is where the playbook was read from (embedded name or path).
 	Source string `toml:"-"`
+}
+
+// Rule is one rule of the product's guide, checked before anything runs.
+type Rule struct {
+	// Check is a template that must render "true" for every node of the
+	// playbook (rendered with .Node set).
+	Check string `toml:"check"`
+	// Message explains the rule to the operator whose inventory breaks it.
+	Message string `toml:"message"`
 }
 
 // Start describes how a node of the product is started and observed.
@@ -60,9 +75,16 @@ type Step struct {
 	// xml; truststore: the trust store, relative to CARBON_HOME
 	File  string `toml:"file"`
 	Edits []Edit `toml:"edit"`
+	// text: create File (empty, then edited) when the node lacks it
+	Create bool `toml:"create"`
 
 	// databases
 	Databases []Database `toml:"database"`
+
+	// registry-collection: the registry database (template) and the
+	// collections (templates, absolute registry paths) that must exist in it
+	RegistryDB  string   `toml:"registry_db"`
+	Collections []string `toml:"collections"`
 
 	// lb-vhosts
 	VHosts VHosts `toml:"vhosts"`
@@ -85,13 +107,15 @@ type VHosts struct {
 	Directives []string `toml:"directives"`
 }
 
-// Edit is one XML edit of an xml step; its strings are templates.
+// Edit is one edit of an xml or text step; its strings are templates.
 type Edit struct {
-	Op    string `toml:"op"` // set | attr | ensure | inner | remove
-	Path  string `toml:"path"`
-	Attr  string `toml:"attr"`
-	Value string `toml:"value"`
-	When  string `toml:"when"`
+	Op      string `toml:"op"` // xml: set | attr | ensure | inner | remove; text: property | replace
+	Path    string `toml:"path"`
+	Attr    string `toml:"attr"`
+	Key     string `toml:"key"`     // text property
+	Pattern string `toml:"pattern"` // text replace: a Go regexp
+	Value   string `toml:"value"`
+	When    string `toml:"when"`
 }
 
 // Database is one database of a databases step.
@@ -105,7 +129,7 @@ type Database struct {
 // knownType reports whether the engine implements step type t.
 func knownType(t string) bool {
 	switch t {
-	case "product", "copy", "databases", "xml", "hosts", "start", "lb-certs", "lb-vhosts", "truststore", "depsync":
+	case "product", "copy", "databases", "xml", "text", "hosts", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
 		return true
 	}
 	return false
@@ -177,6 +201,18 @@ func (pb *Playbook) check() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
+	for i, r := range pb.Rules {
+		if r.Check == "" || r.Message == "" {
+			return fmt.Errorf("rule %d needs check and message", i+1)
+		}
+	}
+	for k, v := range pb.Vars {
+		switch v.(type) {
+		case string, int64, float64, bool:
+		default:
+			return fmt.Errorf("[vars] %s: want a string, number or boolean default, not %T", k, v)
+		}
+	}
 	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
 		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")
 	}
@@ -201,9 +237,15 @@ func (s Step) checkFields() error {
 				return fmt.Errorf("edit %d: path is missing", j+1)
 			}
 		}
+	case "text":
+		return s.checkText()
 	case "databases":
 		if len(s.Databases) == 0 {
 			return fmt.Errorf("databases needs at least one [[step.database]]")
+		}
+	case "registry-collection":
+		if s.RegistryDB == "" || len(s.Collections) == 0 {
+			return fmt.Errorf("registry-collection needs registry_db and at least one of collections")
 		}
 	case "truststore":
 		if s.File == "" {

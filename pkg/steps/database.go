@@ -124,18 +124,24 @@ func (e *Engine) dbViaHost() *host {
 	if via == "" {
 		return nil
 	}
-	if n := e.inv.Node(via); n != nil {
-		return e.hosts[n.Host]
+	addr := ""
+	for _, n := range e.inv.AllNodes() { // the tunnel may go through another product's node
+		if n.Name == via {
+			addr = n.Host
+		}
 	}
 	if via == "lb" && e.inv.LoadBalancer != nil {
-		h := e.hosts[e.inv.LoadBalancer.Host]
-		if h == nil {
-			h = newHost(e.inv.LoadBalancer.Host)
-			e.hosts[e.inv.LoadBalancer.Host] = h
-		}
-		return h
+		addr = e.inv.LoadBalancer.Host
 	}
-	return nil
+	if addr == "" {
+		return nil
+	}
+	h := e.hosts[addr]
+	if h == nil {
+		h = newHost(addr)
+		e.hosts[addr] = h
+	}
+	return h
 }
 
 // readDBState reads databases, tables, the application user and its grants.

@@ -193,6 +193,8 @@ func (e *Engine) depSyncSkip(s *syncSetup) string {
 	switch {
 	case e.inv.DepSync.Method == depsync.MethodSVN:
 		return "(method svn: Carbon's DeploymentSynchronizer in carbon.xml)"
+	case e.inv.DepSync.Method == depsync.MethodRegistry:
+		return "(method registry: Carbon's registry-based DeploymentSynchronizer in carbon.xml)"
 	case e.inv.DepSync.Method != depsync.MethodRsync:
 		return "(no deployment synchronisation: [depsync] method is none)"
 	case s == nil:

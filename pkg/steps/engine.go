@@ -33,6 +33,9 @@ type Options struct {
 	Out               io.Writer
 	Command           string // recorded in the run lock (default "up")
 	BreakLock         bool   // break a stale run lock
+	// pool shares connections between the product groups of one run
+	// (RunGroups); nil dials and closes per Run.
+	pool *connPool
 }
 
 // Engine runs one playbook against one inventory.
@@ -156,7 +159,11 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	e.parallel(len(list), func(i int) {
 		h := list[i]
 		began := time.Now()
-		h.client, h.err = remote.Dial(ctx, h.addr, cfg, keys)
+		if e.opts.pool != nil {
+			h.client, h.err = e.opts.pool.dial(ctx, h.addr, cfg, keys)
+		} else {
+			h.client, h.err = remote.Dial(ctx, h.addr, cfg, keys)
+		}
 		dialed := time.Now()
 		if h.err == nil {
 			h.err = h.gather(ctx, requests[h])
@@ -186,6 +193,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 }
 
 func (e *Engine) closeHosts() {
+	if e.opts.pool != nil {
+		return // the pool closes them after the last group
+	}
 	for _, h := range e.hosts {
 		if h.client != nil {
 			h.client.Close()
@@ -227,7 +237,7 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
 			req.Contents = append(req.Contents, n.home(dest))
 		}
-	case "xml":
+	case "xml", "text":
 		if file, err := n.vars.render(s.Name+".file", s.File); err == nil {
 			req.Contents = append(req.Contents, n.home(file))
 		}
@@ -271,6 +281,8 @@ func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
 		return []*Result{e.runLB(ctx, s, act)}
 	case "depsync":
 		return e.runDepSync(ctx, s)
+	case "registry-collection":
+		return []*Result{e.runRegistryCollections(ctx, s)}
 	}
 	results := make([]*Result, len(e.targets))
 	e.parallel(len(e.targets), func(i int) {
@@ -302,6 +314,8 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 		err = e.copyFile(ctx, s, n, res)
 	case "xml":
 		err = e.patchXML(ctx, s, n, res)
+	case "text":
+		err = e.patchText(ctx, s, n, res)
 	case "truststore":
 		err = e.truststore(ctx, s, n, res)
 	default:

@@ -80,7 +80,7 @@ func lbEngine(t *testing.T, lb string) *Engine {
 	}
 	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
 	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
-	e.vars = newVars(inv, pb.Domain)
+	e.vars = newVars(inv, pb)
 	if err := e.build(); err != nil {
 		t.Fatal(err)
 	}

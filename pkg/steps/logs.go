@@ -38,7 +38,7 @@ func StreamLog(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playb
 		return err
 	}
 	defer c.Close()
-	v := newVars(inv, pb.Domain)
+	v := newVars(inv, pb)
 	var home string
 	for _, nv := range v.Nodes {
 		if nv.Name == name {

@@ -3,10 +3,9 @@ package steps
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/carbonctl/carbonctl/pkg/textdiff"
+	"github.com/carbonctl/carbonctl/fixtures/product"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -22,6 +21,17 @@ func corpusDir(t *testing.T) string {
 	return dir
 }
 
+// fixtureHome returns a fresh copy of the simulated product source (its
+// merged template tree, see fixtures/product).
+func fixtureHome(t *testing.T, source string) string {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), source)
+	if err := product.Copy(filepath.Join("..", "..", "fixtures", "product"), source, home); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
 // testVars is a 3-node ESB cluster with a load balancer.
 func testVars(withLB bool) Vars {
 	nodes := []NodeVars{
@@ -31,7 +41,7 @@ func testVars(withLB bool) Vars {
 	}
 	v := Vars{
 		Cluster: ClusterVars{Name: "t", Domain: "wso2.esb.domain"},
-		Nodes:   nodes, WKA: nodes[:2], Manager: nodes[0],
+		Nodes:   nodes, WKA: nodes[:2], Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:],
 		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd",
 			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
 	}
@@ -45,7 +55,7 @@ func testVars(withLB bool) Vars {
 type check struct{ file, path, attr, want string }
 
 func TestESBPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	homes := map[string]string{"fixture": filepath.Join("..", "..", "fixtures", "product", "esb-4.9.0")}
+	homes := map[string]string{"fixture": fixtureHome(t, "esb-4.9.0")}
 	if dir := corpusDir(t); dir != "" {
 		homes["esb-4.9.0"] = filepath.Join(dir, "esb-4.9.0")
 		homes["esb-5.0.0"] = filepath.Join(dir, "esb-5.0.0")
@@ -59,7 +69,7 @@ func TestESBPlaybookOnStockAndFixtureFiles(t *testing.T) {
 					label += "+lb"
 				}
 				t.Run(label, func(t *testing.T) {
-					files := applyXMLSteps(t, home, v.forNode(nv))
+					files := applyPlaybookFiles(t, builtin(t), home, v.forNode(nv), nil)
 					for _, c := range expectations(nv, withLB) {
 						got, ok := readBack(t, files[c.file], c)
 						if !ok || got != c.want {
@@ -72,49 +82,28 @@ func TestESBPlaybookOnStockAndFixtureFiles(t *testing.T) {
 	}
 }
 
-// applyXMLSteps runs every xml step of the playbook on the files below home
-// and checks idempotency and that only edited lines changed.
-func applyXMLSteps(t *testing.T, home string, v Vars) map[string][]byte {
-	t.Helper()
-	pb := builtin(t)
-	e := &Engine{pb: pb}
-	n := &node{vars: v}
-	out := map[string][]byte{}
-	for _, s := range pb.Steps {
-		if s.Type != "xml" {
-			continue
-		}
-		if ok, err := v.when(s.Name, s.When); err != nil || !ok {
-			continue
-		}
-		src, err := os.ReadFile(filepath.Join(home, s.File))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ops, err := e.renderEdits(s, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, changed, err := xmlpatch.Patch(src, ops)
-		if err != nil {
-			t.Fatalf("%s: %v", s.File, err)
-		}
-		if !changed {
-			t.Errorf("%s: nothing changed on a stock file", s.File)
-		}
-		if again, changed2, err := xmlpatch.Patch(got, ops); err != nil || changed2 || string(again) != string(got) {
-			t.Errorf("%s: second application is not a no-op (changed=%v, err=%v)", s.File, changed2, err)
-		}
-		if strings.Contains(string(src), "\r\n") != strings.Contains(string(got), "\r\n") || strings.Count(string(got), "\n") != strings.Count(string(got), "\r\n") && strings.Contains(string(src), "\r\n") {
-			t.Errorf("%s: line endings changed", s.File)
-		}
-		_, removed := textdiff.Stat(src, got)
-		if removed > len(ops) {
-			t.Errorf("%s: %d original lines changed for %d edits:\n%s", s.File, removed, len(ops), textdiff.Unified(s.File, src, got))
-		}
-		out[filepath.Base(s.File)] = got
+// TestESBPlaybookWithoutWorkers: a cluster with no worker/manager split runs
+// the scheduled tasks on every node (clusteringPattern nonWorkerManager); with
+// workers, ESB 5.0's stock WorkerManager stays.
+func TestESBPlaybookWithoutWorkers(t *testing.T) {
+	home := filepath.Join(corpusDir(t), "esb-5.0.0")
+	c := check{file: "axis2.xml", path: "/axisconfig/clustering/parameter[@name='clusteringPattern']"}
+	for _, tt := range []struct {
+		name    string
+		workers bool
+		want    string
+	}{{"with workers", true, "WorkerManager"}, {"managers only", false, "nonWorkerManager"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := testVars(false)
+			if !tt.workers {
+				v.Workers = nil
+			}
+			files := applyPlaybookFiles(t, builtin(t), home, v.forNode(v.Nodes[0]), nil)
+			if got, _ := readBack(t, files[c.file], c); got != tt.want {
+				t.Errorf("clusteringPattern = %q, want %q", got, tt.want)
+			}
+		})
 	}
-	return out
 }
 
 func readBack(t *testing.T, doc []byte, c check) (string, bool) {

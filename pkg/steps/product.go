@@ -66,6 +66,8 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 // productUser creates the product's OS user and group when missing.
 func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
 	u, g := n.vars.Product.User, n.vars.Product.Group
+	n.host.userMu.Lock()
+	defer n.host.userMu.Unlock()
 	passwd, err := n.host.read(ctx, etcPasswd)
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	}
 	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
 	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
-	e.vars = newVars(inv, pb.Domain)
+	e.vars = newVars(inv, pb)
 	if err := e.build(); err != nil {
 		return nil, nil, err
 	}
@@ -278,7 +278,7 @@ func (e *Engine) restartOne(ctx context.Context, s playbook.Step, n *node) *Resu
 		return fail(res, err)
 	}
 	pid := runningPID(n)
-	d := decideStart(pid != "", "", fp, n.vars.Node.IsManager, setup.Exists)
+	d := decideStart(pid != "", "", fp, e.takesSetup(n), setup.Exists)
 	d.action = OpRestart
 	if pid == "" {
 		d.action = OpStart
@@ -329,8 +329,13 @@ func (e *Engine) peersOf(n *node) []*node {
 // restarts, so that only "joined" lines logged after it count. Peers that
 // are not running cannot log anything and are returned in down.
 func (e *Engine) logSizes(ctx context.Context, n *node) (sizes map[*node]int64, down []string, err error) {
+	return e.logSizesOf(ctx, e.peersOf(n))
+}
+
+// logSizesOf is logSizes for the given peers.
+func (e *Engine) logSizesOf(ctx context.Context, peers []*node) (sizes map[*node]int64, down []string, err error) {
 	sizes = map[*node]int64{}
-	for _, p := range e.peersOf(n) {
+	for _, p := range peers {
 		if p.host.client == nil {
 			return nil, nil, fmt.Errorf("peer %s is not connected", p.name())
 		}

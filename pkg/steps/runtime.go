@@ -17,6 +17,9 @@ type host struct {
 	client *remote.Client
 	err    error // connection or gather failure: every target on the host fails
 
+	// userMu serialises creating the product user for the nodes that
+	// share this host.
+	userMu   sync.Mutex
 	mu       sync.Mutex
 	files    map[string]*remote.File
 	probes   map[string]remote.ProbeResult

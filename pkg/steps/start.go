@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -30,9 +28,15 @@ type startDecision struct {
 	reason string
 }
 
+// takesSetup reports whether n gets the playbook's setup argument on its
+// first start: managers, when the product has one.
+func (e *Engine) takesSetup(n *node) bool {
+	return n.vars.Node.IsManager && e.pb.Start.SetupArg != ""
+}
+
 // decideStart picks the action from the node's state: a running node whose
 // configuration is the one it was started with is left alone.
-func decideStart(running bool, startedWith, fingerprint string, isManager, setupDone bool) startDecision {
+func decideStart(running bool, startedWith, fingerprint string, takesSetup, setupDone bool) startDecision {
 	d := startDecision{action: "none"}
 	switch {
 	case running && startedWith == fingerprint:
@@ -44,7 +48,7 @@ func decideStart(running bool, startedWith, fingerprint string, isManager, setup
 	default:
 		d.action, d.reason = "start", "not running"
 	}
-	if isManager && !setupDone {
+	if takesSetup && !setupDone {
 		d.setup = true
 		d.reason += "; first start, with the setup argument"
 	}
@@ -132,98 +136,6 @@ func (e *Engine) baseArgs(n *node) []string {
 		return e.pb.Start.ManagerArgs
 	}
 	return e.pb.Start.WorkerArgs
-}
-
-// runStart starts managers first, then workers, restarting only nodes whose
-// configuration changed, then waits until every node sees every peer.
-func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
-	results := map[*node]*Result{}
-	var mu sync.Mutex
-	var managers, workers []*node
-	for _, n := range e.targets {
-		if n.vars.Node.IsManager {
-			managers = append(managers, n)
-		} else {
-			workers = append(workers, n)
-		}
-	}
-	phase := func(list []*node) {
-		e.parallel(len(list), func(i int) {
-			r := e.startOne(ctx, s, list[i])
-			mu.Lock()
-			results[list[i]] = r
-			mu.Unlock()
-		})
-	}
-	phase(managers)
-	if down := e.managerDown(results); down != "" {
-		for _, n := range workers {
-			results[n] = &Result{Step: s.Name, Target: n.name(), Status: Skipped, Note: "(manager " + down + " is not running)"}
-		}
-	} else {
-		phase(workers)
-	}
-	if e.opts.Apply {
-		e.awaitMembership(ctx, results)
-	}
-	out := make([]*Result, 0, len(e.targets))
-	for _, n := range e.targets {
-		out = append(out, results[n])
-	}
-	return out
-}
-
-// managerDown names a manager that failed in this step, if any.
-func (e *Engine) managerDown(results map[*node]*Result) string {
-	for n, r := range results {
-		if n.vars.Node.IsManager && (r.Status == Failed || r.Status == Skipped) {
-			return n.name()
-		}
-	}
-	return ""
-}
-
-// startOne decides and, when applying, starts or restarts one node.
-func (e *Engine) startOne(ctx context.Context, s playbook.Step, n *node) *Result {
-	res := &Result{Step: s.Name, Target: n.name()}
-	if n.isFailed() {
-		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
-		return res
-	}
-	fp, err := e.fingerprint(ctx, n)
-	if err != nil {
-		return fail(res, err)
-	}
-	alive, _ := n.host.probe("alive:" + n.name())
-	pid := strings.TrimSpace(alive.Stdout)
-	running := alive.ExitCode == 0 && pid != ""
-	started, err := n.host.read(ctx, n.home(startedMarker))
-	if err != nil {
-		return fail(res, err)
-	}
-	setup, err := n.host.read(ctx, n.home(setupMarker))
-	if err != nil {
-		return fail(res, err)
-	}
-	d := decideStart(running, strings.TrimSpace(string(started.Content)), fp, n.vars.Node.IsManager, setup.Exists)
-	if d.action == "none" {
-		res.Note = fmt.Sprintf("running (pid %s)", pid)
-		return res
-	}
-	args := append([]string{}, e.baseArgs(n)...)
-	if d.setup && e.pb.Start.SetupArg != "" {
-		args = append([]string{e.pb.Start.SetupArg}, args...)
-	}
-	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, args...), " ")
-	res.changed(fmt.Sprintf("%s %s (%s)", d.action, command, d.reason), "")
-	if !e.opts.Apply {
-		return res
-	}
-	if err := e.launch(ctx, n, d, args, pid, fp, res); err != nil {
-		n.markFailed()
-		return fail(res, err)
-	}
-	return res
 }
 
 // launch stops the node if needed, starts it detached as the product user,

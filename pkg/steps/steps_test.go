@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
-	"github.com/carbonctl/carbonctl/playbooks"
 )
 
 func TestHostsFile(t *testing.T) {
@@ -155,11 +154,7 @@ func TestRenderTemplates(t *testing.T) {
 // builtin loads the ESB playbook embedded in the binary.
 func builtin(t *testing.T) *playbook.Playbook {
 	t.Helper()
-	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pb
+	return loadBuiltin(t, "esb-worker-manager")
 }
 
 func TestBuiltinPlaybookPatterns(t *testing.T) {

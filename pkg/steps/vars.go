@@ -10,16 +10,23 @@ import (
 	"text/template"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
 // Vars is the data every playbook template sees.
 type Vars struct {
-	Cluster ClusterVars
-	Product ProductVars
-	Node    NodeVars   // the node being configured (zero for cluster-wide templates)
-	Nodes   []NodeVars // every node, in inventory order
-	WKA     []NodeVars // the well-known members
-	Manager NodeVars   // the first manager
+	Cluster  ClusterVars
+	Product  ProductVars
+	Node     NodeVars   // the node being configured (zero for cluster-wide templates)
+	Nodes    []NodeVars // every node of this product, in inventory order
+	WKA      []NodeVars // its well-known members
+	Manager  NodeVars   // its first manager
+	Managers []NodeVars // its managers
+	Workers  []NodeVars // its workers
+	AllNodes []NodeVars // every node of every product of the inventory
+	// Vars are the product settings: the playbook's [vars] defaults,
+	// overridden by the inventory's [vars], then by the node's vars.
+	Vars    map[string]any
 	DB      DBVars
 	LB      *LBVars // nil without a [loadbalancer]
 	DepSync DepSyncVars
@@ -39,6 +46,9 @@ type NodeVars struct {
 	PortOffset             int
 	LocalMemberPort        int
 	LocalRegistryDB        string
+	Product                string         // the node's product key; "" for [product]
+	Playbook               string         // the name (or path) of the playbook that configures it
+	vars                   map[string]any // the node's own vars overrides
 }
 
 // MemberAddr is the node's Hazelcast address as peers log it (IP:port).
@@ -64,8 +74,10 @@ type LBVars struct {
 	HTTPPort, HTTPSPort          int
 }
 
-// newVars builds the cluster-wide template data.
-func newVars(inv *inventory.Inventory, domain string) Vars {
+// newVars builds the cluster-wide template data of inv's nodes, configured
+// by pb.
+func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
+	domain := pb.Domain
 	v := Vars{
 		Cluster: ClusterVars{Name: inv.Cluster.Name, Domain: inv.Cluster.Domain},
 		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group},
@@ -85,17 +97,38 @@ func newVars(inv *inventory.Inventory, domain string) Vars {
 	if lb := inv.LoadBalancer; lb != nil {
 		v.LB = &LBVars{Host: lb.Host, ServiceHostName: lb.ServiceHostName, MgtHostName: lb.MgtHostName, HTTPPort: lb.HTTPPort, HTTPSPort: lb.HTTPSPort}
 	}
+	v.Vars = mergeVars(pb.Vars, inv.Vars)
 	for i, n := range inv.Nodes {
 		nv := nodeVars(inv, i, n)
 		v.Nodes = append(v.Nodes, nv)
 		if n.WKA {
 			v.WKA = append(v.WKA, nv)
 		}
-		if nv.IsManager && v.Manager.Name == "" {
-			v.Manager = nv
+		if nv.IsManager {
+			if v.Manager.Name == "" {
+				v.Manager = nv
+			}
+			v.Managers = append(v.Managers, nv)
+		} else {
+			v.Workers = append(v.Workers, nv)
 		}
 	}
+	for i, n := range inv.AllNodes() {
+		v.AllNodes = append(v.AllNodes, nodeVars(inv, i, n))
+	}
 	return v
+}
+
+// mergeVars returns base with every key of over replacing base's value.
+func mergeVars(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	for k, val := range base {
+		out[k] = val
+	}
+	for k, val := range over {
+		out[k] = val
+	}
+	return out
 }
 
 func nodeVars(inv *inventory.Inventory, i int, n inventory.Node) NodeVars {
@@ -107,12 +140,16 @@ func nodeVars(inv *inventory.Inventory, i int, n inventory.Node) NodeVars {
 		Index: i + 1, Name: n.Name, Host: n.Host, Role: n.Role, Home: home,
 		IsManager: n.Role == "manager", WKA: n.WKA, PortOffset: n.PortOffset,
 		LocalMemberPort: n.LocalMemberPort, LocalRegistryDB: n.LocalRegistryDB,
+		Product: n.Product, Playbook: inv.PlaybookOf(n), vars: n.Vars,
 	}
 }
 
 // forNode returns a copy of v focused on node nv.
 func (v Vars) forNode(nv NodeVars) Vars {
 	v.Node = nv
+	if len(nv.vars) > 0 {
+		v.Vars = mergeVars(v.Vars, nv.vars)
+	}
 	return v
 }
 
@@ -128,6 +165,8 @@ func (v Vars) render(name, text string) (string, error) {
 		"base": func(p string) string { return filepath.Base(p) },
 		"xml":  xmlEscape,
 		"join": path.Join,
+		"add":  func(a, b any) (int64, error) { return intOp(a, b, 1) },
+		"sub":  func(a, b any) (int64, error) { return intOp(a, b, -1) },
 	}).Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
@@ -149,4 +188,25 @@ func (v Vars) when(name, text string) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(out) == "true", nil
+}
+
+// intOp returns a + sign*b for two integers of any Go integer type (node
+// fields are int, inventory [vars] int64).
+func intOp(a, b any, sign int64) (int64, error) {
+	x, okA := toInt64(a)
+	y, okB := toInt64(b)
+	if !okA || !okB {
+		return 0, fmt.Errorf("add/sub need integers, got %T and %T", a, b)
+	}
+	return x + sign*y, nil
+}
+
+func toInt64(v any) (int64, bool) {
+	switch v := v.(type) {
+	case int:
+		return int64(v), true
+	case int64:
+		return v, true
+	}
+	return 0, false
 }

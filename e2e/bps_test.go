@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const bpsHome = "/opt/wso2bps-3.6.0"
+
+// bpsNodes are the nodes of the sample inventory bps-lab.toml.
+var bpsNodes = []struct{ name, host string }{{"master", "n1"}, {"slave1", "n2"}, {"slave2", "n3"}}
+
+func TestBPSMasterSlave(t *testing.T) {
+	e := newEnv(t)
+
+	t.Run("thread pool rule refuses the inventory before anything runs", func(t *testing.T) {
+		inv := e.sampleInventory("bps-bad.toml", "bps-lab.toml", setKeys("ode_scheduler_thread_pool_size = 120"))
+		r := e.carbonctl("plan", inv)
+		if r.code != 2 || !regexp.MustCompile(`bps-bad\.toml:\d+: node master: .*must be strictly below bps_max_active`).MatchString(r.out) || strings.Contains(r.out, "STEP [") {
+			t.Fatalf("want exit 2 naming the node and the rule before any step, got %d:\n%s", r.code, r.out)
+		}
+	})
+
+	inv := e.sampleInventory("bps.toml", "bps-lab.toml", nil)
+	t.Run("up converges the cluster", func(t *testing.T) {
+		r := e.carbonctl("up", inv)
+		if r.code != 0 {
+			t.Fatalf("up exit %d:\n%s", r.code, r.out)
+		}
+		for _, want := range []string{
+			"source " + bpsHome + "/dbscripts/bps/bpel/create/mysql.sql into BPS_DB",
+			"patch " + bpsHome + "/bin/wso2server.sh (+1 -1)",
+			"start " + bpsHome + "/bin/wso2server.sh -DworkerNode=true (not running)",
+		} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("up output lacks %q", want)
+			}
+		}
+		e.assertBPSCluster(t)
+		if t.Failed() {
+			t.Logf("up output:\n%s", r.out)
+		}
+	})
+
+	t.Run("second up changes nothing", func(t *testing.T) {
+		r := e.carbonctl("up", inv)
+		if r.code != 0 || !strings.Contains(r.out, "\n0 changed") {
+			t.Fatalf("want 0 changed, got exit %d:\n%s", r.code, r.out)
+		}
+	})
+}
+
+// assertBPSCluster checks membership, roles, heap and databases.
+func (e *env) assertBPSCluster(t *testing.T) {
+	t.Helper()
+	heap := map[string]string{"master": "-Xms512m -Xmx2048m", "slave1": "-Xms512m -Xmx2048m", "slave2": "-Xms512m -Xmx1024m"}
+	for _, n := range bpsNodes {
+		log := e.exec(n.host, "cat", bpsHome+"/repository/logs/wso2carbon.log")
+		last := log[strings.LastIndex(log, "Starting WSO2 Carbon"):]
+		if strings.Contains(last, " ERROR ") || !strings.Contains(last, "WSO2 Carbon started in") {
+			t.Errorf("%s did not start cleanly:\n%s", n.name, last)
+		}
+		for _, peer := range bpsNodes {
+			addr := e.lab.Hosts[peer.host] + ":4100"
+			if peer.name != n.name && !regexp.MustCompile(`Member joined \[[^\]]*\]: /`+regexp.QuoteMeta(addr)).MatchString(last) {
+				t.Errorf("%s did not log Member joined for %s (%s)", n.name, peer.name, addr)
+			}
+		}
+		master := n.name == "master"
+		mode := map[bool]string{true: "read-write", false: "read-only"}[master]
+		wants := []string{
+			`JVM options      : ` + heap[n.name] + ` -XX:MaxPermSize=256m`,
+			`Mounted /_system/config -> instance instanceid \(dbConfig wso2bpsregistry, jdbc/WSO2RegistryDB\) ` + mode,
+			`BPEL engine initialized: data source bpsds \(BPS_DS, database BPS_DB on .*\), scheduler threads 50 of 100 connections, node id "bps-lab-` + n.name + `", distributed lock true`,
+			`Sub-domain:` + map[bool]string{true: "mgt", false: "worker"}[master],
+		}
+		if !master {
+			wants = append(wants, `Starting as a worker node \(-DworkerNode=true\)`)
+		}
+		for _, want := range wants {
+			if !regexp.MustCompile(want).MatchString(last) {
+				t.Errorf("%s: log lacks %s", n.name, want)
+			}
+		}
+	}
+	db := e.admin()
+	for name, table := range map[string]string{"WSO2_USER_DB": "UM_USER", "REGISTRY_DB": "REG_RESOURCE", "REGISTRY_LOCAL2": "REG_RESOURCE", "REGISTRY_LOCAL3": "REG_RESOURCE", "BPS_DB": "ODE_JOB"} {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", name, table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("database %s lacks table %s (%v)", name, table, err)
+		}
+	}
+}

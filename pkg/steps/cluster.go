@@ -1,0 +1,340 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// Group is the nodes of one product with the playbook that configures them:
+// Inv is the inventory narrowed to those nodes (inventory.ForProduct).
+type Group struct {
+	Inv *inventory.Inventory
+	PB  *playbook.Playbook
+}
+
+// Groups splits inv into its product groups, in the order the products
+// first appear in the [[node]] list, loading each group's playbook with
+// load (a built-in name or a path).
+func Groups(inv *inventory.Inventory, load func(nameOrPath string) (*playbook.Playbook, error)) ([]Group, error) {
+	var groups []Group
+	for _, key := range inv.ProductKeys() {
+		sub := inv.ForProduct(key)
+		where := "cluster.playbook"
+		if key != "" {
+			where = "products." + key + ".playbook"
+		}
+		if sub.Cluster.Playbook == "" {
+			return nil, fmt.Errorf("%s: %s: missing: name the playbook of these nodes, e.g. playbook = \"esb-worker-manager\" (carbonctl playbooks lists them)", inv.Path, where)
+		}
+		pb, err := load(sub.Cluster.Playbook)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %v", inv.Path, inv.LineOf(where), where, err)
+		}
+		groups = append(groups, Group{Inv: sub, PB: pb})
+	}
+	return groups, nil
+}
+
+// Check validates the inventory against its playbooks before anything
+// runs: every [vars] key is declared by one of the playbooks with a value
+// of the declared type, every node's vars by its own playbook, and every
+// node follows its playbook's [[rule]]s. The error is inventory.Errors.
+func Check(groups []Group) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	full := groups[0].Inv
+	var errs inventory.Errors
+	add := func(line int, key, format string, args ...any) {
+		errs = append(errs, &inventory.Error{File: full.Path, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	declared := map[string]any{}
+	var names []string
+	for _, g := range groups {
+		names = append(names, g.PB.Name)
+		for k, v := range g.PB.Vars {
+			declared[k] = v
+		}
+	}
+	checkVars(full.Vars, declared, "vars", strings.Join(names, ", "), full, add)
+	for _, g := range groups {
+		for _, n := range g.Inv.Nodes {
+			checkVars(n.Vars, g.PB.Vars, fmt.Sprintf("node[%d].vars", nodePosition(full, n)), g.PB.Name, full, add)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, g := range groups {
+		errs = append(errs, checkRules(g)...)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// nodePosition is the 1-based position of n among all the inventory's nodes.
+func nodePosition(inv *inventory.Inventory, n inventory.Node) int {
+	for i, m := range inv.AllNodes() {
+		if m.Name == n.Name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// checkVars reports keys of vars that the playbooks do not declare, and
+// values whose type differs from the declared default's.
+func checkVars(vars, declared map[string]any, path, playbooks string, inv *inventory.Inventory, add func(int, string, string, ...any)) {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		key := path + "." + k
+		def, ok := declared[k]
+		switch {
+		case !ok:
+			add(inv.LineOf(key), key, "playbook %s declares no variable %q (it has: %s): fix the name or remove it", playbooks, k, strings.Join(sortedKeys(declared), ", "))
+		case fmt.Sprintf("%T", def) != fmt.Sprintf("%T", vars[k]):
+			add(inv.LineOf(key), key, "is %s, but playbook %s expects %s (default %v)", typeWord(vars[k]), playbooks, typeWord(def), def)
+		}
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return []string{"none"}
+	}
+	return keys
+}
+
+// typeWord names a variable's type as an inventory author writes it.
+func typeWord(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a number with a fraction"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// checkRules evaluates the group's playbook rules for each of its nodes.
+func checkRules(g Group) inventory.Errors {
+	var errs inventory.Errors
+	v := newVars(g.Inv, g.PB)
+	for _, nv := range v.Nodes {
+		for i, r := range g.PB.Rules {
+			ok, err := v.forNode(nv).when(fmt.Sprintf("%s rule %d", g.PB.Name, i+1), r.Check)
+			n := g.Inv.Node(nv.Name)
+			switch {
+			case err != nil:
+				errs = append(errs, &inventory.Error{File: g.Inv.Path, Line: n.Line, Key: "node " + nv.Name, Msg: err.Error()})
+			case !ok:
+				errs = append(errs, &inventory.Error{File: g.Inv.Path, Line: n.Line, Key: "node " + nv.Name,
+					Msg: fmt.Sprintf("breaks a rule of playbook %s: %s", g.PB.Name, r.Message)})
+			}
+		}
+	}
+	return errs
+}
+
+// RunGroups runs each group's playbook in turn (see Run), sharing one SSH
+// connection per host between the groups, and returns the combined report.
+// It checks the groups first (Check); that error, like a bad --limit, comes
+// before anything connects.
+func RunGroups(ctx context.Context, groups []Group, opts Options) (*Report, error) {
+	if err := Check(groups); err != nil {
+		return nil, err
+	}
+	limits, err := groupLimits(groups, opts.Limit)
+	if err != nil {
+		return nil, err
+	}
+	pool := &connPool{conns: map[string]*pooledConn{}}
+	defer pool.close()
+	combined := &Report{}
+	addresses, order := map[string]string{}, []string{dbTarget, lbTarget}
+	for _, n := range groups[0].Inv.AllNodes() {
+		order = append(order, n.Name)
+	}
+	for i, g := range groups {
+		if limits[i] == nil && len(opts.Limit) > 0 {
+			continue
+		}
+		o := opts
+		o.Limit, o.pool = limits[i], pool
+		if len(groups) > 1 && o.Out != nil {
+			fmt.Fprintf(o.Out, "\n=== PRODUCT %s (playbook %s, %d nodes) ===\n", productName(g), g.PB.Name, len(g.Inv.Nodes))
+		}
+		r, err := Run(ctx, g.Inv, g.PB, o)
+		if r == nil {
+			return nil, err
+		}
+		combined.Results = append(combined.Results, r.Results...)
+		for _, t := range r.Tallies {
+			addresses[t.Target] = t.Address
+		}
+		if err != nil {
+			combined.tally(addresses, order)
+			return combined, err
+		}
+	}
+	combined.tally(addresses, order)
+	return combined, nil
+}
+
+// productName is how a group is named in output: its product key, or the
+// product's directory.
+func productName(g Group) string {
+	if g.Inv.Product.Key != "" {
+		return g.Inv.Product.Key
+	}
+	return g.Inv.Product.Home
+}
+
+// groupLimits splits --limit by group: nil for a group none of whose nodes
+// is named. An unknown name is an error.
+func groupLimits(groups []Group, limit []string) ([][]string, error) {
+	out := make([][]string, len(groups))
+	for _, name := range limit {
+		found := false
+		for i, g := range groups {
+			if g.Inv.Node(name) != nil {
+				out[i] = append(out[i], name)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--limit: no node named %q in %s", name, groups[0].Inv.Path)
+		}
+	}
+	return out, nil
+}
+
+// connPool shares one SSH connection per host between the runs of a
+// cluster's product groups.
+type connPool struct {
+	mu    sync.Mutex
+	conns map[string]*pooledConn
+}
+
+// pooledConn is one host's connection, dialled once.
+type pooledConn struct {
+	once   sync.Once
+	client *remote.Client
+	err    error
+}
+
+// dial returns the pooled connection to addr, dialling it the first time;
+// different hosts are dialled in parallel.
+func (p *connPool) dial(ctx context.Context, addr string, cfg remote.Config, keys *remote.HostKeys) (*remote.Client, error) {
+	p.mu.Lock()
+	c := p.conns[addr]
+	if c == nil {
+		c = &pooledConn{}
+		p.conns[addr] = c
+	}
+	p.mu.Unlock()
+	c.once.Do(func() { c.client, c.err = remote.Dial(ctx, addr, cfg, keys) })
+	return c.client, c.err
+}
+
+func (p *connPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if c.client != nil {
+			c.client.Close()
+		}
+	}
+}
+
+// OperateGroups runs Operate (start, stop or restart) on each product
+// group: in inventory order, except stop, which goes in reverse so that the
+// products that depend on another stop first.
+func OperateGroups(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
+	limits, err := groupLimits(groups, opts.Limit)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, len(groups))
+	for i := range groups {
+		order[i] = i
+		if op == OpStop {
+			order[i] = len(groups) - 1 - i
+		}
+	}
+	combined := &Report{}
+	for _, i := range order {
+		if limits[i] == nil && len(opts.Limit) > 0 {
+			continue
+		}
+		o := opts
+		o.Limit = limits[i]
+		r, err := Operate(ctx, groups[i].Inv, groups[i].PB, o, op)
+		if r == nil {
+			return nil, err
+		}
+		combined.Results = append(combined.Results, r.Results...)
+		combined.Tallies = append(combined.Tallies, r.Tallies...)
+		if err != nil {
+			return combined, err
+		}
+	}
+	return combined, nil
+}
+
+// ReadGroupsStatus reads the status of every product group (ReadStatus)
+// and merges them into one.
+func ReadGroupsStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
+	limits, err := groupLimits(groups, opts.Limit)
+	if err != nil {
+		return nil, err
+	}
+	var all *ClusterStatus
+	for i, g := range groups {
+		if limits[i] == nil && len(opts.Limit) > 0 {
+			continue
+		}
+		o := opts
+		o.Limit = limits[i]
+		st, err := ReadStatus(ctx, g.Inv, g.PB, o)
+		if st == nil || err != nil {
+			return st, err
+		}
+		if all == nil {
+			all = st
+			continue
+		}
+		all.Healthy = all.Healthy && st.Healthy
+		if all.Other == nil {
+			all.Other = map[string]TargetDrift{}
+		}
+		all.Nodes = append(all.Nodes, st.Nodes...)
+		for k, v := range st.Other {
+			prev := all.Other[k]
+			all.Other[k] = TargetDrift{Drift: append(prev.Drift, v.Drift...), Errors: append(prev.Errors, v.Errors...)}
+		}
+	}
+	return all, nil
+}

@@ -1,0 +1,136 @@
+package steps
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// asGregVars is the AS + Governance Registry lab: G-Reg on n1, the AS
+// master on n2, an AS slave on n3.
+func asGregVars(loadFromRegistry bool) (greg, as Vars) {
+	gregNode := NodeVars{Index: 1, Name: "greg1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, Product: "greg", Playbook: "greg"}
+	master := NodeVars{Index: 1, Name: "as-master", Host: "198.18.0.22", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "AS_LOCAL_MASTER", Product: "as", Playbook: "as-master-slave"}
+	slave := NodeVars{Index: 2, Name: "as-slave1", Host: "198.18.0.23", Role: "worker", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "AS_LOCAL_SLAVE1", Product: "as", Playbook: "as-master-slave"}
+	all := []NodeVars{gregNode, master, slave}
+	db := DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd", UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"}
+	greg = Vars{Cluster: ClusterVars{Name: "t", Domain: "wso2.greg.domain"}, Nodes: all[:1], WKA: all[:1], Manager: gregNode,
+		Managers: all[:1], AllNodes: all, DB: db, DepSync: DepSyncVars{Method: "registry"}, Vars: map[string]any{}}
+	as = Vars{Cluster: ClusterVars{Name: "t", Domain: "wso2.as.domain"}, Nodes: all[1:], WKA: all[1:], Manager: master,
+		Managers: all[1:2], Workers: all[2:], AllNodes: all, DB: db, DepSync: DepSyncVars{Method: "registry"},
+		Vars: map[string]any{"config_collection": "/_system/asConfig", "load_config_from_registry": loadFromRegistry}}
+	return greg, as
+}
+
+// absentCheck is a path that must not match after patching.
+type absentCheck struct{ file, path string }
+
+func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
+	homes := map[string]string{"fixture": fixtureHome(t, "greg-5.4.0")}
+	if dir := corpusDir(t); dir != "" {
+		homes["carbon-kernel-4.4.40"] = filepath.Join(dir, "carbon-kernel-4.4.40")
+	}
+	pb := loadBuiltin(t, "greg")
+	v, _ := asGregVars(false)
+	ds := "/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/"
+	for name, home := range homes {
+		t.Run(name, func(t *testing.T) {
+			files := applyPlaybookFiles(t, pb, home, v.forNode(v.Nodes[0]), nil)
+			for _, c := range []check{
+				{"carbon.xml", "/Server/HostName", "", "198.18.0.21"},
+				{"carbon.xml", "/Server/MgtHostName", "", "198.18.0.21"},
+				{"carbon.xml", "/Server/Ports/Offset", "", "0"},
+				{"master-datasources.xml", ds + "url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+				{"master-datasources.xml", ds + "username", "", "regadmin"},
+				{"master-datasources.xml", ds + "password", "", "p&ss<w>rd"},
+				{"master-datasources.xml", ds + "driverClassName", "", "com.mysql.jdbc.Driver"},
+			} {
+				if got, ok := readBack(t, files[c.file], c); !ok || got != c.want {
+					t.Errorf("%s %s = %q (found %v), want %q", c.file, c.path, got, ok, c.want)
+				}
+			}
+		})
+	}
+}
+
+func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
+	homes := map[string]string{"fixture": fixtureHome(t, "as-5.3.0")}
+	if dir := corpusDir(t); dir != "" {
+		homes["as-5.3.0"] = filepath.Join(dir, "as-5.3.0")
+	}
+	pb := loadBuiltin(t, "as-master-slave")
+	for name, home := range homes {
+		for _, fromRegistry := range []bool{false, true} {
+			_, v := asGregVars(fromRegistry)
+			for _, nv := range v.Nodes {
+				label := name + "/" + nv.Name
+				if fromRegistry {
+					label += "+load_config_from_registry"
+				}
+				t.Run(label, func(t *testing.T) {
+					files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
+					checks, absent := asExpectations(nv, fromRegistry)
+					for _, c := range checks {
+						if got, ok := readBack(t, files[c.file], c); !ok || got != c.want {
+							t.Errorf("%s %s@%s = %q (found %v), want %q", c.file, c.path, c.attr, got, ok, c.want)
+						}
+					}
+					for _, a := range absent {
+						if got, ok := readBack(t, files[a.file], check{file: a.file, path: a.path}); ok {
+							t.Errorf("%s %s = %q, want no such element", a.file, a.path, got)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func asExpectations(nv NodeVars, fromRegistry bool) ([]check, []absentCheck) {
+	role, readOnly, commit := "worker", "true", "false"
+	if nv.IsManager {
+		role, readOnly, commit = "mgt", "false", "true"
+	}
+	ds := "/datasources-configuration/datasources/datasource"
+	ri := "/wso2registry/remoteInstance[id='gov']"
+	cs := []check{
+		{"axis2.xml", "/axisconfig/clustering", "enable", "true"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='membershipScheme']", "", "wka"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='domain']", "", "wso2.as.domain"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberHost']", "", nv.Host},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']", "value", role},
+		{"axis2.xml", "/axisconfig/clustering/members/member[1]/hostName", "", "198.18.0.22"},
+		{"axis2.xml", "/axisconfig/clustering/members/member[2]/hostName", "", "198.18.0.23"},
+		{"carbon.xml", "/Server/HostName", "", nv.Host},
+		{"carbon.xml", "/Server/Ports/Offset", "", "0"},
+		{"carbon.xml", "/Server/DeploymentSynchronizer/Enabled", "", "true"},
+		{"carbon.xml", "/Server/DeploymentSynchronizer/AutoCommit", "", commit},
+		{"carbon.xml", "/Server/DeploymentSynchronizer/AutoCheckout", "", "true"},
+		{"carbon.xml", "/Server/DeploymentSynchronizer/RepositoryType", "", "registry"},
+		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + nv.LocalRegistryDB + "?autoReconnect=true"},
+		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/jndiConfig/name", "", "jdbc/WSO2GregDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/jndiConfig/name", "", "jdbc/WSO2UMDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/WSO2_USER_DB?autoReconnect=true"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='govregistry']/dataSource", "", "jdbc/WSO2GregDB"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='wso2registry']/dataSource", "", "jdbc/WSO2CarbonDB"},
+		{"registry.xml", ri, "url", "https://198.18.0.21:9443/registry"},
+		{"registry.xml", ri + "/readOnly", "", readOnly},
+		{"registry.xml", ri + "/dbConfig", "", "govregistry"},
+		{"registry.xml", ri + "/cacheId", "", "regadmin@jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/instanceId", "", "gov"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/targetPath", "", "/_system/asConfig"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/governance']/targetPath", "", "/_system/governance"},
+		{"user-mgt.xml", "/UserManager/Realm/Configuration/Property[@name='dataSource']", "", "jdbc/WSO2UMDB"},
+	}
+	if nv.IsManager {
+		cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", nv.Host})
+	}
+	var absent []absentCheck
+	if fromRegistry && !nv.IsManager {
+		cs = append(cs, check{"carbon.xml", "/Server/MediationConfig/LoadFromRegistry", "", "true"})
+	} else {
+		absent = append(absent, absentCheck{"carbon.xml", "/Server/MediationConfig"})
+	}
+	return cs, absent
+}

@@ -1,0 +1,195 @@
+package steps
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+	"github.com/carbonctl/carbonctl/playbooks"
+)
+
+// bpVars is a 2-node business-process cluster: bp1 the manager (read-write
+// registry), bp2 the other node; vars are the playbook's defaults with the
+// given overrides.
+func bpVars(pb *playbook.Playbook, overrides map[string]any) Vars {
+	nodes := []NodeVars{
+		{Index: 1, Name: "bp1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, PortOffset: 2, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1"},
+		{Index: 2, Name: "bp2", Host: "198.18.0.22", Role: "worker", PortOffset: 2, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2"},
+	}
+	vars := map[string]any{}
+	for k, v := range pb.Vars {
+		vars[k] = v
+	}
+	for k, v := range overrides {
+		vars[k] = v
+	}
+	return Vars{
+		Cluster: ClusterVars{Name: "bp", Domain: pb.Domain},
+		Nodes:   nodes, WKA: nodes[:1], Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:], AllNodes: nodes,
+		Vars: vars,
+		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd",
+			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
+	}
+}
+
+func TestEIBusinessProcessPlaybookOnStockAndFixtureFiles(t *testing.T) {
+	pb, err := playbook.Load(playbooks.FS, "ei-business-process")
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes := map[string]string{"fixture": fixtureHome(t, "ei-6.3.0")}
+	if dir := corpusDir(t); dir != "" {
+		homes["ei-6.3.0"] = filepath.Join(dir, "ei-6.3.0")
+	}
+	overrides := map[string]any{"bps_max_active": int64(60), "ode_scheduler_thread_pool_size": int64(30)}
+	for name, home := range homes {
+		v := bpVars(pb, overrides)
+		for _, nv := range v.Nodes {
+			t.Run(name+"/"+nv.Name, func(t *testing.T) {
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
+				for _, c := range eiExpectations(nv) {
+					checkBPValue(t, files, c)
+				}
+			})
+		}
+	}
+}
+
+// checkBPValue reads one value back from the patched files: an XML path
+// (with attr) or, for a properties file, a key (path "key:NAME").
+func checkBPValue(t *testing.T, files map[string][]byte, c check) {
+	t.Helper()
+	var got string
+	var ok bool
+	if key, isProp := strings.CutPrefix(c.path, "key:"); isProp {
+		got, ok = propertyValue(files[c.file], key)
+	} else {
+		got, ok = readBack(t, files[c.file], c)
+	}
+	if !ok || got != c.want {
+		t.Errorf("%s %s@%s = %q (found %v), want %q", c.file, c.path, c.attr, got, ok, c.want)
+	}
+}
+
+// propertyValue is what java.util.Properties would read for key (the last
+// live line wins).
+func propertyValue(doc []byte, key string) (string, bool) {
+	var val string
+	found := false
+	for _, l := range strings.Split(strings.ReplaceAll(string(doc), "\r\n", "\n"), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || t[0] == '#' || t[0] == '!' {
+			continue
+		}
+		k, v, _ := strings.Cut(t, "=")
+		if strings.TrimSpace(k) == key {
+			val, found = strings.TrimSpace(v), true
+		}
+	}
+	return val, found
+}
+
+// bpJDBC is the JDBC URL the playbooks write for a database.
+func bpJDBC(db string) string {
+	return "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + db + "?autoReconnect=true"
+}
+
+// bpDS is the path of the datasources in a *-datasources.xml file.
+const bpDS = "/datasources-configuration/datasources/datasource"
+
+func eiExpectations(nv NodeVars) []check {
+	return append(bpCommonExpectations(nv, "wso2.ei.domain", "BPEL_DB"),
+		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/hostName", "", "198.18.0.22"},
+		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/port", "", "4100"},
+		check{"activiti-datasources.xml", bpDS + "[name='ACTIVITI_DB']/jndiConfig/name", "", "jdbc/ActivitiDB"},
+		check{"activiti-datasources.xml", bpDS + "[name='ACTIVITI_DB']/definition/configuration/url", "", bpJDBC("BPMN_DB")},
+		check{"activiti-datasources.xml", bpDS + "[name='ACTIVITI_DB']/definition/configuration/username", "", "regadmin"},
+		check{"hazelcast.properties", "key:hazelcast.shutdownhook.enabled", "", "false"},
+		check{"hazelcast.properties", "key:hazelcast.logging.type", "", "log4j"},
+		check{"log4j.properties", "key:log4j.logger.com.hazelcast", "", "INFO"},
+	)
+}
+
+// bpCommonExpectations are the values both business-process playbooks set.
+func bpCommonExpectations(nv NodeVars, domain, bpelDB string) []check {
+	readOnly := map[bool]string{true: "false", false: "true"}[nv.IsManager]
+	ds, jdbc := bpDS, bpJDBC
+	ri := "/wso2registry/remoteInstance[@url='https://localhost:9443/registry']"
+	return []check{
+		{"axis2.xml", "/axisconfig/clustering", "enable", "true"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='membershipScheme']", "", "wka"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='domain']", "", domain},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberHost']", "", nv.Host},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberPort']", "", "4100"},
+		{"axis2.xml", "/axisconfig/clustering/members/member[1]/hostName", "", "198.18.0.21"},
+		{"carbon.xml", "/Server/HostName", "", nv.Host},
+		{"carbon.xml", "/Server/Ports/Offset", "", "2"},
+		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", jdbc(nv.LocalRegistryDB)},
+		{"master-datasources.xml", ds + "[name='WSO2_SHARED_REG']/jndiConfig/name", "", "jdbc/WSO2RegistryDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/jndiConfig/name", "", "bpsds"},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/definition/configuration/url", "", jdbc(bpelDB)},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/definition/configuration/driverClassName", "", "com.mysql.jdbc.Driver"},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/definition/configuration/defaultAutoCommit", "", "true"},
+		{"bps-datasources.xml", ds + "[name='BPS_DS']/definition/configuration/maxActive", "", "60"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='wso2registry']/dataSource", "", "jdbc/WSO2CarbonDB"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='wso2bpsregistry']/dataSource", "", "jdbc/WSO2RegistryDB"},
+		{"registry.xml", ri + "/dbConfig", "", "wso2bpsregistry"},
+		{"registry.xml", ri + "/readOnly", "", readOnly},
+		{"registry.xml", ri + "/cacheId", "", "regadmin@" + jdbc("REGISTRY_DB")},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/targetPath", "", "/_system/bpsconfig"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/governance']/instanceId", "", "instanceid"},
+		{"user-mgt.xml", "/UserManager/Realm/Configuration/Property[@name='dataSource']", "", "jdbc/WSO2UMDB"},
+		{"tasks-config.xml", "/tasks-configuration/taskServerMode", "", "STANDALONE"},
+		{"tasks-config.xml", "/tasks-configuration/taskServerCount", "", "1"},
+		{"bps.xml", "/WSO2BPS/UseDistributedLock", "", "true"},
+		{"bps.xml", "/WSO2BPS/ODESchedulerThreadPoolSize", "", "30"},
+		{"bps.xml", "/WSO2BPS/NodeId", "", "bp-" + nv.Name},
+		{"bps.xml", "/WSO2BPS/DataBaseConfig/DataSource", "name", "bpsds"},
+	}
+}
+
+func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
+	pb, err := playbook.Load(playbooks.FS, "bps-master-slave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type home struct {
+		dir    string
+		absent map[string]bool
+	}
+	homes := map[string]home{"fixture": {dir: fixtureHome(t, "bps-3.6.0")}}
+	if dir := corpusDir(t); dir != "" {
+		// The corpus has no start scripts: the JVM heap edit is proven on the fixture.
+		for _, v := range []string{"bps-3.6.0", "bps-3.5.1"} {
+			homes[v] = home{dir: filepath.Join(dir, v), absent: map[string]bool{"bin/wso2server.sh": true}}
+		}
+	}
+	overrides := map[string]any{"bps_max_active": int64(60), "ode_scheduler_thread_pool_size": int64(30), "jvm_xms": "512m", "jvm_xmx": "2g"}
+	for name, h := range homes {
+		v := bpVars(pb, overrides)
+		for _, nv := range v.Nodes {
+			t.Run(name+"/"+nv.Name, func(t *testing.T) {
+				files := applyPlaybookFiles(t, pb, h.dir, v.forNode(nv), h.absent)
+				role := map[bool]string{true: "mgt", false: "worker"}[nv.IsManager]
+				cs := append(bpCommonExpectations(nv, "wso2.bps.domain", "BPS_DB"),
+					check{"axis2.xml", "/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']", "value", role})
+				if nv.IsManager {
+					cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", nv.Host})
+				}
+				for _, c := range cs {
+					checkBPValue(t, files, c)
+				}
+				if h.absent == nil && !strings.Contains(string(files["wso2server.sh"]), "\n    -Xms512m -Xmx2g -XX:MaxPermSize=256m \\\n") {
+					t.Errorf("wso2server.sh lacks the JVM heap:\n%s", files["wso2server.sh"])
+				}
+				if _, ok, _ := xmlpatch.Get(files["axis2.xml"], "/axisconfig/clustering/members/member[2]"); ok {
+					t.Errorf("axis2.xml lists a member that is not well-known")
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package steps
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/playbooks"
+)
+
+// mbVars is the MB clustering guide's single-machine layout: two broker
+// nodes on one host, the second with port offset 3 and member port 4003.
+func mbVars(t *testing.T, pb *playbook.Playbook) Vars {
+	t.Helper()
+	nodes := []NodeVars{
+		{Index: 1, Name: "mb1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1", Home: "/opt/mb1/wso2mb-3.2.0"},
+		{Index: 2, Name: "mb2", Host: "198.18.0.21", Role: "worker", WKA: true, PortOffset: 3, LocalMemberPort: 4003, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/mb2/wso2mb-3.2.0"},
+	}
+	vars := map[string]any{}
+	for k, v := range pb.Vars {
+		vars[k] = v
+	}
+	// A value other than the stock 600, so that the text edit shows.
+	vars["hazelcast_max_no_heartbeat_seconds"] = int64(60)
+	return Vars{
+		Cluster: ClusterVars{Name: "mb", Domain: "wso2.mb.domain"},
+		Nodes:   nodes, WKA: nodes, Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:], AllNodes: nodes,
+		Vars: vars,
+		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "mbadmin", Password: "p&ss<w>rd",
+			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
+	}
+}
+
+func TestMBPlaybookOnStockAndFixtureFiles(t *testing.T) {
+	pb, err := playbook.Load(playbooks.FS, "mb-cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes := map[string]string{"fixture": fixtureHome(t, "mb-3.2.0")}
+	if dir := corpusDir(t); dir != "" {
+		homes["mb-3.2.0"] = filepath.Join(dir, "mb-3.2.0")
+		homes["mb-3.1.0"] = filepath.Join(dir, "mb-3.1.0")
+	}
+	for name, home := range homes {
+		v := mbVars(t, pb)
+		for _, nv := range v.Nodes {
+			t.Run(name+"/"+nv.Name, func(t *testing.T) {
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
+				for _, c := range mbExpectations(nv) {
+					got, ok := readBack(t, files[c.file], c)
+					if !ok || got != c.want {
+						t.Errorf("%s %s@%s = %q (found %v), want %q", c.file, c.path, c.attr, got, ok, c.want)
+					}
+				}
+				checkHazelcast(t, files["hazelcast.properties"])
+			})
+		}
+	}
+}
+
+// checkHazelcast checks the edited hazelcast.properties: the new value, the
+// other line untouched, and still no final newline, as shipped.
+func checkHazelcast(t *testing.T, got []byte) {
+	t.Helper()
+	want := "hazelcast.max.no.heartbeat.seconds=60\nhazelcast.shutdownhook.enabled=false"
+	if string(got) != want {
+		t.Errorf("hazelcast.properties = %q, want %q", got, want)
+	}
+}
+
+func mbExpectations(nv NodeVars) []check {
+	ds := "/datasources-configuration/datasources/datasource"
+	url := func(db string) string {
+		return "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + db + "?autoReconnect=true"
+	}
+	offset := map[bool]string{true: "0", false: "3"}[nv.IsManager]
+	return []check{
+		{"axis2.xml", "/axisconfig/clustering", "enable", "true"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='membershipScheme']", "", "wka"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='domain']", "", "wso2.mb.domain"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberHost']", "", "198.18.0.21"},
+		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberPort']", "", map[bool]string{true: "4100", false: "4003"}[nv.IsManager]},
+		{"axis2.xml", "/axisconfig/clustering/members/member[1]/hostName", "", "198.18.0.21"},
+		{"axis2.xml", "/axisconfig/clustering/members/member[1]/port", "", "4100"},
+		{"axis2.xml", "/axisconfig/clustering/members/member[2]/hostName", "", "198.18.0.21"},
+		{"axis2.xml", "/axisconfig/clustering/members/member[2]/port", "", "4003"},
+		{"carbon.xml", "/Server/HostName", "", "198.18.0.21"},
+		{"carbon.xml", "/Server/MgtHostName", "", "198.18.0.21"},
+		{"carbon.xml", "/Server/Ports/Offset", "", offset},
+		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/jndiConfig/name", "", "jdbc/WSO2CarbonDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", url(nv.LocalRegistryDB)},
+		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/driverClassName", "", "com.mysql.jdbc.Driver"},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/jndiConfig/name", "", "WSO2MBStoreDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/definition/configuration/url", "", url("MB_DB")},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/definition/configuration/username", "", "mbadmin"},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/definition/configuration/driverClassName", "", "com.mysql.jdbc.Driver"},
+		{"master-datasources.xml", ds + "[name='WSO2_MB_STORE_DB']/definition/configuration/defaultAutoCommit", "", "false"},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/jndiConfig/name", "", "jdbc/WSO2UMDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/url", "", url("WSO2_USER_DB")},
+		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"user-mgt.xml", "/UserManager/Realm/Configuration/Property[@name='dataSource']", "", "jdbc/WSO2UMDB"},
+		{"broker.xml", "/broker/coordination/thriftServerHost", "", "198.18.0.21"},
+		{"broker.xml", "/broker/coordination/nodeID", "", "default"},
+		{"broker.xml", "/broker/persistence/messageStore/property[@name='dataSource']", "", "WSO2MBStoreDB"},
+		{"broker.xml", "/broker/persistence/contextStore/property[@name='dataSource']", "", "WSO2MBStoreDB"},
+		{"broker.xml", "/broker/transports/mqtt/bindAddress", "", "0.0.0.0"},
+	}
+}
+
+// TestMBFixtureMirrorsStockStructure checks that the fixture product keeps
+// the stock files' traps the playbook must get past: the message store's
+// commented look-alikes, no-break-space indentation, hazelcast.properties
+// without a final newline, and the same MB store table names.
+func TestMBFixtureMirrorsStockStructure(t *testing.T) {
+	fixture := filepath.Join("..", "..", "fixtures", "product", "mb-3.2.0")
+	read := func(dir, rel string) string {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	ds := read(fixture, "repository/conf/datasources/master-datasources.xml")
+	if strings.Count(ds, "<name>WSO2_MB_STORE_DB</name>") < 2 || !strings.Contains(ds, "\u00a0") {
+		t.Errorf("fixture master-datasources.xml lacks the commented WSO2_MB_STORE_DB look-alike or the U+00A0 indentation")
+	}
+	if hz := read(fixture, "repository/conf/hazelcast.properties"); strings.HasSuffix(hz, "\n") {
+		t.Errorf("fixture hazelcast.properties ends with a newline; the stock one does not")
+	}
+	dir := corpusDir(t)
+	want := tableNames(read(filepath.Join(dir, "mb-3.2.0"), "dbscripts/mb-store/mysql-mb.sql"))
+	got := tableNames(read(fixture, "dbscripts/mb-store/mysql-mb.sql"))
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("fixture mysql-mb.sql tables %v, stock MB 3.2.0 has %v", got, want)
+	}
+}
+
+// tableNames lists the CREATE TABLE IF NOT EXISTS names of a script, in order.
+func tableNames(script string) []string {
+	var names []string
+	const marker = "CREATE TABLE IF NOT EXISTS "
+	for _, l := range strings.Split(script, "\n") {
+		if i := strings.Index(strings.ToUpper(l), marker); i >= 0 {
+			names = append(names, strings.Fields(l[i+len(marker):])[0])
+		}
+	}
+	return names
+}

@@ -1,0 +1,205 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+)
+
+// startPlan is what the start step decided for one node.
+type startPlan struct {
+	n       *node
+	d       startDecision
+	args    []string
+	pid, fp string
+	res     *Result
+}
+
+// runStart decides for every target, then (when applying) acts in this
+// order: managers that are not running start, in parallel; then the
+// workers that are not running, in parallel; then running nodes whose
+// configuration changed restart one at a time, workers first, each waiting
+// until its running peers log that it joined again (a failure stops the
+// roll). New nodes thus serve before the roll takes others away. Finally
+// it waits until every node sees every peer.
+func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
+	plans := make([]*startPlan, len(e.targets))
+	e.parallel(len(e.targets), func(i int) { plans[i] = e.decideOne(ctx, s, e.targets[i]) })
+	results := map[*node]*Result{}
+	for _, p := range plans {
+		results[p.n] = p.res
+	}
+	managers, rolling, workers := startPhases(plans)
+	if e.opts.Apply {
+		e.launchAll(ctx, managers)
+	}
+	if e.skipIfManagerDown(s, plans, append(workers, rolling...)) {
+		return e.inOrder(results)
+	}
+	if e.opts.Apply {
+		e.launchAll(ctx, workers)
+		e.roll(ctx, rolling)
+		e.awaitMembership(ctx, results)
+	}
+	return e.inOrder(results)
+}
+
+// startPhases splits the plans that start or restart a node into the
+// managers to start, the nodes to restart one by one (workers first, then
+// managers) and the workers to start, each in target order.
+func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
+	var rollManagers []*startPlan
+	for _, p := range plans {
+		if p.res.Status != Changed {
+			continue
+		}
+		switch manager := p.n.vars.Node.IsManager; {
+		case p.d.action == "start" && manager:
+			managers = append(managers, p)
+		case p.d.action == "start":
+			workers = append(workers, p)
+		case manager:
+			rollManagers = append(rollManagers, p)
+		default:
+			rolling = append(rolling, p)
+		}
+	}
+	return managers, append(rolling, rollManagers...), workers
+}
+
+// skipIfManagerDown marks the plans skipped when a manager failed in this
+// step or was skipped and is not running, and reports whether it did.
+func (e *Engine) skipIfManagerDown(s playbook.Step, all, plans []*startPlan) bool {
+	down := ""
+	for _, p := range all {
+		if p.n.vars.Node.IsManager && (p.res.Status == Failed || p.res.Status == Skipped && p.pid == "") {
+			down = p.n.name()
+			break
+		}
+	}
+	if down == "" {
+		return false
+	}
+	for _, p := range plans {
+		if p.res.Status == Changed {
+			p.res.Status, p.res.Actions, p.res.Note = Skipped, nil, "(manager "+down+" is not running)"
+		}
+	}
+	return true
+}
+
+// inOrder lists the results in target order.
+func (e *Engine) inOrder(results map[*node]*Result) []*Result {
+	out := make([]*Result, 0, len(e.targets))
+	for _, n := range e.targets {
+		out = append(out, results[n])
+	}
+	return out
+}
+
+// launchAll starts the planned nodes in parallel.
+func (e *Engine) launchAll(ctx context.Context, plans []*startPlan) {
+	e.parallel(len(plans), func(i int) {
+		p := plans[i]
+		if err := e.launch(ctx, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
+			p.n.markFailed()
+			fail(p.res, err)
+		}
+	})
+}
+
+// roll restarts the planned nodes one at a time, each waiting until every
+// running peer logs that it joined again. After a failure the rest are not
+// restarted: they keep running with their previous configuration.
+func (e *Engine) roll(ctx context.Context, plans []*startPlan) {
+	stopped := ""
+	for i, p := range plans {
+		switch {
+		case ctx.Err() != nil:
+			fail(p.res, ctx.Err())
+			continue
+		case stopped != "":
+			p.res.Status = Skipped
+			p.res.Note = fmt.Sprintf("(not restarted: the rolling restart stopped at %s; it runs its previous configuration)", stopped)
+			continue
+		}
+		e.out.printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.name(), p.d.reason)
+		if err := e.restartRejoin(ctx, p); err != nil {
+			p.n.markFailed()
+			fail(p.res, err)
+			stopped = p.n.name()
+		}
+	}
+}
+
+// restartRejoin restarts one node and waits until its running peers (on
+// the hosts this run is connected to) log that it joined again.
+func (e *Engine) restartRejoin(ctx context.Context, p *startPlan) error {
+	var peers []*node
+	for _, q := range e.peersOf(p.n) {
+		if q.host.client != nil && q.host.err == nil {
+			peers = append(peers, q)
+		}
+	}
+	offsets, down, err := e.logSizesOf(ctx, peers)
+	if err != nil {
+		return err
+	}
+	if err := e.launch(ctx, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
+		return err
+	}
+	if err := e.awaitRejoin(ctx, p.n, offsets); err != nil {
+		return err
+	}
+	p.res.Note += ", every running peer saw it join again"
+	if len(down) > 0 {
+		p.res.Note += " (not running, not waited for: " + strings.Join(down, ", ") + ")"
+	}
+	return nil
+}
+
+// decideOne decides what the start step does with one node; the result is
+// Changed when it starts or restarts.
+func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *startPlan {
+	res := &Result{Step: s.Name, Target: n.name()}
+	p := &startPlan{n: n, res: res}
+	if n.isFailed() {
+		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+		return p
+	}
+	fp, err := e.fingerprint(ctx, n)
+	if err != nil {
+		fail(res, err)
+		return p
+	}
+	p.fp, p.pid = fp, runningPID(n)
+	started, err := n.host.read(ctx, n.home(startedMarker))
+	if err != nil {
+		fail(res, err)
+		return p
+	}
+	setup, err := n.host.read(ctx, n.home(setupMarker))
+	if err != nil {
+		fail(res, err)
+		return p
+	}
+	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, e.takesSetup(n), setup.Exists)
+	if p.d.action == "none" {
+		res.Note = fmt.Sprintf("running (pid %s)", p.pid)
+		return p
+	}
+	p.args = append([]string{}, e.baseArgs(n)...)
+	if p.d.setup && e.pb.Start.SetupArg != "" {
+		p.args = append([]string{e.pb.Start.SetupArg}, p.args...)
+	}
+	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, p.args...), " ")
+	reason := p.d.reason
+	if p.d.action == "restart" {
+		reason += "; rolling: one node at a time, after its peers see it rejoin"
+	}
+	res.changed(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")
+	return p
+}

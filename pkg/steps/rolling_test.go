@@ -1,0 +1,47 @@
+package steps
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStartPhases(t *testing.T) {
+	plan := func(name, role, action string, status Status) *startPlan {
+		n := &node{}
+		n.vars.Node = NodeVars{Name: name, Role: role, IsManager: role == "manager"}
+		return &startPlan{n: n, d: startDecision{action: action}, res: &Result{Target: name, Status: status}}
+	}
+	names := func(plans []*startPlan) string {
+		var out []string
+		for _, p := range plans {
+			out = append(out, p.n.name())
+		}
+		return strings.Join(out, ",")
+	}
+	cases := []struct {
+		name                       string
+		plans                      []*startPlan
+		managers, rolling, workers string
+	}{
+		{"fresh cluster: managers, then workers", []*startPlan{
+			plan("mgr1", "manager", "start", Changed), plan("wrk1", "worker", "start", Changed), plan("wrk2", "worker", "start", Changed)},
+			"mgr1", "", "wrk1,wrk2"},
+		{"configuration changed everywhere: workers roll first, managers last", []*startPlan{
+			plan("mgr1", "manager", "restart", Changed), plan("wrk1", "worker", "restart", Changed), plan("mgr2", "manager", "restart", Changed), plan("wrk2", "worker", "restart", Changed)},
+			"", "wrk1,wrk2,mgr1,mgr2", ""},
+		{"a new node and one changed peer", []*startPlan{
+			plan("mgr1", "manager", "none", OK), plan("wrk1", "worker", "restart", Changed), plan("wrk2", "worker", "none", OK), plan("wrk3", "worker", "start", Changed)},
+			"", "wrk1", "wrk3"},
+		{"failed and skipped nodes take no part", []*startPlan{
+			plan("mgr1", "manager", "start", Failed), plan("wrk1", "worker", "restart", Skipped), plan("wrk2", "worker", "start", Changed)},
+			"", "", "wrk2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, r, w := startPhases(c.plans)
+			if names(m) != c.managers || names(r) != c.rolling || names(w) != c.workers {
+				t.Errorf("managers %q, rolling %q, workers %q; want %q, %q, %q", names(m), names(r), names(w), c.managers, c.rolling, c.workers)
+			}
+		})
+	}
+}

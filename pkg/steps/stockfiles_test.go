@@ -1,0 +1,148 @@
+package steps
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/textdiff"
+	"github.com/carbonctl/carbonctl/pkg/textedit"
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+	"github.com/carbonctl/carbonctl/playbooks"
+)
+
+// loadBuiltin loads a built-in playbook.
+func loadBuiltin(t *testing.T, name string) *playbook.Playbook {
+	t.Helper()
+	pb, err := playbook.Load(playbooks.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
+}
+
+// applyPlaybookFiles runs every xml and text step of pb that applies to
+// v.Node, in order, on the files below home (steps on the same file see the
+// earlier steps' result), and checks each step: it changes the stock file,
+// a second application is a no-op, line endings, a missing final newline
+// and no-break spaces are kept, and no more original lines change than its
+// edits may (one each, plus the old content an inner edit replaces). A text
+// step with `create` starts from an empty file when home lacks it; files in
+// absent (not in the stock corpus) are skipped. The result holds each
+// patched file under its path and its base name.
+func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars, absent map[string]bool) map[string][]byte {
+	t.Helper()
+	e := &Engine{pb: pb}
+	n := &node{vars: v}
+	out := map[string][]byte{}
+	for _, s := range pb.Steps {
+		if s.Type != "xml" && s.Type != "text" {
+			continue
+		}
+		if ok, err := v.when(s.Name, s.When); err != nil || !ok {
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		src, seen := out[s.File]
+		if !seen && absent[s.File] {
+			continue
+		}
+		if !seen {
+			var err error
+			if src, err = os.ReadFile(filepath.Join(home, s.File)); err != nil && !(s.Create && os.IsNotExist(err)) {
+				t.Fatal(err)
+			}
+		}
+		apply, allowed := stepApplier(t, e, s, n, src)
+		got, changed := apply(src)
+		if !changed {
+			t.Errorf("%s (%s): nothing changed on a stock file", s.File, s.Name)
+		}
+		if again, changed2 := apply(got); changed2 || !bytes.Equal(again, got) {
+			t.Errorf("%s (%s): second application is not a no-op:\n%s", s.File, s.Name, textdiff.Unified(s.File, got, again))
+		}
+		checkBytesKept(t, s.File, src, got)
+		if _, removed := textdiff.Stat(src, got); removed > allowed {
+			t.Errorf("%s (%s): %d original lines changed, %d allowed:\n%s", s.File, s.Name, removed, allowed, textdiff.Unified(s.File, src, got))
+		}
+		out[s.File] = got
+		out[filepath.Base(s.File)] = got
+	}
+	return out
+}
+
+// stepApplier renders an xml or text step for one node and returns a
+// function applying it to a file's bytes, and how many lines of src the
+// step may change: one per edit, plus the old content of inner edits.
+func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *node, src []byte) (func([]byte) ([]byte, bool), int) {
+	t.Helper()
+	if s.Type == "text" {
+		edits, err := renderTextEdits(s, n.vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(src []byte) ([]byte, bool) {
+			got, changed, err := textedit.Apply(s.File, src, edits)
+			if err != nil {
+				t.Fatalf("%s: %v", s.File, err)
+			}
+			return got, changed
+		}, len(edits)
+	}
+	ops, err := e.renderEdits(s, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(src []byte) ([]byte, bool) {
+		got, changed, err := xmlpatch.Patch(src, ops)
+		if err != nil {
+			t.Fatalf("%s: %v", s.File, err)
+		}
+		return got, changed
+	}
+	return apply, len(ops) + innerLines(t, s.File, src, ops)
+}
+
+// innerLines counts the original lines that the inner edits of ops may
+// rewrite: the old content of each element they replace, measured by
+// replacing it with a one-line marker.
+func innerLines(t *testing.T, name string, src []byte, ops []xmlpatch.Op) int {
+	t.Helper()
+	lines := 0
+	for _, op := range ops {
+		if op.Kind != xmlpatch.SetInner {
+			continue
+		}
+		got, _, err := xmlpatch.Patch(src, []xmlpatch.Op{{Kind: xmlpatch.SetInner, Path: op.Path, Value: "<carbonctl-marker/>"}})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, removed := textdiff.Stat(src, got)
+		lines += removed
+	}
+	return lines
+}
+
+// checkBytesKept checks that patching kept the file's line endings, its
+// final newline (or the lack of one) and its no-break spaces.
+func checkBytesKept(t *testing.T, file string, src, got []byte) {
+	t.Helper()
+	if len(src) == 0 {
+		return
+	}
+	crlf := bytes.Contains(src, []byte("\r\n"))
+	lines, crlfs := bytes.Count(got, []byte("\n")), bytes.Count(got, []byte("\r\n"))
+	if crlf && lines != crlfs || !crlf && crlfs != 0 {
+		t.Errorf("%s: line endings changed (%d lines, %d CRLF; source CRLF %v)", file, lines, crlfs, crlf)
+	}
+	if bytes.HasSuffix(src, []byte("\n")) != bytes.HasSuffix(got, []byte("\n")) {
+		t.Errorf("%s: final newline changed", file)
+	}
+	if a, b := bytes.Count(src, []byte("\u00a0")), bytes.Count(got, []byte("\u00a0")); a != b {
+		t.Errorf("%s: %d no-break spaces before, %d after", file, a, b)
+	}
+}
