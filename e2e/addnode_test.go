@@ -48,7 +48,7 @@ func TestAddRemoveNode(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("add-node --dry-run exit %d:\n%s", r.code, r.out)
 		}
-		for _, want := range []string{"name = \"wrk3\"", "would change: [wrk3]", "+    server " + newIP + ":8280;",
+		for _, want := range []string{"name = \"wrk3\"", "would change: [wrk3]", "+    server " + newIP + ":8280 max_fails=1 fail_timeout=5s;",
 			"start " + home + "/bin/wso2server.sh -DworkerNode=true (not running)", "dry run: " + inv + " is not written"} {
 			if !strings.Contains(r.out, want) {
 				t.Errorf("dry run output lacks %q:\n%s", want, r.out)
@@ -150,12 +150,19 @@ func TestAddRemoveNode(t *testing.T) {
 		if r := e.carbonctl("remove-node", inv, "--name", "wrk4"); r.code != 0 {
 			t.Fatalf("remove-node wrk4 exit %d:\n%s", r.code, r.out)
 		}
-		before := e.pids()
-		r := e.carbonctl("remove-node", inv, "--name", "wrk3")
-		if r.code != 0 {
-			t.Fatalf("remove-node wrk3 exit %d:\n%s", r.code, r.out)
+		// wrk3's host dies: its server is gone and SSH to it is refused.
+		e.exec(newHost, "pkill", "-KILL", "-f", "carbonsim")
+		e.exec(newHost, "nft", "add table inet carbonctl_e2e_down { chain in { type filter hook input priority 0; tcp dport 22 reject with tcp reset; }; }")
+		before, withWrk3 := e.pids(), readFile(t, inv)
+		if r := e.carbonctl("remove-node", inv, "--name", "wrk3"); r.code != 1 || !strings.Contains(r.out, "could not stop wrk3") ||
+			!strings.Contains(r.out, "--force removes the node anyway") || readFile(t, inv) != withWrk3 {
+			t.Fatalf("remove-node of a node on a dead host: want exit 1 and the inventory unchanged, got %d:\n%s", r.code, r.out)
 		}
-		t.Logf("remove-node wrk3 output:\n%s", r.out)
+		r := e.carbonctl("remove-node", inv, "--name", "wrk3", "--force")
+		if r.code != 0 || !strings.Contains(r.out, "removing it anyway (--force)") {
+			t.Fatalf("remove-node wrk3 --force exit %d:\n%s", r.code, r.out)
+		}
+		t.Logf("remove-node wrk3 --force output:\n%s", r.out)
 		if got := readFile(t, inv); got != original {
 			t.Errorf("inventory after removing both:\n%s\nwant the original:\n%s", got, original)
 		}

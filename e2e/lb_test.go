@@ -56,7 +56,7 @@ func TestLoadBalancer(t *testing.T) {
 		}
 		for _, want := range []string{
 			"create " + lbCert + " and " + lbKey + " with openssl: no certificate yet; new RSA 2048 key, CN=esb.wso2.com, subjectAltName=esb.wso2.com,mgt.esb.wso2.com",
-			"create /etc/nginx/conf.d/esb.http.conf", "+    server " + e.lab.Hosts["n2"] + ":8280;", "+    server " + e.lab.Hosts["n1"] + ":9443;",
+			"create /etc/nginx/conf.d/esb.http.conf", "+    server " + e.lab.Hosts["n2"] + ":8280 max_fails=1", "+    server " + e.lab.Hosts["n1"] + ":9443 max_fails=1",
 			"nginx -t, then start nginx (it is not running)",
 			// The product is not unpacked yet: the plan reads the archive's trust store.
 			"import the certificate lb-certs generates into " + truststore + ` as "carbonctl-lb"`,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -50,7 +51,10 @@ func addNodeCommand() *cli.Command {
 func removeNodeCommand() *cli.Command {
 	return &cli.Command{
 		Name: "remove-node", Usage: "stop a node, take it out of INVENTORY and update its peers (rolling)", ArgsUsage: "INVENTORY",
-		Flags:  append([]cli.Flag{&cli.StringFlag{Name: "name", Usage: "the node to remove", Required: true}}, nodeRunFlags()...),
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "the node to remove", Required: true},
+			&cli.BoolFlag{Name: "force", Usage: "remove the node even when it cannot be stopped (its host is down or gone)"},
+		}, nodeRunFlags()...),
 		Action: removeNode,
 	}
 }
@@ -121,18 +125,21 @@ func removeNode(c *cli.Context) error {
 		return applyEdit(c, inv, raw, data, groups, "")
 	}
 	if err := stopNode(c, inv, name); err != nil {
-		return err
+		if !c.Bool("force") {
+			return cli.Exit(fmt.Sprintf("%v; %s is unchanged (--force removes the node anyway)", err, inv.Path), exitFailed)
+		}
+		fmt.Fprintf(w, "warning: %v; removing it anyway (--force): if its host comes back, stop it there by hand\n", err)
 	}
 	fail := fmt.Sprintf("%s no longer lists %s (the previous version is %s.bak): fix the problem and run `carbonctl up %s` again", inv.Path, name, inv.Path, inv.Path)
 	return applyEdit(c, inv, raw, data, groups, fail)
 }
 
 // stopNode stops the node called name with the inventory that still lists
-// it, under the run lock.
+// it, under the run lock; the error says why it could not.
 func stopNode(c *cli.Context, inv *inventory.Inventory, name string) error {
 	groups, err := checkedGroups(inv)
 	if err != nil {
-		return cli.Exit(err.Error(), exitInput)
+		return err
 	}
 	o := runOptions(c, true, "remove-node")
 	o.Limit = []string{name}
@@ -140,14 +147,13 @@ func stopNode(c *cli.Context, inv *inventory.Inventory, name string) error {
 	if report != nil && err == nil && !report.Failed() {
 		return nil
 	}
-	msg := fmt.Sprintf("could not stop %s, so %s is unchanged", name, inv.Path)
-	if err != nil {
-		msg += ": " + err.Error()
-	}
 	if report != nil {
 		report.PrintRecap(c.App.Writer, false)
 	}
-	return cli.Exit(msg, exitFailed)
+	if err == nil {
+		err = errors.New("the stop step failed (see above)")
+	}
+	return fmt.Errorf("could not stop %s: %w", name, err)
 }
 
 // loadRaw loads and checks the inventory and reads its bytes.

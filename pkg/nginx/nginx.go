@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // Affinity is how an upstream keeps a client on one backend.
@@ -22,6 +23,12 @@ const (
 	IPHash               // community nginx: by client address
 	StickyLearn          // NGINX Plus: learns the backend's JSESSIONID cookie
 )
+
+// FailTimeout is how long nginx keeps a backend out of rotation after a
+// failed attempt (max_fails=1): it is written on every upstream server,
+// and a rolling restart waits it out between nodes (see package steps) so
+// that the load balancer never has every backend marked down at once.
+const FailTimeout = 5 * time.Second
 
 // Build is what `nginx -V` says about the installed nginx.
 type Build struct {
@@ -177,6 +184,9 @@ type vhost struct {
 	Redirect bool // also redirect plain HTTP to HTTPS for this name
 }
 
+// FailTimeout renders FailTimeout for nginx, e.g. "5s".
+func (v vhost) FailTimeout() string { return fmt.Sprintf("%ds", int(FailTimeout/time.Second)) }
+
 // RedirectPort is the HTTPS port part of a redirect URL ("" for 443).
 func (v vhost) RedirectPort() string {
 	if v.HTTPSPort == 443 {
@@ -206,7 +216,7 @@ upstream {{.Upstream}} {
     sticky learn create=$upstream_cookie_jsessionid lookup=$cookie_jsessionid zone={{.Upstream}}_sessions:1m;
 {{- end}}
 {{- range .Backends}}
-    server {{.}};
+    server {{.}} max_fails=1 fail_timeout={{$.FailTimeout}};
 {{- end}}
 }
 {{- if .Redirect}}

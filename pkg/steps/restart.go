@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/nginx"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -252,7 +253,10 @@ func (e *Engine) stopOne(ctx context.Context, s playbook.Step, n *node) *Result 
 func (e *Engine) rollingRestart(ctx context.Context, s playbook.Step) []*Result {
 	workers, managers := e.byRole()
 	var results []*Result
-	for _, n := range append(workers, managers...) {
+	for i, n := range append(workers, managers...) {
+		if i > 0 && !e.settleLB(ctx) {
+			break
+		}
 		r := e.restartOne(ctx, s, n)
 		e.out.result(r, false)
 		results = append(results, r)
@@ -261,6 +265,25 @@ func (e *Engine) rollingRestart(ctx context.Context, s playbook.Step) []*Result 
 		}
 	}
 	return results
+}
+
+// settleLB waits, between two restarts of a rolling restart behind the
+// load balancer, until nginx has taken the node restarted last back into
+// rotation (nginx.FailTimeout after it failed a request, plus a second), so
+// that the next restart never leaves nginx with every backend marked down.
+// It reports false when ctx ended.
+func (e *Engine) settleLB(ctx context.Context) bool {
+	if e.lb == nil {
+		return ctx.Err() == nil
+	}
+	wait := nginx.FailTimeout + time.Second
+	e.out.printf("waiting %s for the load balancer to take the restarted node back (fail_timeout)\n", wait)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(wait):
+		return true
+	}
 }
 
 // restartOne restarts one node and waits until its peers see it again.

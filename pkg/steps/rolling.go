@@ -126,6 +126,10 @@ func (e *Engine) roll(ctx context.Context, plans []*startPlan) {
 			p.res.Note = fmt.Sprintf("(not restarted: the rolling restart stopped at %s; it runs its previous configuration)", stopped)
 			continue
 		}
+		if i > 0 && !e.settleLB(ctx) {
+			fail(p.res, ctx.Err())
+			continue
+		}
 		e.out.printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.name(), p.d.reason)
 		if err := e.restartRejoin(ctx, p); err != nil {
 			p.n.markFailed()
