@@ -52,6 +52,8 @@ type Engine struct {
 	targets []*node
 	local   localFiles
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
+	// lockInfo describes this run in the run lock it takes when applying.
+	lockInfo LockInfo
 }
 
 // Run executes pb against inv and returns what happened. The error is only
@@ -219,6 +221,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	e.prefetchLB(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {
 		reqs[m.host].Stats = append(reqs[m.host].Stats, sharedLockDir) // where the run lock goes
+		reqs[m.host].Probes[lockProbeName] = lockProbe(sharedLockPath(e.inv.Cluster.Name), e.lockInfo)
 	}
 	out := map[*host]remote.GatherRequest{}
 	for h, r := range reqs {

@@ -55,9 +55,14 @@ type lockPlace struct{ path, as string }
 // lockPlaceFor picks the lock's place from what the host's /run/lock is.
 func lockPlaceFor(cluster string, runLock *remote.File) lockPlace {
 	if runLock != nil && runLock.Exists && runLock.IsDir && runLock.Mode&0o002 != 0 && runLock.Mode&os.ModeSticky != 0 {
-		return lockPlace{path: path.Join(sharedLockDir, "carbonctl-"+cluster+".lock")}
+		return lockPlace{path: sharedLockPath(cluster)}
 	}
 	return lockPlace{path: LockPath(cluster), as: "root"}
+}
+
+// sharedLockPath is a cluster's lock file in the shared lock directory.
+func sharedLockPath(cluster string) string {
+	return path.Join(sharedLockDir, "carbonctl-"+cluster+".lock")
 }
 
 // NewLockInfo describes this process running command.
@@ -163,6 +168,18 @@ echo held
 cat %[2]s`, remote.Quote(path.Dir(p)), remote.Quote(p), remote.Quote(info.encode()))
 }
 
+// lockProbeName names the gather probe that takes the run lock.
+const lockProbeName = "run-lock"
+
+// lockProbe takes the lock at p in the batch read itself, saving a round
+// trip, when the login user may: p's directory is world-writable and
+// sticky (see lockPlaceFor). It prints what lockScript prints, or
+// "unusable" when the directory is not such a place.
+func lockProbe(p string, info LockInfo) string {
+	d := remote.Quote(path.Dir(p))
+	return fmt.Sprintf("[ -d %[1]s ] && [ -w %[1]s ] && [ -k %[1]s ] || { echo unusable; exit 0; }\n%[2]s", d, lockScript(p, info))
+}
+
 // removeIfScript removes the lock file only if it still holds token.
 func removeIfScript(p, token string) string {
 	return fmt.Sprintf(`grep -qxF %s %s 2>/dev/null && rm -f %s; exit 0`, remote.Quote("token="+token), remote.Quote(p), remote.Quote(p))
@@ -179,13 +196,16 @@ type Lock struct {
 // acquireLock takes the cluster's lock on h. A lock whose run certainly
 // died (on this machine) is broken, and so is, with breakStale, any other
 // stale one; a lock whose holder may still run is always refused. broken
-// describes a lock it broke.
-func acquireLock(ctx context.Context, h *host, place lockPlace, info LockInfo, breakStale bool) (l *Lock, broken string, err error) {
+// describes a lock it broke. tried is lockScript's output when the batch
+// read already ran it (lockProbe), else "".
+func acquireLock(ctx context.Context, h *host, place lockPlace, info LockInfo, breakStale bool, tried string) (l *Lock, broken string, err error) {
 	p := place.path
 	for attempt := 0; attempt < 2; attempt++ {
-		out, err := runOut(ctx, h, place.as, lockScript(p, info), nil, "take the run lock "+p)
-		if err != nil {
-			return nil, broken, err
+		out := tried
+		if attempt > 0 || tried == "" {
+			if out, err = runOut(ctx, h, place.as, lockScript(p, info), nil, "take the run lock "+p); err != nil {
+				return nil, broken, err
+			}
 		}
 		status, rest, _ := strings.Cut(out, "\n")
 		if strings.TrimSpace(status) == "acquired" {
@@ -228,16 +248,16 @@ func (e *Engine) lockCluster(ctx context.Context) (*Lock, *Result) {
 	if m.host.err != nil {
 		return nil, fail(res, m.host.err)
 	}
-	command := e.opts.Command
-	if command == "" {
-		command = "up"
-	}
 	runLock, err := m.host.read(ctx, sharedLockDir)
 	if err != nil {
 		return nil, fail(res, err)
 	}
 	place := lockPlaceFor(e.inv.Cluster.Name, runLock)
-	l, broken, err := acquireLock(ctx, m.host, place, NewLockInfo(command), e.opts.BreakLock)
+	tried := ""
+	if r, ok := m.host.probe(lockProbeName); ok && place.as == "" && !strings.HasPrefix(r.Stdout, "unusable") {
+		tried = r.Stdout
+	}
+	l, broken, err := acquireLock(ctx, m.host, place, e.lockInfo, e.opts.BreakLock, tried)
 	if broken != "" {
 		e.out.printf("%s\n", broken)
 	}

@@ -3,6 +3,7 @@ package steps
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,36 @@ func TestLockPlaceFor(t *testing.T) {
 		if got := lockPlaceFor("esb", tt.runLock); got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestLockProbe runs the batch-read lock probe with the local sh: it takes
+// the lock in a world-writable sticky directory, reports the holder when
+// the lock is taken, and declines any other directory.
+func TestLockProbe(t *testing.T) {
+	sticky := t.TempDir()
+	if err := os.Chmod(sticky, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	plain := t.TempDir()
+	info := LockInfo{Host: "ctl", User: "op", PID: 42, Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Command: "up", Token: "t0k"}
+	run := func(p string) string {
+		out, err := exec.Command("sh", "-c", lockProbe(p, info)).Output()
+		if err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+		return string(out)
+	}
+	lock := filepath.Join(sticky, "carbonctl-c.lock")
+	if got := run(lock); got != "acquired\n" {
+		t.Errorf("first probe = %q, want acquired", got)
+	}
+	got := run(lock)
+	status, rest, _ := strings.Cut(got, "\n")
+	if status != "held" || parseLock(rest) != info {
+		t.Errorf("second probe = %q, want held by %v", got, info)
+	}
+	if got := run(filepath.Join(plain, "carbonctl-c.lock")); got != "unusable\n" {
+		t.Errorf("probe in a non-sticky directory = %q, want unusable", got)
 	}
 }

@@ -37,7 +37,11 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
+	command := opts.Command
+	if command == "" {
+		command = "up"
+	}
+	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: NewLockInfo(command)}
 	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
 	e.vars = newVars(inv, pb)
 	if err := e.build(); err != nil {
