@@ -137,6 +137,14 @@ func loadFile(c *cli.Context, p string) (*inventory.Inventory, []steps.Group, er
 	return inv, groups, nil
 }
 
+// count says "1 step" or "N steps".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // groupOf returns the group that holds node name, or the first group.
 func groupOf(groups []steps.Group, name string) steps.Group {
 	for _, g := range groups {
@@ -211,7 +219,8 @@ func validate(c *cli.Context) error {
 				workers++
 			}
 		}
-		parts = append(parts, fmt.Sprintf("playbook %s (%d steps, %d rules), %d manager(s), %d worker(s)", g.PB.Name, len(g.PB.Steps), len(g.PB.Rules), managers, workers))
+		parts = append(parts, fmt.Sprintf("playbook %s (%s, %s), %d manager(s), %d worker(s)", g.PB.Name,
+			count(len(g.PB.Steps), "step"), count(len(g.PB.Rules), "rule"), managers, workers))
 	}
 	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, %s, database %s:%d\n",
 		inv.Path, inv.Cluster.Name, strings.Join(parts, "; "), inv.Database.Host, inv.Database.Port)
