@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // asGregNode is one node of the AS + Governance Registry lab.
@@ -106,6 +108,32 @@ func TestASWithGovernanceRegistry(t *testing.T) {
 			if pid := e.exec(n.host, "cat", n.home+"/wso2carbon.pid"); pid == before[n.name] {
 				t.Errorf("%s was not restarted (pid %s)", n.name, pid)
 			}
+		}
+	})
+
+	t.Run("add-node and remove-node of an AS slave", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := e.lab.Add(ctx, newHost+"="+newIP); err != nil {
+			t.Fatal(err)
+		}
+		original := readFile(t, inv)
+		r := e.carbonctl("add-node", inv, "--name", "as-slave2", "--host", newIP, "--role", "worker", "--product", "as")
+		if r.code != 0 || !strings.Contains(r.out, "product = \"as\"") {
+			t.Fatalf("add-node --product as: exit %d\n%s", r.code, r.out)
+		}
+		slave2 := asGregNode{"as-slave2", newHost, asNodes[0].home}
+		last := e.lastStart(t, slave2)
+		for _, peer := range asNodes {
+			if !regexp.MustCompile(`Member joined \[[^\]]*\]: /` + regexp.QuoteMeta(e.lab.Hosts[peer.host]+":4100")).MatchString(last) {
+				t.Errorf("as-slave2 did not log Member joined for %s", peer.name)
+			}
+		}
+		if !regexp.MustCompile(`Mounted /_system/config -> instance gov .*read-only`).MatchString(last) || strings.Contains(last, "-Dsetup given") {
+			t.Errorf("as-slave2 is not a read-only slave started without -Dsetup:\n%s", last)
+		}
+		if r := e.carbonctl("remove-node", inv, "--name", "as-slave2"); r.code != 0 || readFile(t, inv) != original {
+			t.Fatalf("remove-node as-slave2: exit %d, inventory restored %v\n%s", r.code, readFile(t, inv) == original, r.out)
 		}
 	})
 }
