@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -188,82 +183,6 @@ func TestAddRemoveNode(t *testing.T) {
 			t.Errorf("status after remove-node: exit %d:\n%s", r.code, r.out)
 		}
 	})
-}
-
-// bgRun is a carbonctl run in the background.
-type bgRun struct {
-	seen chan struct{} // closed when the output shows the marker (or the run ends)
-	wait func() result
-}
-
-// background starts carbonctl and reports when its output contains marker.
-func (e *env) background(marker string, args ...string) bgRun {
-	e.t.Helper()
-	cmd := exec.Command(e.bin, args...)
-	cmd.Env = e.environ()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	seen := make(chan struct{})
-	var buf bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var once sync.Once
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			buf.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), marker) {
-				once.Do(func() { close(seen) })
-			}
-		}
-		once.Do(func() { close(seen) })
-	}()
-	return bgRun{seen: seen, wait: func() result {
-		<-done
-		err := cmd.Wait()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		e.checkNoSecrets(buf.String())
-		return result{out: buf.String(), code: code}
-	}}
-}
-
-// whileServing polls the service through the load balancer every 100 ms
-// while fn runs and returns how many requests succeeded and failed.
-func (e *env) whileServing(t *testing.T, fn func()) (ok, failed int64) {
-	client := e.lbClient(nil)
-	var okN, failedN atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if err := probeService(client); err != nil {
-				failedN.Add(1)
-				t.Logf("%s request failed: %v", time.Now().Format("15:04:05.000"), err)
-			} else {
-				okN.Add(1)
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	wg.Wait()
-	return okN.Load(), failedN.Load()
 }
 
 // workersBehindLB sends requests for the service through the load balancer

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -239,6 +240,26 @@ func (e *env) carbonctl(args ...string) result {
 // marker (plus delay), like an operator's lost session.
 func (e *env) carbonctlKilledAt(marker string, delay time.Duration, args ...string) string {
 	e.t.Helper()
+	bg := e.background(marker, args...)
+	<-bg.seen
+	time.AfterFunc(delay, bg.kill)
+	out := bg.wait().out
+	if !strings.Contains(out, marker) {
+		e.t.Fatalf("run ended before %q:\n%s", marker, out)
+	}
+	return out
+}
+
+// bgRun is a carbonctl run in the background.
+type bgRun struct {
+	seen chan struct{} // closed when the output shows the marker (or the run ends)
+	wait func() result
+	kill func() // SIGKILL, like an operator's lost session
+}
+
+// background starts carbonctl and reports when its output contains marker.
+func (e *env) background(marker string, args ...string) bgRun {
+	e.t.Helper()
 	cmd := exec.Command(e.bin, args...)
 	cmd.Env = e.environ()
 	stdout, err := cmd.StdoutPipe()
@@ -249,20 +270,61 @@ func (e *env) carbonctlKilledAt(marker string, delay time.Duration, args ...stri
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
+	seen := make(chan struct{})
 	var buf bytes.Buffer
-	var once sync.Once
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		buf.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), marker) {
-			once.Do(func() { time.AfterFunc(delay, func() { cmd.Process.Kill() }) })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var once sync.Once
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			buf.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), marker) {
+				once.Do(func() { close(seen) })
+			}
 		}
-	}
-	cmd.Wait()
-	if !strings.Contains(buf.String(), marker) {
-		e.t.Fatalf("run ended before %q:\n%s", marker, buf.String())
-	}
-	return buf.String()
+		once.Do(func() { close(seen) })
+	}()
+	return bgRun{seen: seen, kill: func() { _ = cmd.Process.Kill() }, wait: func() result {
+		<-done
+		err := cmd.Wait()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		e.checkNoSecrets(buf.String())
+		return result{out: buf.String(), code: code}
+	}}
+}
+
+// whileServing polls the service through the load balancer every 100 ms
+// while fn runs and returns how many requests succeeded and failed.
+func (e *env) whileServing(t *testing.T, fn func()) (ok, failed int64) {
+	client := e.lbClient(nil)
+	var okN, failedN atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if err := probeService(client); err != nil {
+				failedN.Add(1)
+				t.Logf("%s request failed: %v", time.Now().Format("15:04:05.000"), err)
+			} else {
+				okN.Add(1)
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	wg.Wait()
+	return okN.Load(), failedN.Load()
 }
 
 func (e *env) checkNoSecrets(out string) {

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -250,41 +248,15 @@ func contains(list []string, s string) bool {
 
 func testRollingRestart(t *testing.T, e *env, inv string) {
 	before := e.pids()
-	client := e.lbClient(nil)
-	var ok, failed atomic.Int64
-	var mu sync.Mutex
-	var failures []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if err := probeService(client); err != nil {
-				failed.Add(1)
-				mu.Lock()
-				failures = append(failures, time.Now().Format("15:04:05.000")+" "+err.Error())
-				mu.Unlock()
-			} else {
-				ok.Add(1)
-			}
-		}
-	}()
-	r := e.carbonctl("restart", inv)
-	close(stop)
-	wg.Wait()
+	var r result
+	ok, failed := e.whileServing(t, func() { r = e.carbonctl("restart", inv) })
 	if r.code != 0 {
 		t.Fatalf("restart exit %d:\n%s", r.code, r.out)
 	}
 	t.Logf("restart output:\n%s", r.out)
-	t.Logf("%d requests through the load balancer during the restart, %d failed", ok.Load(), failed.Load())
-	if failed.Load() != 0 || ok.Load() < 10 {
-		t.Errorf("%d requests failed (%d ok) during the rolling restart: %v\n%s", failed.Load(), ok.Load(), failures, r.out)
+	t.Logf("%d requests through the load balancer during the restart, %d failed", ok, failed)
+	if failed != 0 || ok < 10 {
+		t.Errorf("%d requests failed (%d ok) during the rolling restart (the failures are logged above):\n%s", failed, ok, r.out)
 	}
 	after := e.pids()
 	for name, pid := range before {

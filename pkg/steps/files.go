@@ -68,6 +68,25 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Re
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
 func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Result) error {
+	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
+		ops, err := e.renderEdits(s, n)
+		if err != nil {
+			return nil, false, err
+		}
+		out, changed, err := xmlpatch.Patch(content, ops)
+		if err != nil {
+			return nil, false, fmt.Errorf("patch %s: %w", p, err)
+		}
+		return out, changed, nil
+	})
+}
+
+// editFile runs edit on the content of a step's file below CARBON_HOME and
+// writes the result when it changed: in place, keeping the file's mode and
+// owner and backing up the original; a file missing on the node is an
+// error unless the step says `create`, which creates it owned by the
+// product user.
+func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
 	rel, err := n.vars.render(s.Name+".file", s.File)
 	if err != nil {
 		return err
@@ -78,26 +97,26 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Re
 	if err != nil {
 		return err
 	}
-	if !cur.Exists {
+	if !cur.Exists && !s.Create {
 		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
 	}
-	ops, err := e.renderEdits(s, n)
+	out, changed, err := edit(p, cur.Content)
 	if err != nil {
 		return err
 	}
-	out, changed, err := xmlpatch.Patch(cur.Content, ops)
-	if err != nil {
-		return fmt.Errorf("patch %s: %w", p, err)
-	}
-	if !changed {
+	if !changed && cur.Exists {
 		return nil
 	}
-	opts := n.productWrite(0)
-	opts.Owner, opts.Group, opts.Backup = "", "", true
+	opts := n.productWrite(0o644)
+	verb := "create"
+	if cur.Exists {
+		verb = "patch"
+		opts.Mode, opts.Owner, opts.Group, opts.Backup = 0, "", "", true
+	}
 	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	res.fileChanged("patch", p, cur.Content, out)
+	res.fileChanged(verb, p, cur.Content, out)
 	return nil
 }
 

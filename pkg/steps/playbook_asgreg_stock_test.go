@@ -1,36 +1,16 @@
 package steps
 
 import (
-	"path/filepath"
 	"testing"
 )
-
-// asGregVars is the AS + Governance Registry lab: G-Reg on n1, the AS
-// master on n2, an AS slave on n3.
-func asGregVars(loadFromRegistry bool) (greg, as Vars) {
-	gregNode := NodeVars{Index: 1, Name: "greg1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, Product: "greg", Playbook: "greg"}
-	master := NodeVars{Index: 1, Name: "as-master", Host: "198.18.0.22", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "AS_LOCAL_MASTER", Product: "as", Playbook: "as-master-slave"}
-	slave := NodeVars{Index: 2, Name: "as-slave1", Host: "198.18.0.23", Role: "worker", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "AS_LOCAL_SLAVE1", Product: "as", Playbook: "as-master-slave"}
-	all := []NodeVars{gregNode, master, slave}
-	db := DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd", UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"}
-	greg = Vars{Cluster: ClusterVars{Name: "t", Domain: "wso2.greg.domain"}, Nodes: all[:1], WKA: all[:1], Manager: gregNode,
-		Managers: all[:1], AllNodes: all, DB: db, DepSync: DepSyncVars{Method: "registry"}, Vars: map[string]any{}}
-	as = Vars{Cluster: ClusterVars{Name: "t", Domain: "wso2.as.domain"}, Nodes: all[1:], WKA: all[1:], Manager: master,
-		Managers: all[1:2], Workers: all[2:], AllNodes: all, DB: db, DepSync: DepSyncVars{Method: "registry"},
-		Vars: map[string]any{"config_collection": "/_system/asConfig", "load_config_from_registry": loadFromRegistry}}
-	return greg, as
-}
 
 // absentCheck is a path that must not match after patching.
 type absentCheck struct{ file, path string }
 
 func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	homes := map[string]string{"fixture": fixtureHome(t, "greg-5.4.0")}
-	if dir := corpusDir(t); dir != "" {
-		homes["carbon-kernel-4.4.40"] = filepath.Join(dir, "carbon-kernel-4.4.40")
-	}
+	homes := stockHomes(t, "greg-5.4.0", "carbon-kernel-4.4.40")
 	pb := loadBuiltin(t, "greg")
-	v, _ := asGregVars(false)
+	v := sampleVars(t, "as-greg-lab.toml", "greg", nil)
 	ds := "/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/"
 	for name, home := range homes {
 		t.Run(name, func(t *testing.T) {
@@ -39,7 +19,7 @@ func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
 				{"carbon.xml", "/Server/HostName", "", "198.18.0.21"},
 				{"carbon.xml", "/Server/MgtHostName", "", "198.18.0.21"},
 				{"carbon.xml", "/Server/Ports/Offset", "", "0"},
-				{"master-datasources.xml", ds + "url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+				{"master-datasources.xml", ds + "url", "", bpJDBC(v.DB.RegistryDB)},
 				{"master-datasources.xml", ds + "username", "", "regadmin"},
 				{"master-datasources.xml", ds + "password", "", "p&ss<w>rd"},
 				{"master-datasources.xml", ds + "driverClassName", "", "com.mysql.jdbc.Driver"},
@@ -53,14 +33,11 @@ func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
 }
 
 func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	homes := map[string]string{"fixture": fixtureHome(t, "as-5.3.0")}
-	if dir := corpusDir(t); dir != "" {
-		homes["as-5.3.0"] = filepath.Join(dir, "as-5.3.0")
-	}
+	homes := stockHomes(t, "as-5.3.0", "as-5.3.0")
 	pb := loadBuiltin(t, "as-master-slave")
 	for name, home := range homes {
 		for _, fromRegistry := range []bool{false, true} {
-			_, v := asGregVars(fromRegistry)
+			v := sampleVars(t, "as-greg-lab.toml", "as", map[string]any{"load_config_from_registry": fromRegistry})
 			for _, nv := range v.Nodes {
 				label := name + "/" + nv.Name
 				if fromRegistry {
@@ -68,7 +45,7 @@ func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
 				}
 				t.Run(label, func(t *testing.T) {
 					files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
-					checks, absent := asExpectations(nv, fromRegistry)
+					checks, absent := asExpectations(v.forNode(nv), fromRegistry)
 					for _, c := range checks {
 						if got, ok := readBack(t, files[c.file], c); !ok || got != c.want {
 							t.Errorf("%s %s@%s = %q (found %v), want %q", c.file, c.path, c.attr, got, ok, c.want)
@@ -85,7 +62,8 @@ func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
 	}
 }
 
-func asExpectations(nv NodeVars, fromRegistry bool) ([]check, []absentCheck) {
+func asExpectations(v Vars, fromRegistry bool) ([]check, []absentCheck) {
+	nv, greg := v.Node, bpJDBC(v.DB.RegistryDB)
 	role, readOnly, commit := "worker", "true", "false"
 	if nv.IsManager {
 		role, readOnly, commit = "mgt", "false", "true"
@@ -108,7 +86,7 @@ func asExpectations(nv NodeVars, fromRegistry bool) ([]check, []absentCheck) {
 		{"carbon.xml", "/Server/DeploymentSynchronizer/RepositoryType", "", "registry"},
 		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + nv.LocalRegistryDB + "?autoReconnect=true"},
 		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/jndiConfig/name", "", "jdbc/WSO2GregDB"},
-		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/definition/configuration/url", "", greg},
 		{"master-datasources.xml", ds + "[name='WSO2_GREG_DB']/definition/configuration/password", "", "p&ss<w>rd"},
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/jndiConfig/name", "", "jdbc/WSO2UMDB"},
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/url", "", "jdbc:mysql://carbondb.mysql-wso2.com:3306/WSO2_USER_DB?autoReconnect=true"},
@@ -117,7 +95,7 @@ func asExpectations(nv NodeVars, fromRegistry bool) ([]check, []absentCheck) {
 		{"registry.xml", ri, "url", "https://198.18.0.21:9443/registry"},
 		{"registry.xml", ri + "/readOnly", "", readOnly},
 		{"registry.xml", ri + "/dbConfig", "", "govregistry"},
-		{"registry.xml", ri + "/cacheId", "", "regadmin@jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},
+		{"registry.xml", ri + "/cacheId", "", "regadmin@" + greg},
 		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/instanceId", "", "gov"},
 		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/targetPath", "", "/_system/asConfig"},
 		{"registry.xml", "/wso2registry/mount[@path='/_system/governance']/targetPath", "", "/_system/governance"},

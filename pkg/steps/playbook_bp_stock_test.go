@@ -1,55 +1,23 @@
 package steps
 
 import (
-	"path/filepath"
+	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
-	"github.com/carbonctl/carbonctl/playbooks"
 )
 
-// bpVars is a 2-node business-process cluster: bp1 the manager (read-write
-// registry), bp2 the other node; vars are the playbook's defaults with the
-// given overrides.
-func bpVars(pb *playbook.Playbook, overrides map[string]any) Vars {
-	nodes := []NodeVars{
-		{Index: 1, Name: "bp1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, PortOffset: 2, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1"},
-		{Index: 2, Name: "bp2", Host: "198.18.0.22", Role: "worker", PortOffset: 2, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2"},
-	}
-	vars := map[string]any{}
-	for k, v := range pb.Vars {
-		vars[k] = v
-	}
-	for k, v := range overrides {
-		vars[k] = v
-	}
-	return Vars{
-		Cluster: ClusterVars{Name: "bp", Domain: pb.Domain},
-		Nodes:   nodes, WKA: nodes[:1], Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:], AllNodes: nodes,
-		Vars: vars,
-		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd",
-			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
-	}
-}
-
 func TestEIBusinessProcessPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	pb, err := playbook.Load(playbooks.FS, "ei-business-process")
-	if err != nil {
-		t.Fatal(err)
-	}
-	homes := map[string]string{"fixture": fixtureHome(t, "ei-6.3.0")}
-	if dir := corpusDir(t); dir != "" {
-		homes["ei-6.3.0"] = filepath.Join(dir, "ei-6.3.0")
-	}
+	pb := loadBuiltin(t, "ei-business-process")
+	homes := stockHomes(t, "ei-6.3.0", "ei-6.3.0")
 	overrides := map[string]any{"bps_max_active": int64(60), "ode_scheduler_thread_pool_size": int64(30)}
 	for name, home := range homes {
-		v := bpVars(pb, overrides)
+		v := sampleVars(t, "ei-bp-lab.toml", "", overrides)
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
 				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
-				for _, c := range eiExpectations(nv) {
+				for _, c := range eiExpectations(v.forNode(nv)) {
 					checkBPValue(t, files, c)
 				}
 			})
@@ -99,8 +67,8 @@ func bpJDBC(db string) string {
 // bpDS is the path of the datasources in a *-datasources.xml file.
 const bpDS = "/datasources-configuration/datasources/datasource"
 
-func eiExpectations(nv NodeVars) []check {
-	return append(bpCommonExpectations(nv, "wso2.ei.domain", "BPEL_DB"),
+func eiExpectations(v Vars) []check {
+	return append(bpCommonExpectations(v, "wso2.ei.domain", "BPEL_DB"),
 		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/hostName", "", "198.18.0.22"},
 		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/port", "", "4100"},
 		check{"activiti-datasources.xml", bpDS + "[name='ACTIVITI_DB']/jndiConfig/name", "", "jdbc/ActivitiDB"},
@@ -113,7 +81,8 @@ func eiExpectations(nv NodeVars) []check {
 }
 
 // bpCommonExpectations are the values both business-process playbooks set.
-func bpCommonExpectations(nv NodeVars, domain, bpelDB string) []check {
+func bpCommonExpectations(v Vars, domain, bpelDB string) []check {
+	nv := v.Node
 	readOnly := map[bool]string{true: "false", false: "true"}[nv.IsManager]
 	ds, jdbc := bpDS, bpJDBC
 	ri := "/wso2registry/remoteInstance[@url='https://localhost:9443/registry']"
@@ -125,7 +94,7 @@ func bpCommonExpectations(nv NodeVars, domain, bpelDB string) []check {
 		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberPort']", "", "4100"},
 		{"axis2.xml", "/axisconfig/clustering/members/member[1]/hostName", "", "198.18.0.21"},
 		{"carbon.xml", "/Server/HostName", "", nv.Host},
-		{"carbon.xml", "/Server/Ports/Offset", "", "2"},
+		{"carbon.xml", "/Server/Ports/Offset", "", fmt.Sprint(nv.PortOffset)},
 		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", jdbc(nv.LocalRegistryDB)},
 		{"master-datasources.xml", ds + "[name='WSO2_SHARED_REG']/jndiConfig/name", "", "jdbc/WSO2RegistryDB"},
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/password", "", "p&ss<w>rd"},
@@ -147,35 +116,28 @@ func bpCommonExpectations(nv NodeVars, domain, bpelDB string) []check {
 		{"tasks-config.xml", "/tasks-configuration/taskServerCount", "", "1"},
 		{"bps.xml", "/WSO2BPS/UseDistributedLock", "", "true"},
 		{"bps.xml", "/WSO2BPS/ODESchedulerThreadPoolSize", "", "30"},
-		{"bps.xml", "/WSO2BPS/NodeId", "", "bp-" + nv.Name},
+		{"bps.xml", "/WSO2BPS/NodeId", "", v.Cluster.Name + "-" + nv.Name},
 		{"bps.xml", "/WSO2BPS/DataBaseConfig/DataSource", "name", "bpsds"},
 	}
 }
 
 func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
-	pb, err := playbook.Load(playbooks.FS, "bps-master-slave")
-	if err != nil {
-		t.Fatal(err)
-	}
-	type home struct {
-		dir    string
-		absent map[string]bool
-	}
-	homes := map[string]home{"fixture": {dir: fixtureHome(t, "bps-3.6.0")}}
-	if dir := corpusDir(t); dir != "" {
-		// The corpus has no start scripts: the JVM heap edit is proven on the fixture.
-		for _, v := range []string{"bps-3.6.0", "bps-3.5.1"} {
-			homes[v] = home{dir: filepath.Join(dir, v), absent: map[string]bool{"bin/wso2server.sh": true}}
-		}
-	}
+	pb := loadBuiltin(t, "bps-master-slave")
+	homes := stockHomes(t, "bps-3.6.0", "bps-3.6.0", "bps-3.5.1")
+	// The corpus has no start scripts: the JVM heap edit is proven on the fixture.
+	noScript := map[string]bool{"bin/wso2server.sh": true}
 	overrides := map[string]any{"bps_max_active": int64(60), "ode_scheduler_thread_pool_size": int64(30), "jvm_xms": "512m", "jvm_xmx": "2g"}
-	for name, h := range homes {
-		v := bpVars(pb, overrides)
+	for name, home := range homes {
+		absent := noScript
+		if name == "fixture" {
+			absent = nil
+		}
+		v := sampleVars(t, "bps-lab.toml", "", overrides)
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, h.dir, v.forNode(nv), h.absent)
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), absent)
 				role := map[bool]string{true: "mgt", false: "worker"}[nv.IsManager]
-				cs := append(bpCommonExpectations(nv, "wso2.bps.domain", "BPS_DB"),
+				cs := append(bpCommonExpectations(v.forNode(nv), "wso2.bps.domain", "BPS_DB"),
 					check{"axis2.xml", "/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']", "value", role})
 				if nv.IsManager {
 					cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", nv.Host})
@@ -183,11 +145,18 @@ func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
 				for _, c := range cs {
 					checkBPValue(t, files, c)
 				}
-				if h.absent == nil && !strings.Contains(string(files["wso2server.sh"]), "\n    -Xms512m -Xmx2g -XX:MaxPermSize=256m \\\n") {
+				// slave2's own vars = { jvm_xmx = "1024m" } wins over [vars].
+				heap := fmt.Sprintf("\n    -Xms%v -Xmx%v -XX:MaxPermSize=256m \\\n", v.forNode(nv).Vars["jvm_xms"], v.forNode(nv).Vars["jvm_xmx"])
+				if absent == nil && !strings.Contains(string(files["wso2server.sh"]), heap) {
 					t.Errorf("wso2server.sh lacks the JVM heap:\n%s", files["wso2server.sh"])
 				}
-				if _, ok, _ := xmlpatch.Get(files["axis2.xml"], "/axisconfig/clustering/members/member[2]"); ok {
-					t.Errorf("axis2.xml lists a member that is not well-known")
+				// The well-known members are listed, and slave2, which is not one, is not.
+				for i, w := range v.WKA {
+					checkBPValue(t, files, check{"axis2.xml", fmt.Sprintf("/axisconfig/clustering/members/member[%d]/hostName", i+1), "", w.Host})
+				}
+				extra := fmt.Sprintf("/axisconfig/clustering/members/member[%d]/hostName", len(v.WKA)+1)
+				if got, ok, err := xmlpatch.Get(files["axis2.xml"], extra); ok || err != nil {
+					t.Errorf("axis2.xml lists a member that is not well-known: %q (%v)", got, err)
 				}
 			})
 		}

@@ -5,46 +5,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/carbonctl/carbonctl/pkg/playbook"
-	"github.com/carbonctl/carbonctl/playbooks"
 )
 
-// mbVars is the MB clustering guide's single-machine layout: two broker
-// nodes on one host, the second with port offset 3 and member port 4003.
-func mbVars(t *testing.T, pb *playbook.Playbook) Vars {
-	t.Helper()
-	nodes := []NodeVars{
-		{Index: 1, Name: "mb1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1", Home: "/opt/mb1/wso2mb-3.2.0"},
-		{Index: 2, Name: "mb2", Host: "198.18.0.21", Role: "worker", WKA: true, PortOffset: 3, LocalMemberPort: 4003, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/mb2/wso2mb-3.2.0"},
-	}
-	vars := map[string]any{}
-	for k, v := range pb.Vars {
-		vars[k] = v
-	}
-	// A value other than the stock 600, so that the text edit shows.
-	vars["hazelcast_max_no_heartbeat_seconds"] = int64(60)
-	return Vars{
-		Cluster: ClusterVars{Name: "mb", Domain: "wso2.mb.domain"},
-		Nodes:   nodes, WKA: nodes, Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:], AllNodes: nodes,
-		Vars: vars,
-		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "mbadmin", Password: "p&ss<w>rd",
-			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
-	}
-}
-
 func TestMBPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	pb, err := playbook.Load(playbooks.FS, "mb-cluster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	homes := map[string]string{"fixture": fixtureHome(t, "mb-3.2.0")}
-	if dir := corpusDir(t); dir != "" {
-		homes["mb-3.2.0"] = filepath.Join(dir, "mb-3.2.0")
-		homes["mb-3.1.0"] = filepath.Join(dir, "mb-3.1.0")
-	}
+	pb := loadBuiltin(t, "mb-cluster")
+	homes := stockHomes(t, "mb-3.2.0", "mb-3.2.0", "mb-3.1.0")
 	for name, home := range homes {
-		v := mbVars(t, pb)
+		v := sampleVars(t, "mb-lab.toml", "", nil) // hazelcast_max_no_heartbeat_seconds = 60, not the stock 600
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
 				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
@@ -115,7 +82,7 @@ func mbExpectations(nv NodeVars) []check {
 // commented look-alikes, no-break-space indentation, hazelcast.properties
 // without a final newline, and the same MB store table names.
 func TestMBFixtureMirrorsStockStructure(t *testing.T) {
-	fixture := filepath.Join("..", "..", "fixtures", "product", "mb-3.2.0")
+	fixture := fixtureHome(t, "mb-3.2.0")
 	read := func(dir, rel string) string {
 		b, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {

@@ -55,11 +55,7 @@ func testVars(withLB bool) Vars {
 type check struct{ file, path, attr, want string }
 
 func TestESBPlaybookOnStockAndFixtureFiles(t *testing.T) {
-	homes := map[string]string{"fixture": fixtureHome(t, "esb-4.9.0")}
-	if dir := corpusDir(t); dir != "" {
-		homes["esb-4.9.0"] = filepath.Join(dir, "esb-4.9.0")
-		homes["esb-5.0.0"] = filepath.Join(dir, "esb-5.0.0")
-	}
+	homes := stockHomes(t, "esb-4.9.0", "esb-4.9.0", "esb-5.0.0")
 	for name, home := range homes {
 		for _, withLB := range []bool{false, true} {
 			v := testVars(withLB)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/textdiff"
 	"github.com/carbonctl/carbonctl/pkg/textedit"
@@ -21,6 +22,57 @@ func loadBuiltin(t *testing.T, name string) *playbook.Playbook {
 		t.Fatal(err)
 	}
 	return pb
+}
+
+// stockHomes names the product homes a stock-file test patches: a fresh copy
+// of the simulated product fixture, and each corpus directory (real WSO2
+// files, see corpusDir).
+func stockHomes(t *testing.T, fixture string, corpus ...string) map[string]string {
+	t.Helper()
+	homes := map[string]string{"fixture": fixtureHome(t, fixture)}
+	dir := corpusDir(t)
+	for _, c := range corpus {
+		homes[c] = filepath.Join(dir, c)
+	}
+	return homes
+}
+
+// samplePassword is the database password sampleVars gives: characters
+// that XML must escape.
+const samplePassword = "p&ss<w>rd"
+
+// sampleVars builds the template data of the nodes of product (a
+// [products.KEY] key, "" for [product]) in the sample inventory
+// fixtures/inventories/SAMPLE the way a run does (inventory.Parse, Groups,
+// newVars), with every secret samplePassword and overrides on top of the
+// vars.
+func sampleVars(t *testing.T, sample, product string, overrides map[string]any) Vars {
+	t.Helper()
+	dir := filepath.Join("..", "..", "fixtures", "inventories")
+	data, err := os.ReadFile(filepath.Join(dir, sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := func(string) (string, bool) { return samplePassword, true }
+	inv, err := inventory.Parse(sample, dir, data, secret, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups {
+		if g.Inv.Product.Key == product {
+			v := newVars(g.Inv, g.PB)
+			for k, val := range overrides {
+				v.Vars[k] = val
+			}
+			return v
+		}
+	}
+	t.Fatalf("%s has no nodes of product %q", sample, product)
+	return Vars{}
 }
 
 // applyPlaybookFiles runs every xml and text step of pb that applies to

@@ -12,41 +12,13 @@ import (
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
 func (e *Engine) patchText(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	rel, err := n.vars.render(s.Name+".file", s.File)
-	if err != nil {
-		return err
-	}
-	p := n.home(rel)
-	n.manage(p)
-	cur, err := n.host.read(ctx, p)
-	if err != nil {
-		return err
-	}
-	if !cur.Exists && !s.Create {
-		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
-	}
-	edits, err := renderTextEdits(s, n.vars)
-	if err != nil {
-		return err
-	}
-	out, changed, err := textedit.Apply(p, cur.Content, edits)
-	if err != nil {
-		return err
-	}
-	if !changed && cur.Exists {
-		return nil
-	}
-	opts := n.productWrite(0o644)
-	verb := "create"
-	if cur.Exists {
-		verb = "patch"
-		opts.Mode, opts.Owner, opts.Group, opts.Backup = 0, "", "", true
-	}
-	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	res.fileChanged(verb, p, cur.Content, out)
-	return nil
+	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
+		edits, err := renderTextEdits(s, n.vars)
+		if err != nil {
+			return nil, false, err
+		}
+		return textedit.Apply(p, content, edits)
+	})
 }
 
 // renderTextEdits turns a text step's edit templates into edits for one node.
