@@ -130,7 +130,8 @@ func TestGroupsSplitByProduct(t *testing.T) {
 		t.Fatalf("groups: %+v", groups)
 	}
 	v := newVars(groups[1].Inv, groups[1].PB)
-	if len(v.AllNodes) != 3 || v.AllNodes[0].Playbook != "reg" || len(v.Managers) != 1 || len(v.Workers) != 1 || v.Vars["threads"] != int64(10) {
+	if len(v.AllNodes) != 3 || v.AllNodes[0].Playbook != "reg" || len(v.Managers) != 1 || len(v.Workers) != 1 || v.Vars["threads"] != int64(10) ||
+		v.Nodes[0].Index != 2 { // the position in the file, as the local registry database's default uses it
 		t.Errorf("vars of the app group: %+v", v)
 	}
 	if _, err := Groups(inv, func(string) (*playbook.Playbook, error) { return nil, errors.New("no such playbook") }); err == nil ||

@@ -98,8 +98,8 @@ func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 		v.LB = &LBVars{Host: lb.Host, ServiceHostName: lb.ServiceHostName, MgtHostName: lb.MgtHostName, HTTPPort: lb.HTTPPort, HTTPSPort: lb.HTTPSPort}
 	}
 	v.Vars = mergeVars(pb.Vars, inv.Vars)
-	for i, n := range inv.Nodes {
-		nv := nodeVars(inv, i, n)
+	for _, n := range inv.Nodes {
+		nv := nodeVars(inv, nodePosition(inv, n)-1, n)
 		v.Nodes = append(v.Nodes, nv)
 		if n.WKA {
 			v.WKA = append(v.WKA, nv)
