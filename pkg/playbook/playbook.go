@@ -64,7 +64,7 @@ type Start struct {
 // other fields are used by the types that need them.
 type Step struct {
 	Name string `toml:"name"`
-	Type string `toml:"type"` // product | copy | databases | xml | hosts | start | lb-certs | lb-vhosts | truststore
+	Type string `toml:"type"` // product | copy | databases | xml | hosts | service | start | lb-certs | lb-vhosts | truststore
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
 
@@ -129,7 +129,7 @@ type Database struct {
 // knownType reports whether the engine implements step type t.
 func knownType(t string) bool {
 	switch t {
-	case "product", "copy", "databases", "xml", "text", "hosts", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
+	case "product", "copy", "databases", "xml", "text", "hosts", "service", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
 		return true
 	}
 	return false

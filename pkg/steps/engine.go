@@ -254,6 +254,8 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 				}
 			}
 		}
+	case "service":
+		e.prefetchService(n, req)
 	case "start":
 		e.prefetchStart(n, req)
 	case "truststore":
@@ -270,6 +272,8 @@ func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
 		return []*Result{e.runDatabases(ctx, s)}
 	case "start":
 		return e.runStart(ctx, s)
+	case "service":
+		return e.runService(ctx, s)
 	case "hosts":
 		return e.runHosts(ctx, s)
 	case "lb-certs", "lb-vhosts":

@@ -34,14 +34,7 @@ func (e *Engine) hostsEntries() []hostsEntry {
 
 // runHosts writes the carbonctl block of /etc/hosts once per host.
 func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
-	byHost := map[*host][]*node{}
-	var order []*host
-	for _, n := range e.targets {
-		if byHost[n.host] == nil {
-			order = append(order, n.host)
-		}
-		byHost[n.host] = append(byHost[n.host], n)
-	}
+	byHost, order := e.targetsByHost()
 	results := make([]*Result, len(order))
 	e.parallel(len(order), func(i int) {
 		h := order[i]

@@ -244,8 +244,12 @@ func (e *Engine) stopOne(ctx context.Context, s playbook.Step, n *node) *Result 
 		res.Note = "not running"
 		return res
 	}
-	res.changed(fmt.Sprintf("stop pid %s", pid), "")
-	if err := run(ctx, n.host, n.vars.Product.User, stopScript(n.home(e.pb.Start.PidFile)), nil, "stop "+n.name()); err != nil {
+	desc := fmt.Sprintf("stop pid %s", pid)
+	if unit, ok := e.serviceUnit(n); ok {
+		desc = fmt.Sprintf("systemctl stop %s (pid %s)", unit, pid)
+	}
+	res.changed(desc, "")
+	if err := e.stopNode(ctx, n); err != nil {
 		return fail(res, err)
 	}
 	return res

@@ -138,29 +138,32 @@ func (e *Engine) baseArgs(n *node) []string {
 	return e.pb.Start.WorkerArgs
 }
 
-// launch stops the node if needed, starts it detached as the product user,
-// waits for the started line and records the configuration it runs with.
+// launch stops the node if needed, starts it as the product user (through
+// its systemd unit where it has one, else detached with nohup), waits for
+// the started line and records the configuration it runs with.
 func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
-	user := n.vars.Product.User
 	if d.action == "restart" {
-		if err := run(ctx, n.host, user, stopScript(n.home(e.pb.Start.PidFile)), nil, "stop "+n.name()); err != nil {
+		if err := e.stopNode(ctx, n); err != nil {
 			return err
 		}
 	}
 	began := time.Now()
-	out, err := runOut(ctx, n.host, user, e.launchScript(n, args), nil, "start "+n.name())
+	offset, launcher, err := e.startNode(ctx, n, args, d.setup)
 	if err != nil {
 		return err
 	}
-	fields := strings.Fields(out)
-	if len(fields) != 2 {
-		return fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
-	}
-	offset, _ := strconv.ParseInt(fields[0], 10, 64)
-	if err := e.awaitStarted(ctx, n, offset, fields[1]); err != nil {
+	if err := e.awaitStarted(ctx, n, offset, launcher); err != nil {
 		return err
 	}
 	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
+	if unit, ok := e.serviceUnit(n); ok {
+		res.Note += " by systemd (" + unit + ")"
+		if d.setup {
+			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(setupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
+				return err
+			}
+		}
+	}
 	if err := n.host.write(ctx, true, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
 		return fmt.Errorf("record the started configuration of %s: %w", n.name(), err)
 	}
@@ -170,6 +173,71 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 		}
 	}
 	return nil
+}
+
+// startNode starts node n with args and returns the size of its log before
+// the start and the pid to watch during start-up: the nohup launcher, or the
+// unit's main process on a systemd host.
+func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bool) (offset int64, pid string, err error) {
+	user := n.vars.Product.User
+	unit, systemd := e.serviceUnit(n)
+	script := e.launchScript(n, args)
+	if systemd {
+		script = e.prepareScript(n) + "echo \"$off\""
+	}
+	out, err := runOut(ctx, n.host, user, script, nil, "start "+n.name())
+	if err != nil {
+		return 0, "", err
+	}
+	fields := strings.Fields(out)
+	if systemd && len(fields) == 1 {
+		setupArg := ""
+		if setup {
+			setupArg = e.pb.Start.SetupArg
+		}
+		out, err := runOut(ctx, n.host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
+		if err != nil {
+			return 0, "", err
+		}
+		fields = append(fields, strings.TrimSpace(out))
+	}
+	if len(fields) != 2 {
+		return 0, "", fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
+	}
+	offset, _ = strconv.ParseInt(fields[0], 10, 64)
+	return offset, fields[1], nil
+}
+
+// unitStartScript (re)starts unit, handing it setupArg ("" = none) through
+// its environment file, and prints its main pid. A unit whose process ended
+// at once has none: the script then fails with the end of its journal.
+func unitStartScript(unit, setupArg string) string {
+	env := remote.Quote(setupEnvFile(unit))
+	pass := "rm -f " + env
+	if setupArg != "" {
+		pass = fmt.Sprintf("install -d -m 0755 %s && (umask 022 && printf '%%s\\n' %s > %s)",
+			remote.Quote(setupEnvDir), remote.Quote("CARBONCTL_SETUP_ARG="+setupArg), env)
+	}
+	u := remote.Quote(unit)
+	return fmt.Sprintf(`%s || exit 1
+systemctl restart %s || exit 1
+pid=$(systemctl show -p MainPID --value %s)
+if [ "${pid:-0}" -gt 0 ] 2>/dev/null; then echo "$pid"; exit 0; fi
+echo "the server of %s exited at once; its journal says:" >&2
+journalctl -u %s -n 20 --no-pager -o cat >&2
+exit 1`, pass, u, u, unit, u)
+}
+
+// stopNode stops node n: through systemctl where it has a unit, then (also
+// for a server started outside the unit, e.g. before it existed) the
+// process named in its pid file.
+func (e *Engine) stopNode(ctx context.Context, n *node) error {
+	if unit, ok := e.serviceUnit(n); ok {
+		if err := run(ctx, n.host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
+			return err
+		}
+	}
+	return run(ctx, n.host, n.vars.Product.User, stopScript(n.home(e.pb.Start.PidFile)), nil, "stop "+n.name())
 }
 
 func stopScript(pidFile string) string {
@@ -184,22 +252,27 @@ while kill -0 "$pid" 2>/dev/null; do
 done`, remote.Quote(pidFile))
 }
 
-// launchScript starts the product in the background and prints the log size
-// before the start and the launcher's pid.
-func (e *Engine) launchScript(n *node, args []string) string {
+// prepareScript, run as the product user before a start, creates the log
+// directory, sets $off to the log's size and removes the old pid file.
+func (e *Engine) prepareScript(n *node) string {
 	st := e.pb.Start
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		quoted[i] = remote.Quote(a)
-	}
 	log := remote.Quote(n.home(st.Log))
 	return fmt.Sprintf(`cd %s || exit 1
 mkdir -p "$(dirname %s)"
 off=$(wc -c < %s 2>/dev/null || echo 0)
 rm -f %s
-nohup sh %s %s >/dev/null 2>&1 </dev/null &
-echo "$off $!"`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)),
-		remote.Quote(st.Script), strings.Join(quoted, " "))
+`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)))
+}
+
+// launchScript starts the product in the background and prints the log size
+// before the start and the launcher's pid.
+func (e *Engine) launchScript(n *node, args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = remote.Quote(a)
+	}
+	return e.prepareScript(n) + fmt.Sprintf(`nohup sh %s %s >/dev/null 2>&1 </dev/null &
+echo "$off $!"`, remote.Quote(e.pb.Start.Script), strings.Join(quoted, " "))
 }
 
 // awaitStarted polls the node's log until the product says it started, the

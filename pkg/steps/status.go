@@ -11,6 +11,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
 // Carbon's default ports; a node listens on each plus its port offset.
@@ -48,7 +49,22 @@ type NodeStatus struct {
 	Missing []string     `json:"missing"` // peers it does not see
 	Drift   []string     `json:"drift"`   // steps `up` would change on it
 	Errors  []string     `json:"errors"`
-	Healthy bool         `json:"healthy"`
+	// Service is the node's systemd unit, on hosts that run systemd.
+	Service *ServiceStatus `json:"service,omitempty"`
+	Healthy bool           `json:"healthy"`
+}
+
+// ServiceStatus is the state of a node's systemd unit as systemctl reports it.
+type ServiceStatus struct {
+	Unit    string `json:"unit"`
+	Active  string `json:"active"`   // ActiveState/SubState, e.g. "active/running"
+	Enabled string `json:"enabled"`  // UnitFileState, e.g. "enabled"
+	MainPID int    `json:"main_pid"` // 0 when the unit runs nothing
+}
+
+// healthy: the unit runs the node's server and starts it at boot.
+func (s *ServiceStatus) healthy(pid int) bool {
+	return s == nil || s.Active == "active/running" && s.Enabled == "enabled" && s.MainPID == pid
 }
 
 // PortStatus says whether one of a node's ports is listening.
@@ -112,25 +128,33 @@ func (e *Engine) collectStatus(ctx context.Context, results []*Result) *ClusterS
 	return cs
 }
 
-// hostPorts are the TCP ports listening on a host, or why they are unknown.
+// hostPorts are the TCP ports listening on a host and the state of its
+// nodes' units, or why they are unknown.
 type hostPorts struct {
 	ports map[int]bool
+	units map[string]ServiceStatus
 	err   error
 }
 
 // listeningPorts reads, in one command per connected host, its listening
-// TCP ports from /proc/net/tcp{,6} (no ss or netstat needed).
+// TCP ports from /proc/net/tcp{,6} (no ss or netstat needed) and, on
+// systemd hosts, what systemctl says of the nodes' units.
 func (e *Engine) listeningPorts(ctx context.Context) map[*host]hostPorts {
 	var list []*host
+	units := map[*host][]string{}
 	for _, n := range e.targets {
 		if n.host.client != nil && n.host.err == nil && !containsHost(list, n.host) {
 			list = append(list, n.host)
 		}
+		if unit, ok := e.serviceUnit(n); ok {
+			units[n.host] = append(units[n.host], unit)
+		}
 	}
 	found := make([]hostPorts, len(list))
 	e.parallel(len(list), func(i int) {
-		out, err := runOut(ctx, list[i], "", listenScript, nil, "read the listening ports")
-		found[i] = hostPorts{ports: parseListening(out), err: err}
+		out, err := runOut(ctx, list[i], "", statusScript(units[list[i]]), nil, "read the listening ports and units")
+		ports, unitText, _ := strings.Cut(out, unitsMarker+"\n")
+		found[i] = hostPorts{ports: parseListening(ports), units: parseUnitStates(unitText), err: err}
 	})
 	m := map[*host]hostPorts{}
 	for i, h := range list {
@@ -156,6 +180,43 @@ const listenScript = `for f in /proc/net/tcp /proc/net/tcp6; do
     [ "$st" = 0A ] && echo "$local"
   done < "$f"
 done; exit 0`
+
+// unitsMarker separates the ports from the units in statusScript's output.
+const unitsMarker = "carbonctl-units"
+
+// statusScript is listenScript followed, when units are given, by
+// systemctl's view of them: blocks of Key=Value lines.
+func statusScript(units []string) string {
+	if len(units) == 0 {
+		return listenScript
+	}
+	quoted := make([]string, len(units))
+	for i, u := range units {
+		quoted[i] = remote.Quote(u)
+	}
+	return strings.TrimSuffix(listenScript, "exit 0") + "echo " + unitsMarker +
+		"\nsystemctl show -p Id -p ActiveState -p SubState -p UnitFileState -p MainPID " + strings.Join(quoted, " ") + "\nexit 0"
+}
+
+// parseUnitStates reads `systemctl show` blocks into states by unit name.
+func parseUnitStates(out string) map[string]ServiceStatus {
+	states := map[string]ServiceStatus{}
+	for _, block := range strings.Split(out, "\n\n") {
+		kv := map[string]string{}
+		for _, line := range strings.Split(block, "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				kv[k] = v
+			}
+		}
+		if kv["Id"] == "" {
+			continue
+		}
+		pid, _ := strconv.Atoi(kv["MainPID"])
+		states[kv["Id"]] = ServiceStatus{Unit: kv["Id"], Active: kv["ActiveState"] + "/" + kv["SubState"],
+			Enabled: kv["UnitFileState"], MainPID: pid}
+	}
+	return states
+}
 
 // parseListening turns "ADDR:PORT" lines (hexadecimal) into port numbers.
 func parseListening(out string) map[int]bool {
@@ -201,7 +262,12 @@ func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 			}
 		}
 	}
-	ns.Healthy = ns.Running && len(ns.Missing) == 0 && len(ns.Drift) == 0 && len(ns.Errors) == 0 && allListening(ns.Ports)
+	if unit, ok := e.serviceUnit(n); ok && hp.err == nil {
+		st := hp.units[unit]
+		st.Unit = unit
+		ns.Service = &st
+	}
+	ns.Healthy = ns.Service.healthy(ns.PID) && ns.Running && len(ns.Missing) == 0 && len(ns.Drift) == 0 && len(ns.Errors) == 0 && allListening(ns.Ports)
 	return ns
 }
 
@@ -275,6 +341,10 @@ func (cs *ClusterStatus) writeProblems(w io.Writer) {
 		}
 		if !n.Running && len(n.Errors) == 0 {
 			lines = append(lines, fmt.Sprintf("%s: not running", n.Name))
+		}
+		if !n.Service.healthy(n.PID) {
+			lines = append(lines, fmt.Sprintf("%s: service %s is %s, %s, main pid %d (want active/running, enabled, pid %d)",
+				n.Name, n.Service.Unit, n.Service.Active, n.Service.Enabled, n.Service.MainPID, n.PID))
 		}
 		for _, d := range n.Drift {
 			lines = append(lines, fmt.Sprintf("%s: `up` would change step %s", n.Name, d))

@@ -1,0 +1,353 @@
+package steps
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/playbooks"
+)
+
+func TestRenderUnit(t *testing.T) {
+	base := unitSpec{
+		Name:        "wso2-esb-prod-wrk1.service",
+		Description: "WSO2 esb-worker-manager node wrk1 of cluster esb-prod (carbonctl)",
+		User:        "wso2", Group: "wso2",
+		Home:   "/opt/wso2esb-4.9.0",
+		Script: "/opt/wso2esb-4.9.0/bin/wso2server.sh",
+		Args:   []string{"-DworkerNode=true"},
+	}
+	cases := []struct {
+		name     string
+		edit     func(*unitSpec)
+		want     []string // lines the unit must have
+		wantNone []string // substrings it must not have
+	}{
+		{"worker without JAVA_HOME", func(*unitSpec) {}, []string{
+			"[Unit]",
+			"Description=WSO2 esb-worker-manager node wrk1 of cluster esb-prod (carbonctl)",
+			"User=wso2", "Group=wso2",
+			"WorkingDirectory=/opt/wso2esb-4.9.0",
+			"EnvironmentFile=-/run/carbonctl/wso2-esb-prod-wrk1.env",
+			`ExecStart=/bin/sh "/opt/wso2esb-4.9.0/bin/wso2server.sh" $CARBONCTL_SETUP_ARG "-DworkerNode=true"`,
+			"Restart=on-failure",
+			"SuccessExitStatus=143",
+			"LimitNOFILE=4096:65535",
+			"LimitNPROC=20000",
+			"[Install]",
+			"WantedBy=multi-user.target",
+		}, []string{"JAVA_HOME", " start"}},
+		{"JAVA_HOME set", func(s *unitSpec) { s.JavaHome = "/usr/lib/jvm/java-8-openjdk-amd64" },
+			[]string{`Environment="JAVA_HOME=/usr/lib/jvm/java-8-openjdk-amd64"`}, nil},
+		{"manager without arguments", func(s *unitSpec) { s.Args = nil },
+			[]string{`ExecStart=/bin/sh "/opt/wso2esb-4.9.0/bin/wso2server.sh" $CARBONCTL_SETUP_ARG`}, nil},
+		{"specifiers, dollars and quotes are taken literally", func(s *unitSpec) {
+			s.Home, s.Script, s.Args = "/opt/a%b", "/opt/a%b/bin/x.sh", []string{`-Dp=$HOME "q" \`}
+		}, []string{
+			"WorkingDirectory=/opt/a%%b",
+			`ExecStart=/bin/sh "/opt/a%%b/bin/x.sh" $CARBONCTL_SETUP_ARG "-Dp=$$HOME \"q\" \\"`,
+		}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := base
+			c.edit(&s)
+			got := renderUnit(s)
+			lines := map[string]bool{}
+			for _, l := range strings.Split(got, "\n") {
+				lines[l] = true
+			}
+			for _, w := range c.want {
+				if !lines[w] {
+					t.Errorf("unit lacks line %q:\n%s", w, got)
+				}
+			}
+			for _, w := range c.wantNone {
+				if strings.Contains(got, w) {
+					t.Errorf("unit has %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestDecideUnits(t *testing.T) {
+	const want = "unit text\n"
+	unit := func(name, current string, exists, enabled bool) unitState {
+		return unitState{unit: name, current: []byte(current), exists: exists, enabled: enabled, want: want}
+	}
+	cases := []struct {
+		name   string
+		units  []unitState
+		write  string // units written, comma-separated
+		script string
+	}{
+		{"fresh host, two nodes: two units, one reload",
+			[]unitState{unit("a.service", "", false, false), unit("b.service", "", false, false)},
+			"a.service,b.service", "systemctl --no-reload enable --quiet 'a.service' 'b.service' && systemctl daemon-reload"},
+		{"unchanged and enabled: nothing", []unitState{unit("a.service", want, true, true), unit("b.service", want, true, true)},
+			"", ""},
+		{"one unit changed: that unit, one reload", []unitState{unit("a.service", want, true, true), unit("b.service", "old\n", true, true)},
+			"b.service", "systemctl daemon-reload"},
+		{"disabled by hand: enable again, no write", []unitState{unit("a.service", want, true, false)},
+			"", "systemctl --no-reload enable --quiet 'a.service' && systemctl daemon-reload"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := decideUnits(c.units)
+			var written []string
+			for _, u := range a.write {
+				written = append(written, u.unit)
+			}
+			if got := strings.Join(written, ","); got != c.write {
+				t.Errorf("written %q, want %q", got, c.write)
+			}
+			if got := reloadScript(a); got != c.script {
+				t.Errorf("script %q, want %q", got, c.script)
+			}
+		})
+	}
+}
+
+// TestUnitStartScript checks the setup argument's environment file as sh
+// and systemd read it.
+func TestUnitStartScript(t *testing.T) {
+	cases := []struct {
+		name, setup string
+		want        []string
+	}{
+		{"no setup: the file goes", "", []string{"rm -f '/run/carbonctl/wso2-c-mgr1.env' || exit 1", "systemctl restart 'wso2-c-mgr1.service' || exit 1"}},
+		{"setup: the file holds the argument", "-Dsetup", []string{
+			`install -d -m 0755 '/run/carbonctl' && (umask 022 && printf '%s\n' 'CARBONCTL_SETUP_ARG=-Dsetup' > '/run/carbonctl/wso2-c-mgr1.env') || exit 1`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := unitStartScript("wso2-c-mgr1.service", c.setup)
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("script lacks %q:\n%s", w, got)
+				}
+			}
+			if err := exec.Command("sh", "-n", "-c", got).Run(); err != nil {
+				t.Errorf("sh -n: %v\n%s", err, got)
+			}
+		})
+	}
+}
+
+func TestParseUnitStates(t *testing.T) {
+	out := "Id=wso2-c-wrk1.service\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=812\n\n" +
+		"Id=wso2-c-wrk2.service\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\nMainPID=0\n"
+	got := parseUnitStates(out)
+	cases := []struct {
+		unit    string
+		want    ServiceStatus
+		pid     int
+		healthy bool
+	}{
+		{"wso2-c-wrk1.service", ServiceStatus{"wso2-c-wrk1.service", "active/running", "enabled", 812}, 812, true},
+		{"wso2-c-wrk1.service", ServiceStatus{"wso2-c-wrk1.service", "active/running", "enabled", 812}, 900, false},
+		{"wso2-c-wrk2.service", ServiceStatus{"wso2-c-wrk2.service", "inactive/dead", "disabled", 0}, 0, false},
+	}
+	for _, c := range cases {
+		s := got[c.unit]
+		if s != c.want {
+			t.Errorf("%s: %+v, want %+v", c.unit, s, c.want)
+		}
+		if h := s.healthy(c.pid); h != c.healthy {
+			t.Errorf("%s with pid %d: healthy = %v, want %v", c.unit, c.pid, h, c.healthy)
+		}
+	}
+	var none *ServiceStatus
+	if !none.healthy(5) {
+		t.Error("a node without a unit must not be unhealthy for it")
+	}
+}
+
+func TestStatusScriptWithUnits(t *testing.T) {
+	if got := statusScript(nil); got != listenScript {
+		t.Errorf("without units: %q", got)
+	}
+	got := statusScript([]string{"wso2-c-a.service"})
+	if !strings.Contains(got, "echo "+unitsMarker+"\nsystemctl show -p Id -p ActiveState -p SubState -p UnitFileState -p MainPID 'wso2-c-a.service'\nexit 0") {
+		t.Errorf("script:\n%s", got)
+	}
+	if err := exec.Command("sh", "-n", "-c", got).Run(); err != nil {
+		t.Errorf("sh -n: %v", err)
+	}
+}
+
+const serviceInventory = `[cluster]
+name = "esb-unit"
+playbook = "esb-worker-manager"
+[product]
+archive = "a.zip"
+home = "/opt/esb"
+[ssh]
+identity_file = "id"
+known_hosts = "kh"
+[database]
+host = "198.18.0.10"
+admin_password_env = "PW"
+user = "regadmin"
+password_env = "PW"
+jdbc_driver = "d.jar"
+[[node]]
+name = "mgr1"
+host = "198.18.0.21"
+role = "manager"
+wka = true
+[[node]]
+name = "wrk1"
+host = "198.18.0.21"
+role = "worker"
+home = "/opt/esb-2"
+port_offset = 1
+local_member_port = 4101
+[[node]]
+name = "wrk2"
+host = "198.18.0.22"
+role = "worker"
+`
+
+// serviceEngine is a planning engine for the ESB playbook with mgr1 and
+// wrk1 on a systemd host (.21) and wrk2 on a host without systemd (.22).
+func serviceEngine(t *testing.T) *Engine {
+	t.Helper()
+	env := func(k string) (string, bool) { return "pw", k == "PW" }
+	inv, err := inventory.Parse("inv.toml", t.TempDir(), []byte(serviceInventory), env, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive{sha256: "archive"}}
+	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
+	e.vars = newVars(inv, pb)
+	if err := e.build(); err != nil {
+		t.Fatal(err)
+	}
+	e.hosts["198.18.0.21"].probes[systemdProbeName] = remote.ProbeResult{Stdout: "systemd\n"}
+	e.hosts["198.18.0.22"].probes[systemdProbeName] = remote.ProbeResult{ExitCode: 1}
+	return e
+}
+
+// installed puts node name's unit on its host as carbonctl writes it
+// (content = "" for the wanted one), enabled or not.
+func (e *Engine) installed(name, content string, enabled bool) {
+	var n *node
+	for _, m := range e.nodes {
+		if m.name() == name {
+			n = m
+		}
+	}
+	if content == "" {
+		content = renderUnit(e.unitSpecOf(n))
+	}
+	setFile(n.host, e.unitPath(n), []byte(content))
+	wants := path.Join(wantsDir, unitName(e.inv.Cluster.Name, name))
+	if enabled {
+		setFile(n.host, wants, []byte{})
+	} else {
+		setFile(n.host, wants, nil)
+	}
+}
+
+func TestServiceStep(t *testing.T) {
+	cases := []struct {
+		name    string
+		setup   func(e *Engine)
+		actions string // of the systemd host's result
+		status  Status
+	}{
+		{"fresh systemd host: two units, enabled, one reload", func(e *Engine) {
+			e.installed("mgr1", "", false)
+			e.installed("wrk1", "", false)
+			setFile(e.hosts["198.18.0.21"], e.unitPath(e.nodes[0]), nil)
+			setFile(e.hosts["198.18.0.21"], e.unitPath(e.nodes[1]), nil)
+		}, "install /etc/systemd/system/wso2-esb-unit-mgr1.service (+22 -0)|install /etc/systemd/system/wso2-esb-unit-wrk1.service (+22 -0)|" +
+			"systemctl --no-reload enable --quiet 'wso2-esb-unit-mgr1.service' 'wso2-esb-unit-wrk1.service' && systemctl daemon-reload", Changed},
+		{"converged: nothing", func(e *Engine) {
+			e.installed("mgr1", "", true)
+			e.installed("wrk1", "", true)
+		}, "", OK},
+		{"wrk1's unit edited by hand: rewritten, one reload", func(e *Engine) {
+			e.installed("mgr1", "", true)
+			e.installed("wrk1", "[Service]\nExecStart=/bin/false\n", true)
+		}, "update /etc/systemd/system/wso2-esb-unit-wrk1.service (+21 -1)|systemctl daemon-reload", Changed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := serviceEngine(t)
+			c.setup(e)
+			results := e.runService(context.Background(), e.step(t, "service"))
+			if len(results) != 2 {
+				t.Fatalf("%d results, want one per host", len(results))
+			}
+			var got []string
+			for _, a := range results[0].Actions {
+				got = append(got, a.Desc)
+			}
+			if strings.Join(got, "|") != c.actions || results[0].Status != c.status {
+				t.Errorf("systemd host: %s %q\nwant %s %q", results[0].Status, strings.Join(got, "|"), c.status, c.actions)
+			}
+			if r := results[1]; r.Status != OK || len(r.Actions) != 0 || !strings.Contains(r.Note, "nohup") {
+				t.Errorf("host without systemd: %+v", r)
+			}
+		})
+	}
+}
+
+// TestUnitInFingerprint: a changed unit restarts its node only; a host
+// without systemd has no unit in its nodes' fingerprints.
+func TestUnitInFingerprint(t *testing.T) {
+	ctx := context.Background()
+	fingerprints := func(wrk1Unit string) map[string]string {
+		e := serviceEngine(t)
+		e.installed("mgr1", "", true)
+		e.installed("wrk1", wrk1Unit, true)
+		e.runService(ctx, e.step(t, "service"))
+		fps := map[string]string{}
+		for _, n := range e.nodes {
+			fp, err := e.fingerprint(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fps[n.name()] = fp
+		}
+		if e.nodes[2].managed[e.unitPath(e.nodes[2])] {
+			t.Error("wrk2 (no systemd) manages a unit")
+		}
+		return fps
+	}
+	converged := fingerprints("")
+	// A stale unit on the host is rewritten by the plan: the fingerprint is
+	// that of the new unit, the same as on a converged host.
+	if again := fingerprints("stale\n"); again["wrk1"] != converged["wrk1"] {
+		t.Errorf("fingerprint after rewriting the unit differs from the converged one")
+	}
+	e := serviceEngine(t)
+	e.installed("mgr1", "", true)
+	e.installed("wrk1", "", true)
+	e.runService(ctx, e.step(t, "service"))
+	// The unit carbonctl wants for wrk1 changes (e.g. a new JAVA_HOME).
+	n := e.nodes[1]
+	setFile(n.host, e.unitPath(n), []byte(renderUnit(unitSpec{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
+	for _, m := range e.nodes {
+		fp, err := e.fingerprint(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed := fp != converged[m.name()]; changed != (m.name() == "wrk1") {
+			t.Errorf("%s: fingerprint changed = %v", m.name(), changed)
+		}
+	}
+}
