@@ -50,6 +50,12 @@ func requireLab(t testing.TB) {
 
 // newEnv builds the binary and the simulated product and starts a fresh lab.
 func newEnv(t testing.TB) *env {
+	return newEnvHosts(t)
+}
+
+// newEnvHosts is newEnv with a lab of the given hosts (lab.Up's "NAME=IP"
+// or "NAME=IP:systemd"; none = the default lab).
+func newEnvHosts(t testing.TB, hosts ...string) *env {
 	requireLab(t)
 	waitForFreeLab(t)
 	e := &env{t: t, dir: t.TempDir()}
@@ -58,9 +64,10 @@ func newEnv(t testing.TB) *env {
 	root := repoRoot()
 	e.mustRun(root, "go", "build", "-o", e.bin, "./cmd/carbonctl")
 	e.mustRun(root, "go", "run", "./fixtures/mkdist", "-out", e.dist)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// 15 minutes: a lab with systemd hosts builds its cached Debian root once (debootstrap).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, filepath.Join(e.dir, "lab"))
+	l, err := lab.Up(ctx, filepath.Join(e.dir, "lab"), hosts...)
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}

@@ -2,7 +2,8 @@
 # Installs what the lab and the tests need on a Debian machine (run as root).
 set -euo pipefail
 packages=(openssh-server openssh-client mariadb-server mariadb-client nginx cron rsync tini nftables
-          iproute2 curl sudo util-linux procps ca-certificates openssl default-jre-headless)
+          iproute2 curl sudo util-linux procps ca-certificates openssl default-jre-headless
+          systemd-container debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

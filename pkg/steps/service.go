@@ -20,10 +20,10 @@ const (
 	// the environment file that hands it to the unit; /run is empty after a
 	// reboot, so a boot never repeats the setup.
 	setupEnvDir = "/run/carbonctl"
-	// systemdProbe tells whether systemd runs as the host's init (what
-	// sd_booted() checks); a shell built-in, so the batch read forks nothing.
-	systemdProbe     = `[ -d /run/systemd/system ] && echo systemd`
-	systemdProbeName = "systemd"
+	// systemdDir exists when systemd runs as the host's init (what
+	// sd_booted() checks); the batch read stats it with the other paths, so
+	// detecting systemd costs no process and no round trip.
+	systemdDir = "/run/systemd/system"
 )
 
 // unitSpec is what a node's service unit says.
@@ -120,8 +120,10 @@ func (e *Engine) unitPath(n *node) string {
 
 // runsSystemd reports whether the batch read found systemd running on h.
 func (h *host) runsSystemd() bool {
-	r, ok := h.probe(systemdProbeName)
-	return ok && r.ExitCode == 0 && strings.TrimSpace(r.Stdout) == "systemd"
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := h.files[systemdDir]
+	return f != nil && f.Exists && f.IsDir
 }
 
 // serviceUnit returns the unit name of node n when it runs as a systemd
@@ -145,9 +147,8 @@ func (e *Engine) hasServiceStep() bool {
 // prefetchService adds to the batch read: whether systemd runs, the node's
 // unit file and whether it is enabled (the wants link, followed).
 func (e *Engine) prefetchService(n *node, req *remote.GatherRequest) {
-	req.Probes[systemdProbeName] = systemdProbe
 	req.Contents = append(req.Contents, e.unitPath(n))
-	req.Stats = append(req.Stats, path.Join(wantsDir, unitName(e.inv.Cluster.Name, n.name())))
+	req.Stats = append(req.Stats, systemdDir, path.Join(wantsDir, unitName(e.inv.Cluster.Name, n.name())))
 }
 
 // unitState is what the service step found for one node's unit.

@@ -183,41 +183,15 @@ func TestStatusScriptWithUnits(t *testing.T) {
 	}
 }
 
-const serviceInventory = `[cluster]
-name = "esb-unit"
-playbook = "esb-worker-manager"
-[product]
-archive = "a.zip"
-home = "/opt/esb"
-[ssh]
-identity_file = "id"
-known_hosts = "kh"
-[database]
-host = "198.18.0.10"
-admin_password_env = "PW"
-user = "regadmin"
-password_env = "PW"
-jdbc_driver = "d.jar"
-[[node]]
-name = "mgr1"
-host = "198.18.0.21"
-role = "manager"
-wka = true
-[[node]]
-name = "wrk1"
-host = "198.18.0.21"
-role = "worker"
-home = "/opt/esb-2"
-port_offset = 1
-local_member_port = 4101
-[[node]]
-name = "wrk2"
-host = "198.18.0.22"
-role = "worker"
-`
+// serviceInventory is lbInventory without a load balancer and with wrk1 on
+// mgr1's host (.21); wrk2 is on .23.
+var serviceInventory = strings.NewReplacer("LB\n", "",
+	"name = \"wrk1\"\nhost = \"198.18.0.22\"\nrole = \"worker\"\n",
+	"name = \"wrk1\"\nhost = \"198.18.0.21\"\nrole = \"worker\"\nhome = \"/opt/esb-2\"\nport_offset = 2\nlocal_member_port = 4101\n",
+).Replace(lbInventory)
 
 // serviceEngine is a planning engine for the ESB playbook with mgr1 and
-// wrk1 on a systemd host (.21) and wrk2 on a host without systemd (.22).
+// wrk1 on a systemd host (.21) and wrk2 on a host without systemd (.23).
 func serviceEngine(t *testing.T) *Engine {
 	t.Helper()
 	env := func(k string) (string, bool) { return "pw", k == "PW" }
@@ -235,8 +209,8 @@ func serviceEngine(t *testing.T) *Engine {
 	if err := e.build(); err != nil {
 		t.Fatal(err)
 	}
-	e.hosts["198.18.0.21"].probes[systemdProbeName] = remote.ProbeResult{Stdout: "systemd\n"}
-	e.hosts["198.18.0.22"].probes[systemdProbeName] = remote.ProbeResult{ExitCode: 1}
+	e.hosts["198.18.0.21"].files[systemdDir] = &remote.File{Path: systemdDir, Exists: true, IsDir: true}
+	setFile(e.hosts["198.18.0.23"], systemdDir, nil)
 	return e
 }
 
