@@ -52,6 +52,23 @@ func TestSystemdReboot(t *testing.T) {
 
 	t.Run("a rebooted worker rejoins by itself", func(t *testing.T) { testReboot(t, e) })
 	t.Run("stop, start and status go through systemctl", func(t *testing.T) { testSystemctlOps(t, e) })
+	t.Run("remove-node deletes the unit", func(t *testing.T) { testRemoveUnit(t, e) })
+}
+
+// testRemoveUnit: a removed node's unit is disabled and deleted, so a
+// reboot of its host does not bring it back.
+func testRemoveUnit(t *testing.T, e *env) {
+	r := e.carbonctl("remove-node", e.inventory, "--name", "wrk2")
+	if r.code != 0 || !strings.Contains(r.out, "disable and delete "+unitOf("wrk2")) {
+		t.Fatalf("remove-node wrk2: exit %d:\n%s", r.code, r.out)
+	}
+	out := e.exec("n3", "sh", "-c", "ls /etc/systemd/system/"+unitOf("wrk2")+" 2>&1; systemctl is-enabled "+unitOf("wrk2")+" 2>&1; true")
+	if !strings.Contains(out, "No such file") || strings.Contains(out, "\nenabled") {
+		t.Errorf("after remove-node, wrk2's unit: %s", out)
+	}
+	if r := e.carbonctl("up", e.inventory); r.code != 0 || !strings.Contains(r.out, "\n0 changed") {
+		t.Errorf("up after remove-node: exit %d:\n%s", r.code, r.out)
+	}
 }
 
 // assertUnits checks every node's unit: root-owned, enabled, active, its
@@ -71,24 +88,27 @@ func (e *env) assertUnits(t *testing.T) {
 				t.Errorf("%s: unit lacks %q:\n%s", n.name, want, text)
 			}
 		}
-		show := e.unitProps(n.host, unit)
+		show := e.unitProps(n.host, unit, "ActiveState", "UnitFileState", "MainPID")
 		pid := strings.TrimRight(e.exec(n.host, "cat", pidFile), "\x00\n")
 		if show["ActiveState"] != "active" || show["UnitFileState"] != "enabled" || show["MainPID"] != pid {
 			t.Errorf("%s: unit %v, pid file %q: want active, enabled, main pid = pid file", n.name, show, pid)
 		}
-		limits := e.exec(n.host, "cat", "/proc/"+pid+"/limits")
-		// The hard limit is the unit's; the soft one starts at 4096 and a JVM
-		// (like Go's runtime) raises it to the hard one.
-		if !regexp.MustCompile(`Max open files\s+\d+\s+65535\s`).MatchString(limits) {
-			t.Errorf("%s: server's limits:\n%s", n.name, limits)
+		// The unit asks for WSO2's limits; what the server gets is capped by
+		// the machine (this lab machine caps hard limits at 20000).
+		if l := e.unitProps(n.host, unit, "LimitNOFILESoft", "LimitNOFILE"); l["LimitNOFILESoft"] != "4096" || l["LimitNOFILE"] != "65535" {
+			t.Errorf("%s: unit's open-files limits %v, want 4096:65535", n.name, l)
+		}
+		if n.name == "wrk1" {
+			limits := e.exec(n.host, "grep", "Max open files", "/proc/"+pid+"/limits")
+			t.Logf("wrk1's server: %s", strings.Join(strings.Fields(limits), " "))
 		}
 	}
 }
 
-// unitProps reads a unit's state with systemctl show.
-func (e *env) unitProps(host, unit string) map[string]string {
+// unitProps reads properties of a unit with systemctl show.
+func (e *env) unitProps(host, unit string, names ...string) map[string]string {
 	props := map[string]string{}
-	out := e.exec(host, "systemctl", "show", "-p", "ActiveState", "-p", "SubState", "-p", "UnitFileState", "-p", "MainPID", unit)
+	out := e.exec(host, "systemctl", "show", "-p", strings.Join(names, ","), unit)
 	for _, l := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
 			props[k] = v
@@ -158,7 +178,7 @@ func testSystemctlOps(t *testing.T, e *env) {
 	if r.code != 0 || !strings.Contains(r.out, "systemctl stop "+unitOf("wrk2")) {
 		t.Fatalf("stop --limit wrk2: exit %d:\n%s", r.code, r.out)
 	}
-	if p := e.unitProps("n3", unitOf("wrk2")); p["ActiveState"] != "inactive" {
+	if p := e.unitProps("n3", unitOf("wrk2"), "ActiveState", "Result"); p["ActiveState"] != "inactive" || p["Result"] != "success" {
 		t.Errorf("after stop, wrk2's unit is %v, want inactive (a clean stop, not failed)", p)
 	}
 	var st serviceJSON

@@ -143,7 +143,7 @@ func stopNode(c *cli.Context, inv *inventory.Inventory, name string) error {
 	}
 	o := runOptions(c, true, "remove-node")
 	o.Limit = []string{name}
-	report, err := steps.OperateGroups(c.Context, groups, o, steps.OpStop)
+	report, err := steps.OperateGroups(c.Context, groups, o, steps.OpRetire)
 	if report != nil && err == nil && !report.Failed() {
 		return nil
 	}

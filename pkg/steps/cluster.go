@@ -280,7 +280,7 @@ func OperateGroups(ctx context.Context, groups []Group, opts Options, op string)
 	order := make([]int, len(groups))
 	for i := range groups {
 		order[i] = i
-		if op == OpStop {
+		if op == OpStop || op == OpRetire {
 			order[i] = len(groups) - 1 - i
 		}
 	}

@@ -20,6 +20,10 @@ const (
 	OpStart   = "start"
 	OpStop    = "stop"
 	OpRestart = "restart"
+	// OpRetire stops nodes for good (remove-node): like OpStop, and on
+	// systemd hosts it also disables and deletes the node's unit, so that a
+	// reboot does not bring the removed node back.
+	OpRetire = "retire"
 )
 
 // prepare builds an engine with its archive open; done closes the archive
@@ -105,9 +109,13 @@ func (e *Engine) operate(ctx context.Context, op string) []*Result {
 	if !ok {
 		return []*Result{{Step: op, Target: e.inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("playbook %s has no start step", e.pb.Name)}}
 	}
-	e.out.header(strings.ToUpper(op), e.inv.Cluster.Name)
-	if op == OpStop {
-		return e.printed(e.stopAll(ctx, s))
+	header := op
+	if op == OpRetire {
+		header = OpStop
+	}
+	e.out.header(strings.ToUpper(header), e.inv.Cluster.Name)
+	if op == OpStop || op == OpRetire {
+		return e.printed(e.stopAll(ctx, s, op == OpRetire))
 	}
 	if drift := e.silentPlan(ctx); len(drift) > 0 {
 		return e.printed(drift)
@@ -199,13 +207,19 @@ func (e *Engine) silentPlan(ctx context.Context) []*Result {
 	return results
 }
 
-// stopAll stops the running targets: workers first, then managers.
-func (e *Engine) stopAll(ctx context.Context, s playbook.Step) []*Result {
+// stopAll stops the running targets: workers first, then managers; retire
+// also removes their units.
+func (e *Engine) stopAll(ctx context.Context, s playbook.Step, retire bool) []*Result {
 	workers, managers := e.byRole()
 	results := make([]*Result, 0, len(e.targets))
 	for _, phase := range [][]*node{workers, managers} {
 		out := make([]*Result, len(phase))
-		e.parallel(len(phase), func(i int) { out[i] = e.stopOne(ctx, s, phase[i]) })
+		e.parallel(len(phase), func(i int) {
+			out[i] = e.stopOne(ctx, s, phase[i])
+			if retire && out[i].Status != Failed && out[i].Status != Skipped {
+				e.removeUnit(ctx, phase[i], out[i])
+			}
+		})
 		results = append(results, out...)
 	}
 	return results
@@ -253,6 +267,20 @@ func (e *Engine) stopOne(ctx context.Context, s playbook.Step, n *node) *Result 
 		return fail(res, err)
 	}
 	return res
+}
+
+// removeUnit disables and deletes node n's unit where it has one.
+func (e *Engine) removeUnit(ctx context.Context, n *node, res *Result) {
+	unit, ok := e.serviceUnit(n)
+	if !ok {
+		return
+	}
+	script := fmt.Sprintf("systemctl --no-reload disable --quiet %s && rm -f %s %s && systemctl daemon-reload",
+		remote.Quote(unit), remote.Quote(e.unitPath(n)), remote.Quote(setupEnvFile(unit)))
+	res.changed("disable and delete "+unit, "")
+	if err := run(ctx, n.host, "root", script, nil, "remove the unit "+unit); err != nil {
+		fail(res, err)
+	}
 }
 
 // rollingRestart restarts the workers one at a time, then the managers,
