@@ -67,10 +67,12 @@ func newEnvHosts(t testing.TB, hosts ...string) *env {
 	// 15 minutes: a lab with systemd hosts builds its cached Debian root once (debootstrap).
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	began := time.Now()
 	l, err := lab.Up(ctx, filepath.Join(e.dir, "lab"), hosts...)
 	if err != nil {
 		t.Fatalf("lab up: %v", err)
 	}
+	t.Logf("lab up (%d hosts) in %s", len(l.Hosts), time.Since(began).Round(time.Millisecond))
 	e.lab = l
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
