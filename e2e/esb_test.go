@@ -73,7 +73,7 @@ func TestESBWorkerManager(t *testing.T) {
 			"unpack wso2esb-4.9.0.zip", "install " + home + "/repository/components/lib/mysql-connector-java-5.1.49.jar",
 			"CREATE DATABASE IF NOT EXISTS `REGISTRY_DB`", "CREATE DATABASE IF NOT EXISTS `REGISTRY_LOCAL3`",
 			"IDENTIFIED BY '********'", "GRANT ALL PRIVILEGES ON `WSO2_USER_DB`.* TO 'regadmin'@'%'",
-			"source " + home + "/dbscripts/mysql.sql into REGISTRY_DB",
+			"source wso2esb-4.9.0.zip:dbscripts/mysql.sql into REGISTRY_DB",
 			"+                    <password>********</password>",
 			"carbondb.mysql-wso2.com", "-Dsetup", "-DworkerNode=true",
 		} {
@@ -125,7 +125,7 @@ func TestESBWorkerManager(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = e.carbonctl("plan", e.inventory)
-		if r.code != 0 || !strings.Contains(r.out, "source "+home+"/dbscripts/mysql.sql into REGISTRY_LOCAL3") || !strings.Contains(r.out, "first drop the 1 empty tables an interrupted import left") {
+		if r.code != 0 || !strings.Contains(r.out, "source wso2esb-4.9.0.zip:dbscripts/mysql.sql into REGISTRY_LOCAL3") || !strings.Contains(r.out, "first drop the 1 empty tables an interrupted import left") {
 			t.Fatalf("want the empty leftovers resumed: exit %d\n%s", r.code, r.out)
 		}
 	})
