@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -105,6 +106,11 @@ func (e *Engine) openDB(user, password string) (*sql.DB, error) {
 	cfg.InterpolateParams = true
 	cfg.Timeout = 10 * time.Second
 	cfg.MultiStatements = false
+	tlsCfg, err := e.inv.Database.TLSConfig() // set on this connector only: no driver-wide registration
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLS = tlsCfg
 	if via := e.dbViaHost(); via != nil {
 		if via.client == nil {
 			return nil, fmt.Errorf("tunnel through %s: %v", via.addr, via.err)
@@ -152,7 +158,7 @@ func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) 
 	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
 	var comment string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&st.version, &comment); err != nil {
-		return nil, fmt.Errorf("connect as %s: %w", e.inv.Database.AdminUser, err)
+		return nil, fmt.Errorf("connect as %s%s: %w", e.inv.Database.AdminUser, e.tlsHint(err), err)
 	}
 	st.server = serverName(st.version, comment)
 	st.mysql57 = isMySQL57(st.server)
@@ -182,6 +188,22 @@ func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) 
 		st.databases[n] = true
 	}
 	return st, e.readUserState(ctx, db, st)
+}
+
+// tlsHint explains a connection error caused by the server's certificate.
+func (e *Engine) tlsHint(err error) string {
+	var unknownCA x509.UnknownAuthorityError
+	var badName x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Sprintf(" (the server's TLS certificate is not signed by database.tls_ca %s)", e.inv.Database.TLSCA)
+	case errors.As(err, &badName):
+		return fmt.Sprintf(" (the server's TLS certificate does not name %q: set database.tls_server_name to a name it carries)", badName.Host)
+	case errors.As(err, &invalid):
+		return " (the server's TLS certificate is not valid: expired, not yet valid or not for servers)"
+	}
+	return ""
 }
 
 func (e *Engine) readUserState(ctx context.Context, db *sql.DB, st *dbState) error {
