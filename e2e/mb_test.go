@@ -15,7 +15,7 @@ const (
 )
 
 func TestMBTwoNodesOnOneHost(t *testing.T) {
-	e := newEnv(t)
+	e := newMySQL8Env(t) // the kernel's mysql.sql has TIMESTAMP NOT NULL DEFAULT 0
 	inv := e.sampleInventory("mb.toml", "mb-lab.toml", nil)
 	ip := e.lab.Hosts["n1"]
 
