@@ -66,3 +66,30 @@ func testArchive(t *testing.T, files map[string]string) *archive {
 	t.Cleanup(a.close)
 	return a
 }
+
+// TestLoadScriptsPrefersMySQL57 picks mysql57_scripts on MySQL 5.7+ when the
+// archive has them, mysql.sql otherwise.
+func TestLoadScriptsPrefersMySQL57(t *testing.T) {
+	both := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)", "p/dbscripts/mysql5.7.sql": "CREATE TABLE B (ID INT)"}
+	plain := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)"}
+	d := playbook.Database{Scripts: []string{"dbscripts/mysql.sql"}, MySQL57Script: []string{"dbscripts/mysql5.7.sql"}}
+	tests := []struct {
+		name    string
+		files   map[string]string
+		mysql57 bool
+		want    string
+	}{
+		{"MySQL 8, shipped", both, true, "B"},
+		{"MySQL 8, not shipped", plain, true, "A"},
+		{"MariaDB", both, false, "A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Engine{arch: testArchive(t, tt.files)}
+			w, err := e.loadScripts("DB", d, &dbState{mysql57: tt.mysql57})
+			if err != nil || len(w.tables) != 1 || w.tables[0] != tt.want {
+				t.Fatalf("tables %v (%v), want [%s]", w.tables, err, tt.want)
+			}
+		})
+	}
+}
