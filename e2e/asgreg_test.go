@@ -64,8 +64,8 @@ func TestASWithGovernanceRegistry(t *testing.T) {
 		t.Log(r.out)
 		for _, want := range []string{
 			"create registry collection /_system/asConfig in WSO2_GREG_DB",
-			"source " + gregNode.home + "/dbscripts/mysql.sql into WSO2_GREG_DB",
-			"source /opt/wso2as-5.3.0/dbscripts/mysql.sql into REGISTRY_LOCAL_SLAVE1",
+			"source wso2greg-5.4.0.zip:dbscripts/mysql.sql into WSO2_GREG_DB",
+			"source wso2as-5.3.0.zip:dbscripts/mysql.sql into REGISTRY_LOCAL_SLAVE1",
 		} {
 			if !strings.Contains(r.out, want) {
 				t.Errorf("up output lacks %q:\n%s", want, r.out)

@@ -29,7 +29,7 @@ func TestBPSMasterSlave(t *testing.T) {
 			t.Fatalf("up exit %d:\n%s", r.code, r.out)
 		}
 		for _, want := range []string{
-			"source " + bpsHome + "/dbscripts/bps/bpel/create/mysql.sql into BPS_DB",
+			"source wso2bps-3.6.0.zip:dbscripts/bps/bpel/create/mysql.sql into BPS_DB",
 			"patch " + bpsHome + "/bin/wso2server.sh (+1 -1)",
 			"start " + bpsHome + "/bin/wso2server.sh -DworkerNode=true (not running)",
 		} {

@@ -48,7 +48,7 @@ func TestEIBusinessProcess(t *testing.T) {
 		for _, want := range []string{
 			"install " + eiHome + "/lib/mysql-connector-java-5.1.49.jar",
 			"CREATE DATABASE IF NOT EXISTS `BPEL_DB` CHARACTER SET latin1",
-			"source " + eiRuntime + "/dbscripts/bps/bpel/create/mysql.sql into BPEL_DB",
+			"source wso2ei-6.3.0.zip:wso2/business-process/dbscripts/bps/bpel/create/mysql.sql into BPEL_DB",
 			"create " + eiRuntime + "/conf/hazelcast.properties",
 			"start " + eiHome + "/bin/business-process.sh (not running)",
 		} {

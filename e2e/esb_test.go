@@ -2,15 +2,18 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/carbonctl/carbonctl/fixtures/mariadbtest"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -32,7 +35,7 @@ var managedFiles = []string{
 }
 
 func TestESBWorkerManager(t *testing.T) {
-	e := newEnv(t)
+	e := newMySQL8Env(t) // ESB 4.9.0 ships only mysql.sql, with TIMESTAMP NOT NULL DEFAULT 0
 
 	t.Run("bad input is refused before connecting", func(t *testing.T) {
 		inv := e.writeInventory("typo.toml", func(s string) string {
@@ -73,7 +76,8 @@ func TestESBWorkerManager(t *testing.T) {
 			"unpack wso2esb-4.9.0.zip", "install " + home + "/repository/components/lib/mysql-connector-java-5.1.49.jar",
 			"CREATE DATABASE IF NOT EXISTS `REGISTRY_DB`", "CREATE DATABASE IF NOT EXISTS `REGISTRY_LOCAL3`",
 			"IDENTIFIED BY '********'", "GRANT ALL PRIVILEGES ON `WSO2_USER_DB`.* TO 'regadmin'@'%'",
-			"source " + home + "/dbscripts/mysql.sql into REGISTRY_DB",
+			"would change: [database] (MariaDB 10.",
+			"source wso2esb-4.9.0.zip:dbscripts/mysql.sql into REGISTRY_DB",
 			"+                    <password>********</password>",
 			"carbondb.mysql-wso2.com", "-Dsetup", "-DworkerNode=true",
 		} {
@@ -125,7 +129,7 @@ func TestESBWorkerManager(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = e.carbonctl("plan", e.inventory)
-		if r.code != 0 || !strings.Contains(r.out, "source "+home+"/dbscripts/mysql.sql into REGISTRY_LOCAL3") || !strings.Contains(r.out, "first drop the 1 empty tables an interrupted import left") {
+		if r.code != 0 || !strings.Contains(r.out, "source wso2esb-4.9.0.zip:dbscripts/mysql.sql into REGISTRY_LOCAL3") || !strings.Contains(r.out, "first drop the 1 empty tables an interrupted import left") {
 			t.Fatalf("want the empty leftovers resumed: exit %d\n%s", r.code, r.out)
 		}
 	})
@@ -215,6 +219,85 @@ func TestESBWorkerManager(t *testing.T) {
 			t.Fatalf("plan through the tunnel: exit %d\n%s", r.code, r.out)
 		}
 	})
+
+	t.Run("database over TLS: verified against the lab's CA, refused with another", func(t *testing.T) {
+		if e.lab.DBCA == "" {
+			t.Fatal("the lab's db host serves no TLS (no db-tls/ca.pem in the state dir)")
+		}
+		withCA := func(name, ca string) string {
+			return e.writeInventory(name, func(s string) string {
+				return strings.Replace(s, `alias = "carbondb.mysql-wso2.com"`, `alias = "carbondb.mysql-wso2.com"`+"\ntls_ca = "+strconv.Quote(ca), 1)
+			})
+		}
+		before := e.sslAccepts()
+		r := e.carbonctl("plan", withCA("tls.toml", e.lab.DBCA), "--limit", "mgr1")
+		if r.code != 0 || !strings.Contains(r.out, "ok: [database]") {
+			t.Fatalf("plan over TLS: exit %d\n%s", r.code, r.out)
+		}
+		if after := e.sslAccepts(); after <= before {
+			t.Errorf("the server accepted no TLS connection during the plan (Ssl_accepts %d, then %d)", before, after)
+		}
+		r = e.carbonctl("plan", withCA("other-ca.toml", mariadbtest.OtherCA(t)), "--limit", "mgr1")
+		if r.code != 1 || !strings.Contains(r.out, "is not signed by database.tls_ca") {
+			t.Fatalf("want exit 1 naming tls_ca with another CA, got %d:\n%s", r.code, r.out)
+		}
+	})
+
+	t.Run("SQL the product user appends to the manager's dbscripts never runs", func(t *testing.T) {
+		db := e.admin()
+		grantsBefore := e.grantsOf(t, db, "regadmin")
+		script := home + "/dbscripts/mysql.sql"
+		e.exec("n1", "su", "-s", "/bin/sh", "wso2", "-c",
+			`printf '%s\n' 'CREATE TABLE X (ID INT);' "GRANT ALL ON *.* TO 'regadmin'@'%' WITH GRANT OPTION;" >> `+script)
+		if out := e.exec("n1", "tail", "-n", "1", script); !strings.Contains(out, "GRANT ALL ON *.*") {
+			t.Fatalf("the attack was not mounted: %s ends with %q", script, out)
+		}
+		if _, err := db.Exec("DROP DATABASE REGISTRY_LOCAL3"); err != nil {
+			t.Fatal(err)
+		}
+		r := e.carbonctl("up", e.inventory)
+		if r.code != 0 || !strings.Contains(r.out, "source wso2esb-4.9.0.zip:dbscripts/mysql.sql into REGISTRY_LOCAL3 (29 statements, 16 tables)") {
+			t.Fatalf("up after the attack: exit %d\n%s", r.code, r.out)
+		}
+		if after := e.grantsOf(t, db, "regadmin"); after != grantsBefore {
+			t.Errorf("regadmin's grants changed:\nbefore:\n%s\nafter:\n%s", grantsBefore, after)
+		}
+		var tables, x int
+		db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'REGISTRY_LOCAL3'").Scan(&tables)
+		db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'X'").Scan(&x)
+		if tables != 16 || x != 0 {
+			t.Errorf("REGISTRY_LOCAL3 holds %d tables (want the script's 16); %d tables named X (want 0)", tables, x)
+		}
+	})
+}
+
+// sslAccepts returns the server's count of accepted TLS connections.
+func (e *env) sslAccepts() int {
+	var name string
+	var n int
+	if err := e.admin().QueryRow("SHOW GLOBAL STATUS LIKE 'Ssl_accepts'").Scan(&name, &n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// grantsOf returns SHOW GRANTS of user@'%', one per line.
+func (e *env) grantsOf(t *testing.T, db *sql.DB, user string) string {
+	t.Helper()
+	rows, err := db.Query("SHOW GRANTS FOR '" + user + "'@'%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, g)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // assertCluster checks the converged cluster on the hosts themselves.

@@ -85,6 +85,20 @@ func newEnvHosts(t testing.TB, hosts ...string) *env {
 	return e
 }
 
+// newMySQL8Env is newEnv with the lab's MariaDB in MySQL-8 mode (MySQL 8's
+// default global sql_mode, CARBONCTL_LAB_DB_MODE=mysql8): the products'
+// scripts must import under it as they do on MySQL 5.7 and 8.
+func newMySQL8Env(t *testing.T) *env {
+	t.Setenv("CARBONCTL_LAB_DB_MODE", "mysql8")
+	e := newEnv(t)
+	var mode string
+	if err := e.admin().QueryRow("SELECT @@GLOBAL.sql_mode").Scan(&mode); err != nil || e.lab.DBMode != "mysql8" ||
+		!strings.Contains(mode, "NO_ZERO_DATE") || !strings.Contains(mode, "STRICT_TRANS_TABLES") {
+		t.Fatalf("the lab's database is not in MySQL-8 mode (lab mode %q, global sql_mode %q, %v)", e.lab.DBMode, mode, err)
+	}
+	return e
+}
+
 // waitForFreeLab takes the machine's lab lock, waiting up to 25 minutes
 // for another test process to finish with the lab (one lab runs on a
 // machine at a time: the bridge name and addresses are fixed). The lock is

@@ -15,7 +15,7 @@ const (
 )
 
 func TestMBTwoNodesOnOneHost(t *testing.T) {
-	e := newEnv(t)
+	e := newMySQL8Env(t) // the kernel's mysql.sql has TIMESTAMP NOT NULL DEFAULT 0
 	inv := e.sampleInventory("mb.toml", "mb-lab.toml", nil)
 	ip := e.lab.Hosts["n1"]
 
@@ -24,7 +24,7 @@ func TestMBTwoNodesOnOneHost(t *testing.T) {
 		t.Fatalf("up exit %d:\n%s", r.code, r.out)
 	}
 	for _, want := range []string{
-		"source " + mbHome1 + "/dbscripts/mb-store/mysql-mb.sql into MB_DB",
+		"source wso2mb-3.2.0.zip:dbscripts/mb-store/mysql-mb.sql into MB_DB",
 		"start " + mbHome1 + "/bin/wso2server.sh (not running",
 		"start " + mbHome2 + "/bin/wso2server.sh (not running",
 		"patch " + mbHome2 + "/repository/conf/hazelcast.properties (+1 -1)",

@@ -96,6 +96,12 @@ type Database struct {
 	RegistryDB    string // key registry_db: default "REGISTRY_DB"
 	LocalDBPrefix string // key local_db_prefix: default "REGISTRY_LOCAL"
 	CharacterSet  string // key character_set: optional, e.g. "latin1"
+	// TLSCA (key tls_ca) is the CA certificate file (PEM) the server's
+	// certificate must chain to; "" = no TLS (use via then).
+	TLSCA string
+	// TLSServerName (key tls_server_name) is the name the server's
+	// certificate must carry; default Host.
+	TLSServerName string
 }
 
 // LoadBalancer is the optional [loadbalancer] table: the nginx host in front

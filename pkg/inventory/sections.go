@@ -153,6 +153,7 @@ func (d *decoder) database(t *table) Database {
 	if db.Alias != "" {
 		t.checkDNSName("alias", db.Alias, "carbondb.mysql-wso2.com")
 	}
+	d.databaseTLS(t, &db)
 	if db.JDBCDriver != "" {
 		db.JDBCDriver = d.localFile(t, "jdbc_driver", db.JDBCDriver, "JDBC driver")
 		if !strings.HasSuffix(db.JDBCDriver, ".jar") {

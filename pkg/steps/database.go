@@ -2,10 +2,12 @@ package steps
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,7 +27,7 @@ var identRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 // wantDB is one database the playbook asks for, with the script that fills it.
 type wantDB struct {
 	name       string
-	scriptPath string // on the manager's host
+	scriptPath string // "archive.zip:rel/path.sql", for messages
 	statements []sqlscript.Statement
 	tables     []string
 }
@@ -33,7 +35,8 @@ type wantDB struct {
 // dbState is what the server holds now.
 type dbState struct {
 	version    string
-	mysql57    bool // MySQL (not MariaDB) 5.7 or newer
+	server     string // flavour and version, e.g. "MariaDB 10.11.19"
+	mysql57    bool   // MySQL (not MariaDB) 5.7 or newer
 	databases  map[string]bool
 	tables     map[string]map[string]bool
 	userExists bool
@@ -47,11 +50,11 @@ func (e *Engine) runDatabases(ctx context.Context, s playbook.Step) *Result {
 	res := &Result{Step: s.Name, Target: dbTarget}
 	mgr := e.managerNode()
 	if mgr == nil || mgr.isFailed() {
-		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: its dbscripts are not available)"
+		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: no node could start)"
 		e.failAll()
 		return res
 	}
-	if err := e.databases(ctx, s, mgr, res); err != nil {
+	if err := e.databases(ctx, s, res); err != nil {
 		e.failAll()
 		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
 	}
@@ -65,7 +68,7 @@ func (e *Engine) failAll() {
 	}
 }
 
-func (e *Engine) databases(ctx context.Context, s playbook.Step, mgr *node, res *Result) error {
+func (e *Engine) databases(ctx context.Context, s playbook.Step, res *Result) error {
 	admin, err := e.openDB(e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
@@ -75,7 +78,8 @@ func (e *Engine) databases(ctx context.Context, s playbook.Step, mgr *node, res 
 	if err != nil {
 		return err
 	}
-	want, err := e.wantedDatabases(ctx, s, mgr, st)
+	res.Note = "(" + st.server + ")"
+	want, err := e.wantedDatabases(s, st)
 	if err != nil {
 		return err
 	}
@@ -102,6 +106,11 @@ func (e *Engine) openDB(user, password string) (*sql.DB, error) {
 	cfg.InterpolateParams = true
 	cfg.Timeout = 10 * time.Second
 	cfg.MultiStatements = false
+	tlsCfg, err := e.inv.Database.TLSConfig() // set on this connector only: no driver-wide registration
+	if err != nil {
+		return nil, err
+	}
+	cfg.TLS = tlsCfg
 	if via := e.dbViaHost(); via != nil {
 		if via.client == nil {
 			return nil, fmt.Errorf("tunnel through %s: %v", via.addr, via.err)
@@ -147,10 +156,12 @@ func (e *Engine) dbViaHost() *host {
 // readDBState reads databases, tables, the application user and its grants.
 func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) {
 	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
-	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&st.version); err != nil {
-		return nil, fmt.Errorf("connect as %s: %w", e.inv.Database.AdminUser, err)
+	var comment string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&st.version, &comment); err != nil {
+		return nil, fmt.Errorf("connect as %s%s: %w", e.inv.Database.AdminUser, e.tlsHint(err), err)
 	}
-	st.mysql57 = isMySQL57(st.version)
+	st.server = serverName(st.version, comment)
+	st.mysql57 = isMySQL57(st.server)
 	rows, err := db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES")
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
@@ -177,6 +188,22 @@ func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) 
 		st.databases[n] = true
 	}
 	return st, e.readUserState(ctx, db, st)
+}
+
+// tlsHint explains a connection error caused by the server's certificate.
+func (e *Engine) tlsHint(err error) string {
+	var unknownCA x509.UnknownAuthorityError
+	var badName x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Sprintf(" (the server's TLS certificate is not signed by database.tls_ca %s)", e.inv.Database.TLSCA)
+	case errors.As(err, &badName):
+		return fmt.Sprintf(" (the server's TLS certificate does not name %q: set database.tls_server_name to a name it carries)", badName.Host)
+	case errors.As(err, &invalid):
+		return " (the server's TLS certificate is not valid: expired, not yet valid or not for servers)"
+	}
+	return ""
 }
 
 func (e *Engine) readUserState(ctx context.Context, db *sql.DB, st *dbState) error {
@@ -225,8 +252,8 @@ func (e *Engine) passwordWorks(ctx context.Context) (bool, error) {
 }
 
 // wantedDatabases renders the playbook's databases and reads their scripts
-// from the manager's CARBON_HOME.
-func (e *Engine) wantedDatabases(ctx context.Context, s playbook.Step, mgr *node, st *dbState) ([]wantDB, error) {
+// from the product archive on this machine.
+func (e *Engine) wantedDatabases(s playbook.Step, st *dbState) ([]wantDB, error) {
 	var want []wantDB
 	seen := map[string]bool{}
 	for _, d := range s.Databases {
@@ -249,7 +276,7 @@ func (e *Engine) wantedDatabases(ctx context.Context, s playbook.Step, mgr *node
 				continue
 			}
 			seen[name] = true
-			w, err := e.loadScripts(ctx, mgr, name, d, st)
+			w, err := e.loadScripts(name, d, st)
 			if err != nil {
 				return nil, err
 			}
@@ -259,28 +286,38 @@ func (e *Engine) wantedDatabases(ctx context.Context, s playbook.Step, mgr *node
 	return want, nil
 }
 
-func (e *Engine) loadScripts(ctx context.Context, mgr *node, name string, d playbook.Database, st *dbState) (wantDB, error) {
+// loadScripts reads a database's scripts from the checksummed product
+// archive on the control machine, never from a node: CARBON_HOME belongs to
+// the product user, and these statements run as the database admin. Every
+// statement must pass sqlscript.Check. mysql57_scripts are used instead on
+// MySQL 5.7+ when the archive has them.
+func (e *Engine) loadScripts(name string, d playbook.Database, st *dbState) (wantDB, error) {
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
-		if f, err := mgr.host.read(ctx, mgr.home(d.MySQL57Script[0])); err == nil && f.Exists {
+		if _, _, found, err := e.arch.read(path.Clean(d.MySQL57Script[0])); err == nil && found {
 			scripts = d.MySQL57Script
 		}
 	}
 	for _, sc := range scripts {
-		p := mgr.home(sc)
-		f, err := mgr.host.read(ctx, p)
+		rel := path.Clean(sc)
+		w.scriptPath = path.Base(e.arch.path) + ":" + rel
+		data, _, found, err := e.arch.read(rel)
 		if err != nil {
 			return w, err
 		}
-		if !f.Exists {
-			return w, fmt.Errorf("script %s not found on %s", p, mgr.host.addr)
+		if !found {
+			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.path)
 		}
-		stmts, err := sqlscript.Split(string(f.Content))
+		stmts, err := sqlscript.Split(string(data))
 		if err != nil {
-			return w, fmt.Errorf("%s: %w", p, err)
+			return w, fmt.Errorf("%s: %w", w.scriptPath, err)
 		}
-		w.scriptPath = p
+		for _, st := range stmts {
+			if err := sqlscript.Check(st); err != nil {
+				return w, fmt.Errorf("%s: %w", w.scriptPath, err)
+			}
+		}
 		w.statements = append(w.statements, stmts...)
 	}
 	w.tables = sqlscript.CreatedTables(w.statements)
@@ -400,7 +437,10 @@ func (e *Engine) importInto(ctx context.Context, db *sql.DB, w wantDB, drop []st
 		return err
 	}
 	defer conn.Close()
-	setup := []string{"SET FOREIGN_KEY_CHECKS = 0", fmt.Sprintf("USE `%s`", w.name)}
+	if err := importSession(ctx, conn); err != nil {
+		return err
+	}
+	setup := []string{fmt.Sprintf("USE `%s`", w.name)}
 	for _, t := range drop {
 		setup = append(setup, fmt.Sprintf("DROP TABLE IF EXISTS `%s`", t))
 	}
@@ -417,6 +457,41 @@ func (e *Engine) importInto(ctx context.Context, db *sql.DB, w wantDB, drop []st
 	_, err = conn.ExecContext(ctx, "SET FOREIGN_KEY_CHECKS = 1")
 	return err
 }
+
+// importSettings are the session settings of an import connection. The
+// stock scripts were written for MySQL 5.5/5.6: `TIMESTAMP NOT NULL DEFAULT
+// 0` needs a sql_mode without NO_ZERO_DATE, NO_ZERO_IN_DATE and strict mode
+// (MySQL 5.7/8 defaults: Error 1067), and the implicit TIMESTAMP defaults
+// they rely on need explicit_defaults_for_timestamp OFF. Only this session
+// changes: the server's global settings stay as they are.
+var importSettings = []struct {
+	stmt     string
+	optional bool // servers where the variable is global-only or absent keep theirs
+}{
+	{"SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'", false},
+	{"SET SESSION explicit_defaults_for_timestamp = OFF", true},
+	{"SET SESSION FOREIGN_KEY_CHECKS = 0", false},
+}
+
+// importSession applies importSettings to conn, the connection that then
+// runs the script's statements.
+func importSession(ctx context.Context, conn *sql.Conn) error {
+	for _, s := range importSettings {
+		_, err := conn.ExecContext(ctx, s.stmt)
+		var me *mysql.MySQLError
+		if err != nil && !(s.optional && errors.As(err, &me) && settingUnavailable[me.Number]) {
+			return fmt.Errorf("%s: %w", s.stmt, err)
+		}
+	}
+	return nil
+}
+
+// settingUnavailable are the errors of a SET SESSION the server cannot do:
+// unknown variable (1193), a global-only variable (1229), a read-only one
+// (1238), or one the admin lacks the privilege for (1227: MySQL 8.0.18+
+// wants SESSION_VARIABLES_ADMIN for explicit_defaults_for_timestamp). The
+// scripts import with it ON too, once sql_mode allows their zero defaults.
+var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 1238: true}
 
 // exec records an SQL action (shown masked) and runs it when applying.
 func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query string, args ...any) error {
@@ -460,9 +535,22 @@ func queryStrings(ctx context.Context, db *sql.DB, q string, args ...any) ([]str
 	return out, rows.Err()
 }
 
-// isMySQL57 reports whether version is MySQL (not MariaDB) 5.7 or newer.
-func isMySQL57(version string) bool {
-	if strings.Contains(strings.ToLower(version), "mariadb") {
+// serverName names the server's flavour and version from VERSION() and
+// @@version_comment: "MariaDB 10.11.19", "MySQL 8.0.36".
+func serverName(version, comment string) string {
+	flavour := "MySQL"
+	if strings.Contains(strings.ToLower(version+" "+comment), "mariadb") {
+		flavour = "MariaDB"
+		version = strings.TrimPrefix(version, "5.5.5-") // the prefix old replication clients need
+	}
+	v, _, _ := strings.Cut(version, "-")
+	return flavour + " " + v
+}
+
+// isMySQL57 reports whether a serverName is MySQL (not MariaDB) 5.7 or newer.
+func isMySQL57(server string) bool {
+	version, ok := strings.CutPrefix(server, "MySQL ")
+	if !ok {
 		return false
 	}
 	parts := strings.SplitN(version, ".", 3)

@@ -111,12 +111,23 @@ func TestMasker(t *testing.T) {
 	}
 }
 
-func TestIsMySQL57(t *testing.T) {
-	for v, want := range map[string]bool{
-		"10.11.6-MariaDB-0+deb12u1": false, "5.6.51": false, "5.7.44-log": true, "8.0.36": true, "8.4.0-commercial": true, "garbage": false,
-	} {
-		if got := isMySQL57(v); got != want {
-			t.Errorf("isMySQL57(%q) = %v, want %v", v, got, want)
+func TestServerName(t *testing.T) {
+	tests := []struct {
+		version, comment, want string
+		mysql57                bool
+	}{
+		{"10.11.6-MariaDB-0+deb12u1", "Debian 12", "MariaDB 10.11.6", false},
+		{"5.5.5-10.4.32-MariaDB", "mariadb.org binary distribution", "MariaDB 10.4.32", false},
+		{"5.6.51", "MySQL Community Server (GPL)", "MySQL 5.6.51", false},
+		{"5.7.44-log", "MySQL Community Server (GPL)", "MySQL 5.7.44", true},
+		{"8.0.36", "MySQL Community Server - GPL", "MySQL 8.0.36", true},
+		{"8.4.0-commercial", "MySQL Enterprise Server - Commercial", "MySQL 8.4.0", true},
+		{"garbage", "", "MySQL garbage", false},
+	}
+	for _, tt := range tests {
+		got := serverName(tt.version, tt.comment)
+		if got != tt.want || isMySQL57(got) != tt.mysql57 {
+			t.Errorf("serverName(%q, %q) = %q (MySQL 5.7+: %v), want %q (%v)", tt.version, tt.comment, got, isMySQL57(got), tt.want, tt.mysql57)
 		}
 	}
 }
