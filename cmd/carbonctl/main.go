@@ -30,10 +30,23 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go cancelOnSignal(cancel)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	os.Exit(code)
+}
+
+// cancelOnSignal cancels the run on the first SIGINT (Ctrl-C) or SIGTERM,
+// which stops its remote commands, and restores the default handling, so
+// that a second one ends the process at once.
+func cancelOnSignal(cancel context.CancelCauseFunc) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sig := <-sigs
+	signal.Stop(sigs)
+	fmt.Fprintln(os.Stderr, "carbonctl: interrupted: stopping the remote commands of this run (Ctrl-C again to quit at once)")
+	cancel(fmt.Errorf("%v signal received", sig))
 }
 
 // run executes the CLI and returns the process exit code.

@@ -75,14 +75,16 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	if opts.Apply {
 		lock, ok := e.lockRun(ctx, report)
 		if !ok {
-			return report, ctx.Err()
+			return report, interrupted(ctx, "lock")
 		}
 		defer e.unlock(lock)
 	}
+	step := "connect"
 	for _, s := range pb.Steps {
 		if ctx.Err() != nil {
 			break
 		}
+		step = s.Name
 		e.out.header("STEP", s.Name)
 		began := time.Now()
 		results := e.runStep(ctx, s)
@@ -95,7 +97,16 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 		report.Results = append(report.Results, results...)
 	}
 	report.tally(e.addresses(), e.order())
-	return report, ctx.Err()
+	return report, interrupted(ctx, step)
+}
+
+// interrupted names the step that was running when ctx ended (Ctrl-C), or
+// is nil while ctx is live.
+func interrupted(ctx context.Context, step string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
 // sshConfig is how carbonctl logs in to the inventory's hosts.
@@ -104,6 +115,8 @@ func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
 		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
 		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
 		ConnectTimeout: inv.SSH.ConnectTimeout,
+		AliveInterval:  inv.SSH.AliveInterval, AliveCountMax: inv.SSH.AliveCountMax,
+		CommandTimeout: inv.SSH.CommandTimeout,
 	}
 	if inv.SSH.IdentityFile != "" {
 		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
