@@ -92,7 +92,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name: "up", Usage: "converge the cluster described by INVENTORY", ArgsUsage: "INVENTORY",
-				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}, breakLockFlag()}, runFlags...),
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}, breakLockFlag(), allowDowntimeFlag()}, runFlags...),
 				Action: func(c *cli.Context) error { return converge(c, true) },
 			},
 			{
@@ -174,21 +174,8 @@ func converge(c *cli.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{
-		Apply:             apply,
-		Limit:             splitList(c.String("limit")),
-		Forks:             c.Int("forks"),
-		ShowDiff:          apply && c.Bool("diff"),
-		Verbose:           c.Bool("verbose"),
-		StartTimeout:      c.Duration("start-timeout"),
-		JoinTimeout:       c.Duration("join-timeout"),
-		AcceptNewHostKeys: c.Bool("accept-new-host-keys"),
-		Out:               c.App.Writer,
-		Command:           c.Command.Name,
-		BreakLock:         apply && c.Bool("break-lock"),
-	}
 	began := time.Now()
-	report, err := steps.RunGroups(c.Context, groups, opts)
+	report, err := steps.RunGroups(c.Context, groups, runOptions(c, apply, c.Command.Name))
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

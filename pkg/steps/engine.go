@@ -33,6 +33,10 @@ type Options struct {
 	Out               io.Writer
 	Command           string // recorded in the run lock (default "up")
 	BreakLock         bool   // break a stale run lock
+	// AllowDowntime lets a change that running members cannot bridge (a
+	// new clustering domain, ...) be carried out as a full restart: every
+	// node of the product stops, then the manager starts first.
+	AllowDowntime bool
 	// pool shares connections between the product groups of one run
 	// (RunGroups); nil dials and closes per Run.
 	pool *connPool
@@ -54,6 +58,8 @@ type Engine struct {
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
 	lockInfo LockInfo
+	// split is set when this run's changes need a full restart.
+	split *clusterSplit
 }
 
 // Run executes pb against inv and returns what happened. The error is only
@@ -72,6 +78,13 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	}
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	e.split = e.planSplit(ctx)
+	if refused := e.checkSplit(); refused != nil {
+		e.out.result(refused, false)
+		report.Results = append(report.Results, refused)
+		report.tally(e.addresses(), e.order())
+		return report, nil
+	}
 	if opts.Apply {
 		lock, ok := e.lockRun(ctx, report)
 		if !ok {
