@@ -44,7 +44,7 @@ func memberSettings() []memberSetting {
 		{file: "axis2.xml", xml: axis2Clustering, attr: "enable", def: "false", what: "clustering enabled"},
 		{file: "axis2.xml", xml: axis2Clustering, attr: "class", what: "clustering agent"},
 		{file: "axis2.xml", xml: param("domain"), def: "wso2.carbon.domain", what: "clustering domain (Hazelcast group)"},
-		{file: "axis2.xml", xml: param("membershipScheme"), def: "multicast", what: "membership scheme"},
+		{file: "axis2.xml", xml: param("membershipScheme"), def: "multicast", what: schemeWhat},
 		{file: "axis2.xml", xml: param("mcastAddress"), def: "224.2.2.3", what: "multicast address", scheme: "multicast"},
 		{file: "axis2.xml", xml: param("mcastPort"), def: "54327", what: "multicast port", scheme: "multicast"},
 		{file: "hazelcast.properties", key: "hazelcast.partition.count", def: "271", what: "Hazelcast partition count"},
@@ -100,25 +100,38 @@ func propertyValue(content []byte, key string) (string, bool) {
 	return value, found
 }
 
-// splitChanges compares the member settings of one file (file is its base
-// name) before and after a planned change and describes each that differs,
-// e.g. `clustering domain (Hazelcast group) "a" → "b"`.
-func splitChanges(file string, old, planned []byte) []string {
-	settings := memberSettings()
-	scheme := map[string]bool{}
-	for _, s := range settings {
-		if s.file == file && s.what == "membership scheme" {
-			scheme[s.value(old)], scheme[s.value(planned)] = true, true
+// identity is what a node's files say about the cluster it may join: the
+// value of each member setting (by its description) in the files read.
+type identity map[string]string
+
+// addFile records the member settings of one file (file is its base name).
+func (id identity) addFile(file string, content []byte) {
+	for _, s := range memberSettings() {
+		if s.file == file {
+			id[s.what] = s.value(content)
 		}
 	}
+}
+
+// schemeWhat names the membership scheme setting in an identity.
+const schemeWhat = "membership scheme"
+
+// differences describes each member setting of other that differs from
+// id's, e.g. `clustering domain (Hazelcast group) "a" → "b"`; settings only
+// one of them read are not compared, nor the multicast group unless either
+// uses multicast.
+func (id identity) differences(other identity) []string {
 	var out []string
-	for _, s := range settings {
-		if s.file != file || s.scheme != "" && !scheme[s.scheme] {
+	for _, s := range memberSettings() {
+		before, inID := id[s.what]
+		after, inOther := other[s.what]
+		if !inID || !inOther || before == after {
 			continue
 		}
-		if before, after := s.value(old), s.value(planned); before != after {
-			out = append(out, fmt.Sprintf("%s %q → %q", s.what, before, after))
+		if s.scheme != "" && id[schemeWhat] != s.scheme && other[schemeWhat] != s.scheme {
+			continue
 		}
+		out = append(out, fmt.Sprintf("%s %q → %q", s.what, before, after))
 	}
 	return out
 }
@@ -136,32 +149,44 @@ func (c *clusterSplit) reason() string {
 }
 
 // planSplit works out, from the edits the playbook's xml and text steps
-// would make to the files that hold member settings, whether this run
-// changes a setting that running members must share (memberSettings) while
-// at least two nodes run: a rolling restart would then split the cluster.
-// It reads only what the batch read fetched and changes nothing.
+// would make to the files that hold member settings, whether a rolling
+// restart would split the running cluster: some running node's settings
+// change, and another running node (still running its current settings
+// while the first restarts) has settings the first one's new ones cannot
+// join. It reads only what the batch read fetched and changes nothing.
 func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
-	var running []*node
+	type member struct {
+		n                *node
+		current, planned identity
+	}
+	var running []member
 	for _, n := range e.nodes {
 		if !n.isFailed() && runningPID(n) != "" {
-			running = append(running, n)
+			current, planned := e.memberIdentity(ctx, n)
+			running = append(running, member{n, current, planned})
 		}
-	}
-	if len(running) < 2 {
-		return nil
 	}
 	split := &clusterSplit{}
 	seen := map[string]bool{}
-	for _, n := range running {
-		changes := e.memberChanges(ctx, n)
-		for _, c := range changes {
-			if !seen[c] {
-				seen[c] = true
-				split.changes = append(split.changes, c)
+	for _, a := range running {
+		if len(a.current.differences(a.planned)) == 0 {
+			continue
+		}
+		changed := false
+		for _, b := range running {
+			if b.n == a.n {
+				continue
+			}
+			for _, c := range b.current.differences(a.planned) {
+				changed = true
+				if !seen[c] {
+					seen[c] = true
+					split.changes = append(split.changes, c)
+				}
 			}
 		}
-		if len(changes) > 0 {
-			split.nodes = append(split.nodes, n.name())
+		if changed {
+			split.nodes = append(split.nodes, a.n.name())
 		}
 	}
 	if len(split.changes) == 0 {
@@ -171,11 +196,11 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 	return split
 }
 
-// memberChanges plans the node's edits of files holding member settings
-// and lists the settings they change.
-func (e *Engine) memberChanges(ctx context.Context, n *node) []string {
+// memberIdentity reads the node's member settings from its files as they
+// are and as the playbook's edits would leave them.
+func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned identity) {
 	original := map[string][]byte{}
-	planned := map[string][]byte{}
+	edited := map[string][]byte{}
 	for _, s := range e.pb.Steps {
 		edit := e.fileEditor(s, n)
 		if edit == nil {
@@ -186,22 +211,23 @@ func (e *Engine) memberChanges(ctx context.Context, n *node) []string {
 			continue
 		}
 		p := n.home(rel)
-		if _, done := planned[p]; !done {
+		if _, done := edited[p]; !done {
 			cur, err := n.host.read(ctx, p)
-			if err != nil || !cur.Exists {
+			if err != nil || !cur.Exists && !s.Create {
 				continue // the step itself reports it
 			}
-			original[p], planned[p] = cur.Content, cur.Content
+			original[p], edited[p] = cur.Content, cur.Content
 		}
-		if out, changed, err := edit(p, planned[p]); err == nil && changed {
-			planned[p] = out
+		if out, changed, err := edit(p, edited[p]); err == nil && changed {
+			edited[p] = out
 		}
 	}
-	var changes []string
-	for p, content := range planned {
-		changes = append(changes, splitChanges(path.Base(p), original[p], content)...)
+	current, planned = identity{}, identity{}
+	for p, content := range edited {
+		current.addFile(path.Base(p), original[p])
+		planned.addFile(path.Base(p), content)
 	}
-	return changes
+	return current, planned
 }
 
 // fileEditor is the edit an xml or text step makes to its file on n; nil

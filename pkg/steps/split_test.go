@@ -31,7 +31,9 @@ func axis2(enable, scheme, domain, mcastPort, members string) []byte {
 `)
 }
 
-func TestSplitChanges(t *testing.T) {
+// TestIdentityDifferences: which changes of a file's content change the
+// settings that members of one cluster must share.
+func TestIdentityDifferences(t *testing.T) {
 	base := axis2("true", "wka", "wso2.esb.domain", "45564", "<member><hostName>198.18.0.21</hostName><port>4100</port></member>")
 	tests := []struct {
 		name         string
@@ -60,7 +62,10 @@ func TestSplitChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := splitChanges(tt.file, tt.old, tt.planned); !reflect.DeepEqual(got, tt.want) {
+			before, after := identity{}, identity{}
+			before.addFile(tt.file, tt.old)
+			after.addFile(tt.file, tt.planned)
+			if got := before.differences(after); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -116,22 +121,32 @@ func TestPlanSplitFromPlannedEdits(t *testing.T) {
 		running []string
 		change  func(v *Vars)
 		want    []string // the changes named; nil: a rolling restart will do
+		// handEdited is a node whose axis2.xml has another domain than the
+		// one it was started with (and still runs).
+		handEdited string
 	}{
-		{"same inventory", []string{"mgr1", "wrk1", "wrk2"}, func(*Vars) {}, nil},
+		{"same inventory", []string{"mgr1", "wrk1", "wrk2"}, func(*Vars) {}, nil, ""},
 		{"new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" },
-			[]string{`clustering domain (Hazelcast group) "wso2.esb.domain" → "wso2.esb.green"`}},
-		{"new domain, one node running", []string{"wrk1"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil},
-		{"new domain, nothing running", nil, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil},
-		{"a third well-known member", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.WKA = v.Nodes }, nil},
-		{"another local member port", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Node.LocalMemberPort = 4200 }, nil},
-		{"no workers left (clustering pattern)", []string{"mgr1", "wrk1"}, func(v *Vars) { v.Workers = nil }, nil},
-		{"new database password", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.DB.Password = "other" }, nil},
+			[]string{`clustering domain (Hazelcast group) "wso2.esb.domain" → "wso2.esb.green"`}, ""},
+		{"new domain, one node running", []string{"wrk1"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
+		{"new domain, nothing running", nil, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
+		{"a third well-known member", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.WKA = v.Nodes }, nil, ""},
+		{"another local member port", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Node.LocalMemberPort = 4200 }, nil, ""},
+		{"no workers left (clustering pattern)", []string{"mgr1", "wrk1"}, func(v *Vars) { v.Workers = nil }, nil, ""},
+		{"a hand edit on one node reverted", []string{"mgr1", "wrk1", "wrk2"}, func(*Vars) {}, nil, "wrk2"},
+		{"a hand edit on one node, and a new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" },
+			[]string{`clustering domain (Hazelcast group) "wso2.esb.domain" → "wso2.esb.green"`, `clustering domain (Hazelcast group) "wso2.other.domain" → "wso2.esb.green"`}, "wrk2"},
+		{"new database password", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.DB.Password = "other" }, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := splitEngine(t, tt.running...)
 			for _, n := range e.nodes {
 				tt.change(&n.vars)
+				if n.name() == tt.handEdited {
+					f := n.host.files[n.home("repository/conf/axis2/axis2.xml")]
+					f.Content = bytes.Replace(f.Content, []byte(">wso2.esb.domain<"), []byte(">wso2.other.domain<"), 1)
+				}
 			}
 			split := e.planSplit(context.Background())
 			var got []string
