@@ -90,8 +90,9 @@ func (c *Client) giveUp(err error) {
 	_ = c.conn.Close()
 }
 
-// lostErr is the keepalive failure, nil while the host answers.
-func (c *Client) lostErr() error {
+// Lost returns why the keepalives gave the host up (the connection is
+// closed and every further call fails), nil while it answers.
+func (c *Client) Lost() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lost
@@ -100,7 +101,7 @@ func (c *Client) lostErr() error {
 // cause replaces a transport error by the keepalive failure that caused it,
 // which names the host and says what happened.
 func (c *Client) cause(err error) error {
-	if lost := c.lostErr(); err != nil && lost != nil {
+	if lost := c.Lost(); err != nil && lost != nil {
 		return lost
 	}
 	return err
@@ -199,8 +200,8 @@ func (c *Client) openSession(ctx context.Context) (*ssh.Session, error) {
 		}
 	}()
 	switch {
-	case c.lostErr() != nil:
-		return nil, c.lostErr()
+	case c.Lost() != nil:
+		return nil, c.Lost()
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	}

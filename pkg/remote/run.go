@@ -165,8 +165,8 @@ func (c *Client) start(ctx context.Context, sess *ssh.Session, cmd string) error
 // command timeout when parent is still live and err is a deadline.
 func (c *Client) stopReason(parent context.Context, err error) error {
 	switch {
-	case c.lostErr() != nil:
-		return c.lostErr()
+	case c.Lost() != nil:
+		return c.Lost()
 	case parent.Err() != nil:
 		return parent.Err()
 	case errors.Is(err, context.DeadlineExceeded):
@@ -214,7 +214,7 @@ func (c *Client) sudoError(as string, stderr []byte) error {
 // and sshd refuses in-band SSH signals ("session signalling requires
 // privilege separation").
 func (c *Client) abort(sess *ssh.Session, stderr *stderrFilter, inv invocation, done <-chan error) {
-	if c.lostErr() != nil {
+	if c.Lost() != nil {
 		_ = sess.Close() // the host cannot be reached to stop anything
 		return
 	}
