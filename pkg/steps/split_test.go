@@ -75,7 +75,7 @@ func TestIdentityDifferences(t *testing.T) {
 // splitEngine is an engine for the ESB playbook whose three nodes' hosts
 // hold axis2.xml as the playbook wrote it for testVars; running names the
 // nodes whose product runs.
-func splitEngine(t *testing.T, running ...string) *Engine {
+func splitEngine(t testing.TB, running ...string) *Engine {
 	t.Helper()
 	pb := loadBuiltin(t, "esb-worker-manager")
 	stock, err := os.ReadFile(filepath.Join(fixtureHome(t, "esb-4.9.0"), "repository", "conf", "axis2", "axis2.xml"))
@@ -205,5 +205,17 @@ func TestCheckSplit(t *testing.T) {
 				t.Errorf("output %q lacks %q", printed, tt.wantPrinted)
 			}
 		})
+	}
+}
+
+// BenchmarkPlanSplitNoop is the split check's share of a no-op `up` of a
+// converged 3-node cluster (it reads only the batch read's cache).
+func BenchmarkPlanSplitNoop(b *testing.B) {
+	e := splitEngine(b, "mgr1", "wrk1", "wrk2")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if e.planSplit(context.Background()) != nil {
+			b.Fatal("a split on a converged cluster")
+		}
 	}
 }
