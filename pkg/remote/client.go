@@ -22,6 +22,7 @@ type Client struct {
 	// openTimeout bounds opening a session; cmdTimeout bounds a command.
 	openTimeout, cmdTimeout time.Duration
 
+	heard     *lastRead // when the host last sent anything
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: stops the keepalives
 	mu        sync.Mutex
@@ -29,7 +30,7 @@ type Client struct {
 }
 
 // newClient wraps an authenticated connection and starts its keepalives.
-func newClient(host, addr string, cfg Config, conn *ssh.Client) *Client {
+func newClient(host, addr string, cfg Config, conn *ssh.Client, heard *lastRead) *Client {
 	c := &Client{
 		host:        host,
 		addr:        addr,
@@ -38,6 +39,7 @@ func newClient(host, addr string, cfg Config, conn *ssh.Client) *Client {
 		sessions:    make(chan struct{}, cfg.MaxSessions),
 		openTimeout: cfg.AliveInterval * time.Duration(cfg.AliveCountMax),
 		cmdTimeout:  cfg.CommandTimeout,
+		heard:       heard,
 		closed:      make(chan struct{}),
 	}
 	go c.keepAlive(cfg.AliveInterval, cfg.AliveCountMax)
@@ -46,10 +48,10 @@ func newClient(host, addr string, cfg Config, conn *ssh.Client) *Client {
 
 // keepAlive sends a keepalive@openssh.com global request every interval
 // (sshd answers it, even if only with a failure reply), one at a time. When
-// count intervals pass without an answer to the outstanding request, the
-// host counts as gone: the connection is closed, which makes every call
-// blocked on it (opening a session or a channel, waiting for a command)
-// return at once. It ends when the connection closes.
+// count intervals in a row pass with the request unanswered and nothing at
+// all received, the host counts as gone: the connection is closed, which
+// makes every call blocked on it (opening a session or a channel, waiting
+// for a command) return at once. It ends when the connection closes.
 func (c *Client) keepAlive(interval time.Duration, count int) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -65,18 +67,22 @@ func (c *Client) keepAlive(interval time.Duration, count int) {
 			}
 			pending, missed = false, 0
 		case <-ticker.C:
+			switch {
+			case c.heard.within(interval):
+				missed = 0
+			case pending:
+				if missed++; missed >= count {
+					c.giveUp(fmt.Errorf("%s stopped answering: no reply to an SSH keepalive for %s (ssh.server_alive_interval %s × server_alive_count_max %d); the connection was closed",
+						c.host, interval*time.Duration(count), interval, count))
+					return
+				}
+			}
 			if !pending {
 				pending = true
 				go func() {
 					_, _, err := c.conn.SendRequest("keepalive@openssh.com", true, nil)
 					answers <- err
 				}()
-				continue
-			}
-			if missed++; missed >= count {
-				c.giveUp(fmt.Errorf("%s stopped answering: no reply to an SSH keepalive for %s (ssh.server_alive_interval %s × server_alive_count_max %d); the connection was closed",
-					c.host, interval*time.Duration(count), interval, count))
-				return
 			}
 		}
 	}
