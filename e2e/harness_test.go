@@ -275,9 +275,10 @@ func (e *env) carbonctlKilledAt(marker string, delay time.Duration, args ...stri
 
 // bgRun is a carbonctl run in the background.
 type bgRun struct {
-	seen chan struct{} // closed when the output shows the marker (or the run ends)
-	wait func() result
-	kill func() // SIGKILL, like an operator's lost session
+	seen      chan struct{} // closed when the output shows the marker (or the run ends)
+	wait      func() result
+	kill      func() // SIGKILL, like an operator's lost session
+	interrupt func() // SIGINT, like an operator's Ctrl-C
 }
 
 // background starts carbonctl and reports when its output contains marker.
@@ -308,7 +309,7 @@ func (e *env) background(marker string, args ...string) bgRun {
 		}
 		once.Do(func() { close(seen) })
 	}()
-	return bgRun{seen: seen, kill: func() { _ = cmd.Process.Kill() }, wait: func() result {
+	return bgRun{seen: seen, kill: func() { _ = cmd.Process.Kill() }, interrupt: func() { _ = cmd.Process.Signal(os.Interrupt) }, wait: func() result {
 		<-done
 		err := cmd.Wait()
 		code := 0

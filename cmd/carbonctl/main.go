@@ -30,10 +30,23 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	go cancelOnSignal(cancel)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	os.Exit(code)
+}
+
+// cancelOnSignal cancels the run on the first SIGINT (Ctrl-C) or SIGTERM,
+// which stops its remote commands, and restores the default handling, so
+// that a second one ends the process at once.
+func cancelOnSignal(cancel context.CancelCauseFunc) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sig := <-sigs
+	signal.Stop(sigs)
+	fmt.Fprintln(os.Stderr, "carbonctl: interrupted: stopping the remote commands of this run (Ctrl-C again to quit at once)")
+	cancel(fmt.Errorf("%v signal received", sig))
 }
 
 // run executes the CLI and returns the process exit code.
@@ -79,7 +92,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name: "up", Usage: "converge the cluster described by INVENTORY", ArgsUsage: "INVENTORY",
-				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}, breakLockFlag()}, runFlags...),
+				Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"}, breakLockFlag(), allowDowntimeFlag()}, runFlags...),
 				Action: func(c *cli.Context) error { return converge(c, true) },
 			},
 			{
@@ -161,21 +174,8 @@ func converge(c *cli.Context, apply bool) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{
-		Apply:             apply,
-		Limit:             splitList(c.String("limit")),
-		Forks:             c.Int("forks"),
-		ShowDiff:          apply && c.Bool("diff"),
-		Verbose:           c.Bool("verbose"),
-		StartTimeout:      c.Duration("start-timeout"),
-		JoinTimeout:       c.Duration("join-timeout"),
-		AcceptNewHostKeys: c.Bool("accept-new-host-keys"),
-		Out:               c.App.Writer,
-		Command:           c.Command.Name,
-		BreakLock:         apply && c.Bool("break-lock"),
-	}
 	began := time.Now()
-	report, err := steps.RunGroups(c.Context, groups, opts)
+	report, err := steps.RunGroups(c.Context, groups, runOptions(c, apply, c.Command.Name))
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestFlagsFirst(t *testing.T) {
@@ -58,6 +61,31 @@ func checkRuns(t *testing.T, tests []cliRun) {
 		all := out.String() + errOut.String()
 		if code != tt.code || !strings.Contains(all, tt.out) {
 			t.Errorf("%v: exit %d, output %q; want exit %d containing %q", tt.args, code, all, tt.code, tt.out)
+		}
+	}
+}
+
+// TestAllowDowntimeFlag: the commands whose runs may roll take
+// --allow-downtime, and it reaches the engine only when applying.
+func TestAllowDowntimeFlag(t *testing.T) {
+	app := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	for _, name := range []string{"up", "add-node", "remove-node"} {
+		found := false
+		for _, f := range app.Command(name).Flags {
+			found = found || f.Names()[0] == "allow-downtime"
+		}
+		if !found {
+			t.Errorf("%s has no --allow-downtime", name)
+		}
+	}
+	for _, tt := range []struct {
+		apply, want bool
+	}{{true, true}, {false, false}} {
+		set := flag.NewFlagSet("up", flag.ContinueOnError)
+		set.Bool("allow-downtime", true, "")
+		c := cli.NewContext(app, set, nil)
+		if got := runOptions(c, tt.apply, "up").AllowDowntime; got != tt.want {
+			t.Errorf("apply %v: AllowDowntime = %v, want %v", tt.apply, got, tt.want)
 		}
 	}
 }

@@ -21,7 +21,7 @@ func nodeRunFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "dry-run", Usage: "show the inventory change and the plan of the new inventory; write and change nothing"},
 		&cli.BoolFlag{Name: "diff", Usage: "show the diff of every file changed"},
-		breakLockFlag(),
+		breakLockFlag(), allowDowntimeFlag(),
 	}
 	for _, f := range runFlags("until every node logs \"Member joined\" for every peer") {
 		if f.Names()[0] != "limit" {
@@ -226,13 +226,15 @@ func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, group
 	return nil
 }
 
-// runOptions are the engine options from the command's flags.
+// runOptions are the engine options from the flags of a command that
+// converges (up, plan, add-node, remove-node); flags a command lacks read
+// as unset.
 func runOptions(c *cli.Context, apply bool, command string) steps.Options {
 	return steps.Options{
-		Apply: apply, Forks: c.Int("forks"), ShowDiff: apply && c.Bool("diff"), Verbose: c.Bool("verbose"),
+		Apply: apply, Limit: splitList(c.String("limit")), Forks: c.Int("forks"), ShowDiff: apply && c.Bool("diff"), Verbose: c.Bool("verbose"),
 		StartTimeout: c.Duration("start-timeout"), JoinTimeout: c.Duration("join-timeout"),
 		AcceptNewHostKeys: c.Bool("accept-new-host-keys"), Out: c.App.Writer, Command: command,
-		BreakLock: apply && c.Bool("break-lock"),
+		BreakLock: apply && c.Bool("break-lock"), AllowDowntime: apply && c.Bool("allow-downtime"),
 	}
 }
 

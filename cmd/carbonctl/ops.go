@@ -17,6 +17,11 @@ func breakLockFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "break-lock", Usage: "break the cluster's run lock if it is stale (its run died, or it is over 6h old)"}
 }
 
+// allowDowntimeFlag is --allow-downtime of the commands that converge.
+func allowDowntimeFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-downtime", Usage: "carry out a change that running members cannot bridge (clustering domain, membership scheme, clustering on/off, ...) as a full restart: stop every node of the product, then start the manager first"}
+}
+
 // statusCommand is `carbonctl status`.
 func statusCommand() *cli.Command {
 	return &cli.Command{

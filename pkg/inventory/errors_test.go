@@ -107,6 +107,16 @@ func TestProblems(t *testing.T) {
 			wants: []want{{"# here", "ssh.connect_timeout", "is not a positive duration"}},
 		},
 		{
+			name:  "keepalive count out of range",
+			edit:  func(p *parts) { p.ssh = "[ssh]\nserver_alive_count_max = 0 # here\n" },
+			wants: []want{{"# here", "ssh.server_alive_count_max", "1"}},
+		},
+		{
+			name:  "keepalive interval without a unit",
+			edit:  func(p *parts) { p.ssh = "[ssh]\nserver_alive_interval = 10 # here\n" },
+			wants: []want{{"# here", "ssh.server_alive_interval", `server_alive_interval = "10s"`}},
+		},
+		{
 			name:  "table where a value is expected",
 			edit:  func(p *parts) { p.cluster = "cluster = \"esb-lab\" # here\n" },
 			wants: []want{{"# here", "cluster", "want a table: write [cluster]"}},

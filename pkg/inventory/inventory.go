@@ -75,6 +75,13 @@ type SSH struct {
 	KnownHosts     string        // key known_hosts: absolute; default ~/.ssh/known_hosts
 	UseAgent       bool          // key use_agent: default true
 	ConnectTimeout time.Duration // key connect_timeout = "10s"; default 10s
+	// AliveInterval and AliveCountMax (keys server_alive_interval = "10s",
+	// server_alive_count_max = 3, as OpenSSH's ServerAliveInterval and
+	// ServerAliveCountMax): a host that answers no keepalive for their
+	// product fails the run instead of hanging it.
+	AliveInterval  time.Duration
+	AliveCountMax  int
+	CommandTimeout time.Duration // key command_timeout = "30m": bounds every remote command
 }
 
 // Database is the [database] table: the MySQL server holding the Carbon

@@ -19,7 +19,8 @@ func TestDefaults(t *testing.T) {
 		Dir:     dir,
 		Cluster: Cluster{Name: "esb-lab"},
 		Product: Product{Archive: filepath.Join(dir, "archive.zip"), Home: "/opt/wso2esb-4.9.0", User: "wso2", Group: "wso2"},
-		SSH:     SSH{User: "root", Port: 22, KnownHosts: "/home/op/.ssh/known_hosts", UseAgent: true, ConnectTimeout: 10 * time.Second},
+		SSH: SSH{User: "root", Port: 22, KnownHosts: "/home/op/.ssh/known_hosts", UseAgent: true, ConnectTimeout: 10 * time.Second,
+			AliveInterval: 10 * time.Second, AliveCountMax: 3, CommandTimeout: 30 * time.Minute},
 		Database: Database{
 			Host: "198.18.0.10", Port: 3306, AdminUser: "root",
 			AdminPassword: Secret{Value: "adm-secret", Source: "env:ADMIN_PW"},
@@ -60,6 +61,9 @@ identity_file = "id_test"
 known_hosts = "~/kh"
 use_agent = false
 connect_timeout = "1m30s"
+server_alive_interval = "5s"
+server_alive_count_max = 4
+command_timeout = "1h"
 
 [database]
 host = "2001:db8::10"
@@ -104,7 +108,8 @@ home = "/srv/esb"
 		{"domain", inv.Cluster.Domain, "wso2.esb.domain"},
 		{"home is cleaned", inv.Product.Home, "/opt/wso2esb-4.9.0"},
 		{"group", inv.Product.Group, "wso2"},
-		{"ssh", inv.SSH, SSH{User: "deploy", Port: 2222, IdentityFile: filepath.Join(dir, "id_test"), KnownHosts: "/home/op/kh", ConnectTimeout: 90 * time.Second}},
+		{"ssh", inv.SSH, SSH{User: "deploy", Port: 2222, IdentityFile: filepath.Join(dir, "id_test"), KnownHosts: "/home/op/kh", ConnectTimeout: 90 * time.Second,
+			AliveInterval: 5 * time.Second, AliveCountMax: 4, CommandTimeout: time.Hour}},
 		{"admin password", inv.Database.AdminPassword, Secret{Value: "file-secret", Source: "file:" + filepath.Join(dir, "pw")}},
 		{"password", inv.Database.Password, Secret{Value: "inline-pw", Source: "inline"}},
 		{"db", []any{inv.Database.Host, inv.Database.Port, inv.Database.AdminUser, inv.Database.UserHost, inv.Database.Alias, inv.Database.Via},
@@ -114,8 +119,8 @@ home = "/srv/esb"
 		{"lb", *inv.LoadBalancer, LoadBalancer{Host: "198.18.0.5", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 8080, HTTPSPort: 8443,
 			SessionAffinity: true, CertDays: 365, CertKeyType: "rsa2048", TruststoreAlias: "carbonctl-lb",
 			TruststorePassword: Secret{Value: "wso2carbon", Source: "default"}}},
-		{"node", n, Node{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, PortOffset: 1, LocalMemberPort: 4000, LocalRegistryDB: "MGR_LOCAL", Home: "/srv/esb", Line: 43}},
-		{"warnings", inv.Warnings, []string{`inventory.toml:26: database.password: plain-text secret in the inventory: move it to an environment variable (password_env = "VAR") or a file (password_file = "path")`}},
+		{"node", n, Node{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, PortOffset: 1, LocalMemberPort: 4000, LocalRegistryDB: "MGR_LOCAL", Home: "/srv/esb", Line: 46}},
+		{"warnings", inv.Warnings, []string{`inventory.toml:29: database.password: plain-text secret in the inventory: move it to an environment variable (password_env = "VAR") or a file (password_file = "path")`}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

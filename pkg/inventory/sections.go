@@ -101,6 +101,9 @@ func (d *decoder) ssh(t *table) SSH {
 		KnownHosts:     t.str("known_hosts", ""),
 		UseAgent:       t.bool("use_agent", true),
 		ConnectTimeout: t.duration("connect_timeout", 10*time.Second),
+		AliveInterval:  t.duration("server_alive_interval", 10*time.Second),
+		AliveCountMax:  t.int("server_alive_count_max", 3, 1, 100),
+		CommandTimeout: t.duration("command_timeout", 30*time.Minute),
 	}
 	t.match("user", s.User, sshUser, "write the login name used on the nodes, e.g. user = \"root\"")
 	if s.IdentityFile != "" {

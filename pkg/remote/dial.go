@@ -8,7 +8,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -48,40 +50,64 @@ func Dial(ctx context.Context, host string, cfg Config, keys *HostKeys) (*Client
 		HostKeyCallback:   keys.callback(addr, &hostKey),
 		HostKeyAlgorithms: algos,
 	}
-	conn, err := handshake(ctx, addr, sshCfg, cfg)
+	conn, heard, err := handshake(ctx, addr, sshCfg, cfg)
 	if err != nil {
 		if err := hostKey.get(); err != nil {
 			return nil, err
 		}
 		return nil, explainDialError(ctx, addr, cfg, creds, err)
 	}
-	return newClient(host, addr, cfg, conn), nil
+	return newClient(host, addr, cfg, conn, heard), nil
 }
 
 // handshake connects to addr and runs the SSH handshake and authentication,
-// all bounded by ctx and cfg.ConnectTimeout.
-func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config) (*ssh.Client, error) {
+// all bounded by ctx and cfg.ConnectTimeout. heard tells when the host last
+// sent anything.
+func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config) (conn *ssh.Client, heard *lastRead, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer
 	tcp, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	watched := &lastRead{Conn: tcp}
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(tcp, addr, sshCfg)
+	c, chans, reqs, err := ssh.NewClientConn(watched, addr, sshCfg)
 	if !stop() {
 		// ctx ended during the handshake and closed the connection.
 		if err == nil {
 			c.Close()
 		}
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if err != nil {
 		tcp.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return ssh.NewClient(c, chans, reqs), nil
+	return ssh.NewClient(c, chans, reqs), watched, nil
+}
+
+// lastRead is a connection that records when it last received data, like
+// OpenSSH, whose ServerAliveCountMax counts only intervals in which nothing
+// at all arrived (a reply to a keepalive can queue behind a large upload).
+type lastRead struct {
+	net.Conn
+	at atomic.Int64 // UnixNano of the last read that returned data
+}
+
+// Read implements io.Reader.
+func (l *lastRead) Read(p []byte) (int, error) {
+	n, err := l.Conn.Read(p)
+	if n > 0 {
+		l.at.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// within reports whether data arrived in the last d.
+func (l *lastRead) within(d time.Duration) bool {
+	return time.Since(time.Unix(0, l.at.Load())) < d
 }
 
 // explainDialError turns a failed connection attempt into a message that

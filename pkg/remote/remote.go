@@ -48,6 +48,18 @@ type Config struct {
 	// calls wait. 0 means 8, leaving room under sshd's default MaxSessions
 	// of 10 for the session that stops a cancelled command.
 	MaxSessions int
+	// AliveInterval and AliveCountMax are OpenSSH's ServerAliveInterval and
+	// ServerAliveCountMax: a keepalive@openssh.com request goes to the host
+	// every AliveInterval, and when AliveCountMax intervals in a row pass
+	// without an answer the connection is closed, so that every call
+	// waiting on it fails with an error naming the host. Opening a session
+	// waits at most that long, too. 0 means 10s and 3.
+	AliveInterval time.Duration
+	AliveCountMax int
+	// CommandTimeout bounds each Run, WriteFile and Gather (Stream, which
+	// follows output until cancelled, is bounded by the keepalives only);
+	// 0 means 30m.
+	CommandTimeout time.Duration
 }
 
 // Defaults applied by withDefaults.
@@ -55,6 +67,9 @@ const (
 	defaultPort           = 22
 	defaultConnectTimeout = 10 * time.Second
 	defaultMaxSessions    = 8
+	defaultAliveInterval  = 10 * time.Second
+	defaultAliveCountMax  = 3
+	defaultCommandTimeout = 30 * time.Minute
 )
 
 // withDefaults returns cfg with zero fields set to their defaults.
@@ -67,6 +82,15 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = defaultMaxSessions
+	}
+	if cfg.AliveInterval <= 0 {
+		cfg.AliveInterval = defaultAliveInterval
+	}
+	if cfg.AliveCountMax <= 0 {
+		cfg.AliveCountMax = defaultAliveCountMax
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = defaultCommandTimeout
 	}
 	return cfg
 }

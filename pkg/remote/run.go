@@ -100,15 +100,19 @@ func validUser(name string) bool {
 	})
 }
 
-// run runs inv in a new session and collects its result.
+// run runs inv in a new session and collects its result, within the
+// command timeout.
 func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Result, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, c.cmdTimeout)
+	defer cancel()
 	if err := c.acquire(ctx); err != nil {
-		return Result{}, fmt.Errorf("running a command on %s: %w", c.host, err)
+		return Result{}, fmt.Errorf("running a command on %s: %w", c.host, c.stopReason(parent, err))
 	}
 	defer c.release()
 	sess, err := c.newSession(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
+		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, c.stopReason(parent, err))
 	}
 	defer sess.Close()
 	var stdout bytes.Buffer
@@ -118,8 +122,8 @@ func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
 	}
-	if err := sess.Start(inv.command); err != nil {
-		return Result{}, fmt.Errorf("starting a command on %s: %w", c.host, err)
+	if err := c.start(ctx, sess, inv.command); err != nil {
+		return Result{}, fmt.Errorf("starting a command on %s: %w", c.host, c.stopReason(parent, err))
 	}
 	go feed(in, stdin)
 	done := make(chan error, 1)
@@ -128,17 +132,47 @@ func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Resu
 	case err = <-done:
 	case <-ctx.Done():
 		c.abort(sess, stderr, inv, done)
-		return Result{}, fmt.Errorf("command on %s stopped: %w", c.host, ctx.Err())
+		return Result{}, fmt.Errorf("command on %s stopped: %w", c.host, c.stopReason(parent, ctx.Err()))
 	}
 	stderr.flush()
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.out.Bytes()}
 	if res.ExitCode, err = exitCode(err); err != nil {
-		return res, fmt.Errorf("running a command on %s: %w", c.host, err)
+		return res, fmt.Errorf("running a command on %s: %w", c.host, c.cause(err))
 	}
 	if inv.sudoUser != "" && !stderr.sudoOK {
 		return res, c.sudoError(inv.sudoUser, res.Stderr)
 	}
 	return res, nil
+}
+
+// start starts cmd in sess. sshd's answer to the exec request is awaited
+// until ctx ends (a host that stops answering is given up by the
+// keepalives, which ends the wait in the background).
+func (c *Client) start(ctx context.Context, sess *ssh.Session, cmd string) error {
+	started := make(chan error, 1)
+	go func() { started <- sess.Start(cmd) }()
+	select {
+	case err := <-started:
+		return c.cause(err)
+	case <-ctx.Done():
+		_ = sess.Close()
+		return ctx.Err()
+	}
+}
+
+// stopReason explains why a command did not finish: the host stopped
+// answering, the caller's context (parent) ended, or err, which is the
+// command timeout when parent is still live and err is a deadline.
+func (c *Client) stopReason(parent context.Context, err error) error {
+	switch {
+	case c.Lost() != nil:
+		return c.Lost()
+	case parent.Err() != nil:
+		return parent.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no result within %s (ssh.command_timeout): %w", c.cmdTimeout, err)
+	}
+	return err
 }
 
 // feed copies r (if any) to the command's stdin, then closes it. A copy
@@ -180,6 +214,10 @@ func (c *Client) sudoError(as string, stderr []byte) error {
 // and sshd refuses in-band SSH signals ("session signalling requires
 // privilege separation").
 func (c *Client) abort(sess *ssh.Session, stderr *stderrFilter, inv invocation, done <-chan error) {
+	if c.Lost() != nil {
+		_ = sess.Close() // the host cannot be reached to stop anything
+		return
+	}
 	groups := stderr.groups(inv.sudoUser != "", done)
 	_ = sess.Close()
 	if len(groups) == 0 {

@@ -24,13 +24,13 @@ func (c *Client) Stream(ctx context.Context, as, script string, stdout, stderr i
 	defer c.release()
 	sess, err := c.newSession(ctx)
 	if err != nil {
-		return -1, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
+		return -1, fmt.Errorf("opening an SSH session on %s: %w", c.host, c.stopReason(ctx, err))
 	}
 	defer sess.Close()
 	filter := newStderrFilter(inv.sudoUser != "")
 	sess.Stdout, sess.Stderr = stdout, filter
-	if err := sess.Start(inv.command); err != nil {
-		return -1, fmt.Errorf("starting a command on %s: %w", c.host, err)
+	if err := c.start(ctx, sess, inv.command); err != nil {
+		return -1, fmt.Errorf("starting a command on %s: %w", c.host, c.stopReason(ctx, err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -38,7 +38,7 @@ func (c *Client) Stream(ctx context.Context, as, script string, stdout, stderr i
 	case err = <-done:
 	case <-ctx.Done():
 		c.abort(sess, filter, inv, done)
-		return -1, fmt.Errorf("command on %s stopped: %w", c.host, ctx.Err())
+		return -1, fmt.Errorf("command on %s stopped: %w", c.host, c.stopReason(ctx, ctx.Err()))
 	}
 	filter.flush()
 	if stderr != nil {
@@ -46,7 +46,7 @@ func (c *Client) Stream(ctx context.Context, as, script string, stdout, stderr i
 	}
 	code, err := exitCode(err)
 	if err != nil {
-		return code, fmt.Errorf("running a command on %s: %w", c.host, err)
+		return code, fmt.Errorf("running a command on %s: %w", c.host, c.cause(err))
 	}
 	if inv.sudoUser != "" && !filter.sudoOK {
 		return code, c.sudoError(inv.sudoUser, filter.out.Bytes())

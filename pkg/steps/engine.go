@@ -33,6 +33,10 @@ type Options struct {
 	Out               io.Writer
 	Command           string // recorded in the run lock (default "up")
 	BreakLock         bool   // break a stale run lock
+	// AllowDowntime lets a change that running members cannot bridge (a
+	// new clustering domain, ...) be carried out as a full restart: every
+	// node of the product stops, then the manager starts first.
+	AllowDowntime bool
 	// pool shares connections between the product groups of one run
 	// (RunGroups); nil dials and closes per Run.
 	pool *connPool
@@ -54,6 +58,8 @@ type Engine struct {
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
 	lockInfo LockInfo
+	// split is set when this run's changes need a full restart.
+	split *clusterSplit
 }
 
 // Run executes pb against inv and returns what happened. The error is only
@@ -72,17 +78,26 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	}
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	e.split = e.planSplit(ctx)
+	if refused := e.checkSplit(); refused != nil {
+		e.out.result(refused, false)
+		report.Results = append(report.Results, refused)
+		report.tally(e.addresses(), e.order())
+		return report, nil
+	}
 	if opts.Apply {
 		lock, ok := e.lockRun(ctx, report)
 		if !ok {
-			return report, ctx.Err()
+			return report, interrupted(ctx, "lock")
 		}
 		defer e.unlock(lock)
 	}
+	step := "connect"
 	for _, s := range pb.Steps {
 		if ctx.Err() != nil {
 			break
 		}
+		step = s.Name
 		e.out.header("STEP", s.Name)
 		began := time.Now()
 		results := e.runStep(ctx, s)
@@ -95,7 +110,16 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 		report.Results = append(report.Results, results...)
 	}
 	report.tally(e.addresses(), e.order())
-	return report, ctx.Err()
+	return report, interrupted(ctx, step)
+}
+
+// interrupted names the step that was running when ctx ended (Ctrl-C), or
+// is nil while ctx is live.
+func interrupted(ctx context.Context, step string) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
 // sshConfig is how carbonctl logs in to the inventory's hosts.
@@ -104,6 +128,8 @@ func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
 		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
 		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
 		ConnectTimeout: inv.SSH.ConnectTimeout,
+		AliveInterval:  inv.SSH.AliveInterval, AliveCountMax: inv.SSH.AliveCountMax,
+		CommandTimeout: inv.SSH.CommandTimeout,
 	}
 	if inv.SSH.IdentityFile != "" {
 		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}

@@ -68,7 +68,12 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Re
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
 func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
+	return e.editFile(ctx, s, n, res, e.xmlEditor(s, n))
+}
+
+// xmlEditor applies an xml step's edits for node n to a file's content.
+func (e *Engine) xmlEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+	return func(p string, content []byte) ([]byte, bool, error) {
 		ops, err := e.renderEdits(s, n)
 		if err != nil {
 			return nil, false, err
@@ -78,7 +83,7 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Re
 			return nil, false, fmt.Errorf("patch %s: %w", p, err)
 		}
 		return out, changed, nil
-	})
+	}
 }
 
 // editFile runs edit on the content of a step's file below CARBON_HOME and

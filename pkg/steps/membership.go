@@ -38,6 +38,10 @@ func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result)
 	lastReport := begin
 	for {
 		missing := e.missingPeers(watch, func(n *node) (string, error) { return e.liveMembers(ctx, n) })
+		watch = e.dropLost(watch, missing, results)
+		if len(watch) == 0 {
+			return
+		}
 		if len(missing) == 0 {
 			e.out.printf("cluster formed: every node sees every peer (%.1fs)\n", time.Since(begin).Seconds())
 			e.noteMembers(watch, results)
@@ -60,6 +64,23 @@ func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result)
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// dropLost fails the watched nodes whose host stopped answering (its
+// connection is closed for the rest of the run, so waiting cannot help)
+// and returns the others.
+func (e *Engine) dropLost(watch []*node, missing map[*node][]string, results map[*node]*Result) []*node {
+	var keep []*node
+	for _, n := range watch {
+		if err := n.host.lost(); err != nil {
+			n.markFailed()
+			fail(results[n], fmt.Errorf("cannot watch %s join its peers: %w", n.name(), err))
+			delete(missing, n)
+			continue
+		}
+		keep = append(keep, n)
+	}
+	return keep
 }
 
 // missingPeers returns, per node, the peers it does not see yet.

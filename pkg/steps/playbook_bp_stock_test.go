@@ -41,24 +41,6 @@ func checkBPValue(t *testing.T, files map[string][]byte, c check) {
 	}
 }
 
-// propertyValue is what java.util.Properties would read for key (the last
-// live line wins).
-func propertyValue(doc []byte, key string) (string, bool) {
-	var val string
-	found := false
-	for _, l := range strings.Split(strings.ReplaceAll(string(doc), "\r\n", "\n"), "\n") {
-		t := strings.TrimSpace(l)
-		if t == "" || t[0] == '#' || t[0] == '!' {
-			continue
-		}
-		k, v, _ := strings.Cut(t, "=")
-		if strings.TrimSpace(k) == key {
-			val, found = strings.TrimSpace(v), true
-		}
-	}
-	return val, found
-}
-
 // bpJDBC is the JDBC URL the playbooks write for a database.
 func bpJDBC(db string) string {
 	return "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + db + "?autoReconnect=true"

@@ -23,7 +23,7 @@ func corpusDir(t *testing.T) string {
 
 // fixtureHome returns a fresh copy of the simulated product source (its
 // merged template tree, see fixtures/product).
-func fixtureHome(t *testing.T, source string) string {
+func fixtureHome(t testing.TB, source string) string {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), source)
 	if err := product.Copy(filepath.Join("..", "..", "fixtures", "product"), source, home); err != nil {

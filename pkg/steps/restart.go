@@ -95,12 +95,12 @@ func Operate(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playboo
 	report.Results = append(report.Results, connected...)
 	lock, ok := e.lockRun(ctx, report)
 	if !ok {
-		return report, ctx.Err()
+		return report, interrupted(ctx, "lock")
 	}
 	defer e.unlock(lock)
 	report.Results = append(report.Results, e.operate(ctx, op)...)
 	report.tally(e.addresses(), e.order())
-	return report, ctx.Err()
+	return report, interrupted(ctx, op)
 }
 
 // operate runs op on the targets.

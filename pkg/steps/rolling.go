@@ -32,6 +32,9 @@ func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
+	if e.split != nil && e.opts.Apply {
+		e.stopForFullRestart(ctx, plans)
+	}
 	managers, rolling, workers := startPhases(plans)
 	if e.opts.Apply {
 		e.launchAll(ctx, managers)
@@ -45,6 +48,36 @@ func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
 		e.awaitMembership(ctx, results)
 	}
 	return e.inOrder(results)
+}
+
+// stopForFullRestart stops every node that would restart, workers first,
+// then managers, so that none of them still runs the old configuration
+// when the first starts with the new one; their restart becomes a start
+// (managers first). A node that cannot be stopped fails.
+func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
+	var workers, managers []*startPlan
+	for _, p := range plans {
+		switch {
+		case p.res.Status != Changed || p.d.action != "restart":
+		case p.n.vars.Node.IsManager:
+			managers = append(managers, p)
+		default:
+			workers = append(workers, p)
+		}
+	}
+	e.out.printf("full restart: stopping %d nodes (%s)\n", len(workers)+len(managers), e.split.reason())
+	for _, phase := range [][]*startPlan{workers, managers} {
+		e.parallel(len(phase), func(i int) {
+			p := phase[i]
+			err := run(ctx, p.n.host, p.n.vars.Product.User, stopScript(p.n.home(e.pb.Start.PidFile)), nil, "stop "+p.n.name()+" for the full restart")
+			if err != nil {
+				p.n.markFailed()
+				fail(p.res, err)
+				return
+			}
+			p.d.action = "start"
+		})
+	}
 }
 
 // startPhases splits the plans that start or restart a node into the
@@ -201,7 +234,10 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 	}
 	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, p.args...), " ")
 	reason := p.d.reason
-	if p.d.action == "restart" {
+	switch {
+	case p.d.action == "restart" && e.split != nil:
+		reason += "; " + e.split.reason()
+	case p.d.action == "restart":
 		reason += "; rolling: one node at a time, after its peers see it rejoin"
 	}
 	res.changed(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")

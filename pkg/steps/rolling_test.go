@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -43,5 +45,18 @@ func TestStartPhases(t *testing.T) {
 				t.Errorf("managers %q, rolling %q, workers %q; want %q, %q, %q", names(m), names(r), names(w), c.managers, c.rolling, c.workers)
 			}
 		})
+	}
+}
+
+// TestInterrupted: a cancelled run names the step it was in and the cause.
+func TestInterrupted(t *testing.T) {
+	if err := interrupted(context.Background(), "start"); err != nil {
+		t.Errorf("live context: %v", err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupt signal received"))
+	err := interrupted(ctx, "start")
+	if err == nil || err.Error() != "step start was interrupted: interrupt signal received" {
+		t.Errorf("got %v", err)
 	}
 }

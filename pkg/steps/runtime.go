@@ -56,6 +56,15 @@ func (h *host) gather(ctx context.Context, req remote.GatherRequest) error {
 	return nil
 }
 
+// lost is why the host's connection was given up (it stopped answering
+// keepalives), nil while it answers or when it is not connected.
+func (h *host) lost() error {
+	if h.client == nil {
+		return nil
+	}
+	return h.client.Lost()
+}
+
 // probe returns a cached probe result.
 func (h *host) probe(name string) (remote.ProbeResult, bool) {
 	h.mu.Lock()

@@ -15,7 +15,7 @@ import (
 )
 
 // loadBuiltin loads a built-in playbook.
-func loadBuiltin(t *testing.T, name string) *playbook.Playbook {
+func loadBuiltin(t testing.TB, name string) *playbook.Playbook {
 	t.Helper()
 	pb, err := playbook.Load(playbooks.FS, name)
 	if err != nil {

@@ -12,13 +12,18 @@ import (
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
 func (e *Engine) patchText(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
+	return e.editFile(ctx, s, n, res, textEditor(s, n))
+}
+
+// textEditor applies a text step's edits for node n to a file's content.
+func textEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+	return func(p string, content []byte) ([]byte, bool, error) {
 		edits, err := renderTextEdits(s, n.vars)
 		if err != nil {
 			return nil, false, err
 		}
 		return textedit.Apply(p, content, edits)
-	})
+	}
 }
 
 // renderTextEdits turns a text step's edit templates into edits for one node.

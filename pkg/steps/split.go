@@ -1,0 +1,267 @@
+package steps
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+)
+
+// memberSetting is a setting that every member of a Carbon cluster must
+// share to join the others. Hazelcast admits a joining member only when its
+// group (Carbon's clustering domain), its join mechanism (Carbon's
+// membership scheme: multicast or WKA TCP/IP), its partition count and its
+// application validation token match the cluster's; a member that finds no
+// peer on the same multicast group never hears of the others; a node with
+// clustering (or a different clustering agent) switched off never joins at
+// all. A rolling restart cannot carry a change of one of these: the first
+// node restarted forms a cluster of its own.
+type memberSetting struct {
+	file string // base name of the file holding it
+	// xml: element path in that XML file, with attr the attribute to read
+	// ("" for the element's text); else key is a properties key.
+	xml, attr, key string
+	def            string // Carbon's (or Hazelcast's) value when the file sets none
+	what           string // how messages name it
+	// scheme, when set, limits the setting to clusters whose membership
+	// scheme (before or after the change) is this one.
+	scheme string
+}
+
+// axis2Clustering is the clustering element of axis2.xml.
+const axis2Clustering = "/axisconfig/clustering"
+
+// memberSettings are the settings whose change splits a running cluster.
+func memberSettings() []memberSetting {
+	param := func(name string) string { return axis2Clustering + "/parameter[@name='" + name + "']" }
+	return []memberSetting{
+		{file: "axis2.xml", xml: axis2Clustering, attr: "enable", def: "false", what: "clustering enabled"},
+		{file: "axis2.xml", xml: axis2Clustering, attr: "class", what: "clustering agent"},
+		{file: "axis2.xml", xml: param("domain"), def: "wso2.carbon.domain", what: "clustering domain (Hazelcast group)"},
+		{file: "axis2.xml", xml: param("membershipScheme"), def: "multicast", what: schemeWhat},
+		{file: "axis2.xml", xml: param("mcastAddress"), def: "224.2.2.3", what: "multicast address", scheme: "multicast"},
+		{file: "axis2.xml", xml: param("mcastPort"), def: "54327", what: "multicast port", scheme: "multicast"},
+		{file: "hazelcast.properties", key: "hazelcast.partition.count", def: "271", what: "Hazelcast partition count"},
+		{file: "hazelcast.properties", key: "hazelcast.application.validation.token", what: "Hazelcast application validation token"},
+	}
+}
+
+// holdsMemberSettings reports whether a file (by base name) holds any.
+func holdsMemberSettings(file string) bool {
+	for _, s := range memberSettings() {
+		if s.file == file {
+			return true
+		}
+	}
+	return false
+}
+
+// value reads the setting from a file's content; the default when unset.
+func (s memberSetting) value(content []byte) string {
+	var v string
+	var ok bool
+	switch {
+	case s.xml != "" && s.attr != "":
+		v, ok, _ = xmlpatch.GetAttr(content, s.xml, s.attr)
+	case s.xml != "":
+		v, ok, _ = xmlpatch.Get(content, s.xml)
+	default:
+		v, ok = propertyValue(content, s.key)
+	}
+	v = strings.TrimSpace(v)
+	if !ok || v == "" {
+		return s.def
+	}
+	return v
+}
+
+// propertyValue reads key from a Java properties file (key=value or
+// key: value; # and ! start comments). The last setting wins, as in Java.
+func propertyValue(content []byte, key string) (string, bool) {
+	value, found := "", false
+	sc := bufio.NewScanner(bytes.NewReader(content))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		if i < 0 || strings.TrimSpace(line[:i]) != key {
+			continue
+		}
+		value, found = strings.TrimSpace(line[i+1:]), true
+	}
+	return value, found
+}
+
+// identity is what a node's files say about the cluster it may join: the
+// value of each member setting (by its description) in the files read.
+type identity map[string]string
+
+// addFile records the member settings of one file (file is its base name).
+func (id identity) addFile(file string, content []byte) {
+	for _, s := range memberSettings() {
+		if s.file == file {
+			id[s.what] = s.value(content)
+		}
+	}
+}
+
+// schemeWhat names the membership scheme setting in an identity.
+const schemeWhat = "membership scheme"
+
+// differences describes each member setting of other that differs from
+// id's, e.g. `clustering domain (Hazelcast group) "a" → "b"`; settings only
+// one of them read are not compared, nor the multicast group unless either
+// uses multicast.
+func (id identity) differences(other identity) []string {
+	var out []string
+	for _, s := range memberSettings() {
+		before, inID := id[s.what]
+		after, inOther := other[s.what]
+		if !inID || !inOther || before == after {
+			continue
+		}
+		if s.scheme != "" && id[schemeWhat] != s.scheme && other[schemeWhat] != s.scheme {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %q → %q", s.what, before, after))
+	}
+	return out
+}
+
+// clusterSplit is a planned change that members of the old and the new
+// configuration cannot bridge: it needs a full restart.
+type clusterSplit struct {
+	changes []string // what changes, each once
+	nodes   []string // running nodes whose configuration changes
+}
+
+// reason is the start step's explanation for a full restart.
+func (c *clusterSplit) reason() string {
+	return fmt.Sprintf("full restart: members of the old and new domain cannot join (%s)", strings.Join(c.changes, "; "))
+}
+
+// planSplit works out, from the edits the playbook's xml and text steps
+// would make to the files that hold member settings, whether a rolling
+// restart would split the running cluster: some running node's settings
+// change, and another running node (still running its current settings
+// while the first restarts) has settings the first one's new ones cannot
+// join. It reads only what the batch read fetched and changes nothing.
+func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
+	type member struct {
+		n                *node
+		current, planned identity
+	}
+	var running []member
+	for _, n := range e.nodes {
+		if !n.isFailed() && runningPID(n) != "" {
+			current, planned := e.memberIdentity(ctx, n)
+			running = append(running, member{n, current, planned})
+		}
+	}
+	split := &clusterSplit{}
+	seen := map[string]bool{}
+	for _, a := range running {
+		if len(a.current.differences(a.planned)) == 0 {
+			continue
+		}
+		changed := false
+		for _, b := range running {
+			if b.n == a.n {
+				continue
+			}
+			for _, c := range b.current.differences(a.planned) {
+				changed = true
+				if !seen[c] {
+					seen[c] = true
+					split.changes = append(split.changes, c)
+				}
+			}
+		}
+		if changed {
+			split.nodes = append(split.nodes, a.n.name())
+		}
+	}
+	if len(split.changes) == 0 {
+		return nil
+	}
+	sort.Strings(split.changes)
+	return split
+}
+
+// memberIdentity reads the node's member settings from its files as they
+// are and as the playbook's edits would leave them.
+func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned identity) {
+	original := map[string][]byte{}
+	edited := map[string][]byte{}
+	for _, s := range e.pb.Steps {
+		edit := e.fileEditor(s, n)
+		if edit == nil {
+			continue
+		}
+		rel, err := n.vars.render(s.Name+".file", s.File)
+		if ok, werr := n.vars.when(s.Name+".when", s.When); err != nil || werr != nil || !ok || !holdsMemberSettings(path.Base(rel)) {
+			continue
+		}
+		p := n.home(rel)
+		if _, done := edited[p]; !done {
+			cur, err := n.host.read(ctx, p)
+			if err != nil || !cur.Exists && !s.Create {
+				continue // the step itself reports it
+			}
+			original[p], edited[p] = cur.Content, cur.Content
+		}
+		if out, changed, err := edit(p, edited[p]); err == nil && changed {
+			edited[p] = out
+		}
+	}
+	current, planned = identity{}, identity{}
+	for p, content := range edited {
+		current.addFile(path.Base(p), original[p])
+		planned.addFile(path.Base(p), content)
+	}
+	return current, planned
+}
+
+// fileEditor is the edit an xml or text step makes to its file on n; nil
+// for other steps.
+func (e *Engine) fileEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+	switch s.Type {
+	case "xml":
+		return e.xmlEditor(s, n)
+	case "text":
+		return textEditor(s, n)
+	}
+	return nil
+}
+
+// checkSplit refuses a run whose changes need a full restart (planSplit)
+// unless the operator allows the downtime, and a full restart limited to
+// some nodes; it returns the failed result, or nil when the run may go on.
+// In a plan it only says what `up` will do.
+func (e *Engine) checkSplit() *Result {
+	if e.split == nil {
+		return nil
+	}
+	what := fmt.Sprintf("%s; running nodes affected: %s", e.split.reason(), strings.Join(e.split.nodes, ", "))
+	e.out.header("CLUSTER CHANGE", e.inv.Cluster.Name)
+	res := &Result{Step: "cluster-change", Target: e.inv.Cluster.Name}
+	switch {
+	case !e.opts.Apply:
+		e.out.printf("%s: `up --allow-downtime` stops every node of this product, then starts the manager first and the others after it\n", what)
+		return nil
+	case len(e.targets) < len(e.nodes):
+		return fail(res, fmt.Errorf("%s: a full restart takes every node of the product: run without --limit (nothing was changed)", what))
+	case !e.opts.AllowDowntime:
+		return fail(res, fmt.Errorf("%s: a rolling restart would split the cluster in two; run again with --allow-downtime to stop every node of this product and start them in the new configuration, manager first (nothing was changed)", what))
+	}
+	e.out.printf("%s: --allow-downtime: every node of this product stops, then the manager starts first\n", what)
+	return nil
+}
