@@ -73,9 +73,10 @@ type Step struct {
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
 
-	// copy
-	Src  string `toml:"src"`
-	Dest string `toml:"dest"`
+	// copy; SHA256 (a template, optional) is the sha256 the source must have
+	Src    string `toml:"src"`
+	Dest   string `toml:"dest"`
+	SHA256 string `toml:"sha256"`
 
 	// xml; truststore: the trust store, relative to CARBON_HOME
 	File  string `toml:"file"`

@@ -1,0 +1,111 @@
+package steps
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+)
+
+// TestSVNClientBundleSteps checks where each playbook with the svn method
+// installs the inventory's SVN client bundle (the dropins) and trilead-ssh2
+// (the libraries), only with method svn, and that the stock carbon.xml of
+// each product defaults RepositoryType to svn (the BPS and EI playbooks do
+// not set it) while shipping the synchroniser disabled.
+func TestSVNClientBundleSteps(t *testing.T) {
+	tests := []struct {
+		playbook, sample, carbonXML, dropins, lib string
+	}{
+		{"esb-worker-manager", "esb-lab.toml", "esb-4.9.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib"},
+		{"bps-master-slave", "bps-lab.toml", "bps-3.6.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib"},
+		{"ei-business-process", "ei-bp-lab.toml", "ei-6.3.0/wso2/business-process/conf/carbon.xml", "dropins", "lib"},
+	}
+	svn := DepSyncVars{Method: "svn", ClientBundle: "/dist/svnkit-all-1.8.7.wso2v1.jar", ClientBundleSHA256: strings.Repeat("a", 64),
+		SSHBundle: "/dist/trilead-ssh2-1.0.0-build215.jar", SSHBundleSHA256: strings.Repeat("b", 64)}
+	for _, tt := range tests {
+		t.Run(tt.playbook, func(t *testing.T) {
+			pb := loadBuiltin(t, tt.playbook)
+			base := sampleVars(t, tt.sample, "", nil)
+			for _, c := range []struct {
+				ds   DepSyncVars
+				want map[string]string // step -> dest; absent = skipped
+			}{
+				{svn, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar", "svn-ssh-bundle": tt.lib + "/trilead-ssh2-1.0.0-build215.jar"}},
+				{DepSyncVars{Method: "svn", ClientBundle: svn.ClientBundle, ClientBundleSHA256: svn.ClientBundleSHA256}, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar"}},
+				{DepSyncVars{Method: "rsync"}, map[string]string{}},
+			} {
+				v := base.forNode(base.Nodes[len(base.Nodes)-1])
+				v.DepSync = c.ds
+				got := map[string]string{}
+				for _, s := range bundleSteps(pb) {
+					if ok, err := v.when(s.Name, s.When); err != nil || !ok {
+						continue
+					}
+					dest, err := v.render(s.Name, s.Dest)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if sum, _ := v.render(s.Name, s.SHA256); sum == "" {
+						t.Errorf("%s: no sha256 to check", s.Name)
+					}
+					got[s.Name] = dest
+				}
+				if len(got) != len(c.want) {
+					t.Errorf("method %s: steps %v, want %v", c.ds.Method, got, c.want)
+				}
+				for k, w := range c.want {
+					if got[k] != w {
+						t.Errorf("method %s: %s installs to %q, want %q", c.ds.Method, k, got[k], w)
+					}
+				}
+			}
+			if len(pb.DepSync.SVNEmpty) != 1 || !strings.HasSuffix(pb.DepSync.SVNEmpty[0], "repository/deployment/server") {
+				t.Errorf("svn_empty %v: want the deployment directory", pb.DepSync.SVNEmpty)
+			}
+			doc, err := os.ReadFile(filepath.Join(corpusDir(t), tt.carbonXML))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for el, want := range map[string]string{"Enabled": "false", "RepositoryType": "svn"} {
+				if got, ok, err := xmlpatch.Get(doc, "/Server/DeploymentSynchronizer/"+el); err != nil || !ok || got != want {
+					t.Errorf("stock %s DeploymentSynchronizer/%s = %q (%v %v), want %q", tt.carbonXML, el, got, ok, err, want)
+				}
+			}
+		})
+	}
+}
+
+// bundleSteps are the playbook's copy steps of the SVN client.
+func bundleSteps(pb *playbook.Playbook) []playbook.Step {
+	var out []playbook.Step
+	for _, s := range pb.Steps {
+		if s.Type == "copy" && strings.HasPrefix(s.Name, "svn-") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestCopyChecksSHA256(t *testing.T) {
+	v := testVars(false)
+	n := &node{vars: v.forNode(v.Nodes[0])}
+	data := []byte("jar")
+	const sum = "0163f1eea7894350060624d315234d40c508ab251ba121714e234503045faadd"
+	for _, tt := range []struct {
+		sha  string
+		want string // "" = accepted
+	}{
+		{"", ""},
+		{sum, ""},
+		{strings.ToUpper(sum), ""},
+		{strings.Repeat("0", 64), "/dist/x.jar on the control machine has sha256 " + sum + ", not " + strings.Repeat("0", 64)},
+	} {
+		err := checkSHA256(playbook.Step{Name: "svn-client-bundle", SHA256: tt.sha}, n, "/dist/x.jar", data)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("sha256 %q: error %v, want %q", tt.sha, err, tt.want)
+		}
+	}
+}
