@@ -214,3 +214,31 @@ func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestBPSLoadBalancerOnStockFiles applies the BPS playbook with the optional
+// load balancer to the stock BPS files: the LB's names in carbon.xml and
+// its ports as proxyPort of the servlet connectors.
+func TestBPSLoadBalancerOnStockFiles(t *testing.T) {
+	pb := loadBuiltin(t, "bps-master-slave")
+	homes := stockHomes(t, "bps-3.6.0", "bps-3.6.0", "bps-3.5.1")
+	for name, home := range homes {
+		v := sampleVars(t, "bps-lab.toml", "", nil)
+		v.LB = &LBVars{Host: "198.18.0.11", ServiceHostName: "bps.wso2.com", MgtHostName: "mgt.bps.wso2.com", HTTPPort: 80, HTTPSPort: 443}
+		for _, nv := range v.Nodes {
+			t.Run(name+"/"+nv.Name, func(t *testing.T) {
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), map[string]bool{"bin/wso2server.sh": name != "fixture"})
+				cs := []check{
+					{"carbon.xml", "/Server/HostName", "", "bps.wso2.com"},
+					{"catalina-server.xml", "/Server/Service/Connector[@port='9763']", "proxyPort", "80"},
+					{"catalina-server.xml", "/Server/Service/Connector[@port='9443']", "proxyPort", "443"},
+				}
+				if nv.IsManager {
+					cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", "mgt.bps.wso2.com"})
+				}
+				for _, c := range cs {
+					checkBPValue(t, files, c)
+				}
+			})
+		}
+	}
+}
