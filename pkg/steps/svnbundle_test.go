@@ -18,17 +18,19 @@ import (
 func TestSVNClientBundleSteps(t *testing.T) {
 	tests := []struct {
 		playbook, sample, carbonXML, dropins, lib string
+		product                                   string // the sample's [products.KEY] of the playbook
 	}{
-		{"esb-worker-manager", "esb-lab.toml", "esb-4.9.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib"},
-		{"bps-master-slave", "bps-lab.toml", "bps-3.6.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib"},
-		{"ei-business-process", "ei-bp-lab.toml", "ei-6.3.0/wso2/business-process/conf/carbon.xml", "dropins", "lib"},
+		{"esb-worker-manager", "esb-lab.toml", "esb-4.9.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib", ""},
+		{"bps-master-slave", "bps-lab.toml", "bps-3.6.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib", ""},
+		{"as-master-slave", "as-greg-lab.toml", "as-5.3.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib", "as"},
+		{"ei-business-process", "ei-bp-lab.toml", "ei-6.3.0/wso2/business-process/conf/carbon.xml", "dropins", "lib", ""},
 	}
 	svn := DepSyncVars{Method: "svn", ClientBundle: "/dist/svnkit-all-1.8.7.wso2v1.jar", ClientBundleSHA256: strings.Repeat("a", 64),
 		SSHBundle: "/dist/trilead-ssh2-1.0.0-build215.jar", SSHBundleSHA256: strings.Repeat("b", 64)}
 	for _, tt := range tests {
 		t.Run(tt.playbook, func(t *testing.T) {
 			pb := loadBuiltin(t, tt.playbook)
-			base := sampleVars(t, tt.sample, "", nil)
+			base := sampleVars(t, tt.sample, tt.product, nil)
 			for _, c := range []struct {
 				ds   DepSyncVars
 				want map[string]string // step -> dest; absent = skipped
