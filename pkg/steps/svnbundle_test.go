@@ -3,10 +3,13 @@ package steps
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -108,6 +111,43 @@ func TestCopyChecksSHA256(t *testing.T) {
 		err := checkSHA256(playbook.Step{Name: "svn-client-bundle", SHA256: tt.sha}, n, "/dist/x.jar", data)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("sha256 %q: error %v, want %q", tt.sha, err, tt.want)
+		}
+	}
+}
+
+// TestSVNPrefetch checks what the svn method adds to the batch read: the
+// seed marker and deployment directory of the workers, the bundles'
+// destinations; without svn, nothing of it (no dropins path is read).
+func TestSVNPrefetch(t *testing.T) {
+	e := lbEngine(t, "")
+	home := e.targets[1].vars.Node.Home
+	svnPaths := []string{home + "/.carbonctl/depsync-svn-seeded", home + "/repository/components/dropins/svnkit.jar", home + "/repository/components/lib/trilead.jar"}
+	has := func(req remote.GatherRequest, p string) bool {
+		return slices.Contains(req.Contents, p) || slices.Contains(req.Stats, p)
+	}
+	for _, svn := range []bool{false, true} {
+		if svn {
+			e.inv.DepSync.Method = depsync.MethodSVN
+			e.vars.DepSync = DepSyncVars{Method: "svn", ClientBundle: "/d/svnkit.jar", SSHBundle: "/d/trilead.jar"}
+			e.vars.Nodes = newVars(e.inv, e.pb).Nodes
+		}
+		for i, n := range e.targets {
+			n.vars = e.vars.forNode(e.vars.Nodes[i])
+		}
+		worker := e.prefetch()[e.targets[1].host]
+		for _, p := range svnPaths {
+			if has(worker, p) != svn {
+				t.Errorf("svn %v: the worker's batch read has %s: %v", svn, p, !svn)
+			}
+		}
+		if !svn && slices.ContainsFunc(worker.Contents, func(p string) bool { return strings.Contains(p, "/dropins") }) {
+			t.Errorf("without svn the batch read names the dropins: %v", worker.Contents)
+		}
+		if dir := home + "/repository/deployment/server"; svn && !has(worker, dir) {
+			t.Errorf("svn: the worker's batch read lacks %s", dir)
+		}
+		if manager := e.prefetch()[e.targets[0].host]; has(manager, svnPaths[0]) {
+			t.Errorf("the manager's batch read has the svn seed marker")
 		}
 	}
 }
