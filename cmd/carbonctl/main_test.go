@@ -35,6 +35,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"carbonctl", "playbooks"}, 0, "esb-worker-manager"},
 		{[]string{"carbonctl", "up"}, 2, "usage: carbonctl up INVENTORY"},
 		{[]string{"carbonctl", "nosuch", "inv.toml"}, 2, `unknown command "nosuch"`},
+		{[]string{"carbonctl", "help", "validate"}, 2, `unknown command "help": run carbonctl --help`},
+		{[]string{"carbonctl", "--help"}, 0, "validate"},
 		{[]string{"carbonctl", "validate", filepath.Join(dir, "missing.toml")}, 2, "missing.toml"},
 		{[]string{"carbonctl", "plan", bad}, 2, "bad.toml:3: cluster.bogus"},
 		{[]string{"carbonctl", "up", "--no-such-flag", bad}, 2, "no-such-flag"},
