@@ -112,11 +112,7 @@ func checkSharedHost(a, b Node, tb *table) {
 		tb.errorf("local_member_port", "nodes %s and %s on %s both use local_member_port %d: set local_member_port on one of them (e.g. %d), each server listens on it for clustering", a.Name, b.Name, host, a.LocalMemberPort, a.LocalMemberPort+1)
 	default:
 		if p, la, lb, clash := portClash(a, b, nil); clash {
-			key := "port_offset"
-			if strings.HasPrefix(la, "local") || strings.HasPrefix(lb, "local") {
-				key = "local_member_port"
-			}
-			tb.errorf(key, portClashMsg, a.Name, b.Name, host, p, a.Name, la, b.Name, lb)
+			tb.errorf(clashKey(la, lb), portClashMsg, a.Name, b.Name, host, p, a.Name, la, b.Name, lb)
 		}
 	}
 	switch outer, inner := nestedHomes(a.Home, b.Home); {
@@ -192,6 +188,15 @@ func portClash(a, b Node, extra []Port) (port int, labelA, labelB string, clash 
 	return 0, "", "", false
 }
 
+// clashKey is the key to fix for a clash between ports labelled la and lb:
+// local_member_port when one of them is, else port_offset.
+func clashKey(la, lb string) string {
+	if la == "local_member_port" || lb == "local_member_port" {
+		return "local_member_port"
+	}
+	return "port_offset"
+}
+
 // ownPortClash returns the node's own port its local_member_port equals.
 func ownPortClash(n Node, extra []Port) (string, bool) {
 	for _, p := range ports(n, extra) {
@@ -222,7 +227,7 @@ func (inv *Inventory) CheckPorts(extra []Port) Errors {
 				continue
 			}
 			if p, la, lb, clash := portClash(a, n, extra); clash {
-				add(i, "port_offset", portClashMsg, a.Name, n.Name, n.Host, p, a.Name, la, n.Name, lb)
+				add(i, clashKey(la, lb), portClashMsg, a.Name, n.Name, n.Host, p, a.Name, la, n.Name, lb)
 			}
 		}
 	}

@@ -32,9 +32,9 @@ func TestGuideRules(t *testing.T) {
 		{"mb with a load balancer", "mb-lab.toml", addFirst("[[node]]", lb),
 			[]string{"inventory.toml:42: loadbalancer: playbook mb-cluster has no load balancer steps (lb-certs, lb-vhosts, truststore)"}},
 		{"mb member port on its own AMQP port", "mb-lab.toml", replaceAll("local_member_port = 4003", "local_member_port = 5675"),
-			[]string{"node[2].local_member_port: 5675 is also the node's own port 5672+3 amqp"}},
+			[]string{"inventory.toml:55: node[2].local_member_port: 5675 is also the node's own port 5672+3 amqp"}},
 		{"mb member port on the other broker's MQTT port", "mb-lab.toml", replaceAll("local_member_port = 4003", "local_member_port = 1883"),
-			[]string{"node[2].port_offset: nodes mb1 and mb2 on 198.18.0.21 would both use port 1883 (mb1: 1883+0 mqtt, mb2: local_member_port)"}},
+			[]string{"inventory.toml:55: node[2].local_member_port: nodes mb1 and mb2 on 198.18.0.21 would both use port 1883 (mb1: 1883+0 mqtt, mb2: local_member_port)"}},
 	}
 	t.Setenv("CARBONCTL_DB_ADMIN_PASSWORD", "admin-secret")
 	t.Setenv("CARBONCTL_DB_PASSWORD", "app-secret")
