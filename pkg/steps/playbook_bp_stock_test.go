@@ -2,6 +2,8 @@ package steps
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,6 +60,21 @@ func TestEIBusinessProcessLoadBalancer(t *testing.T) {
 	}
 	if got := strings.Join(mgt, " "); got != "198.18.0.21:9445" {
 		t.Errorf("console backends %s, want the manager's", got)
+	}
+	// The profile's carbon.xml reads its trust store below carbon.home,
+	// which bin/business-process.sh sets to EI_HOME: the file the truststore
+	// step imports into.
+	doc, err := os.ReadFile(filepath.Join(corpusDir(t), "ei-6.3.0", "wso2", "business-process", "conf", "carbon.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range pb.Steps {
+		if st.Type != "truststore" {
+			continue
+		}
+		if got, ok, err := xmlpatch.Get(doc, "/Server/Security/TrustStore/Location"); err != nil || !ok || got != "${carbon.home}/"+st.File {
+			t.Errorf("stock TrustStore Location %q (%v %v), the truststore step imports into %s", got, ok, err, st.File)
+		}
 	}
 }
 
