@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -178,7 +179,15 @@ func TestDeploymentSync(t *testing.T) {
 		if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		svn := e.writeInventory("svn.toml", withDepSync(fmt.Sprintf("[depsync]\nmethod = \"svn\"\nurl = \"https://svn.example.com/repos/esb/\"\nuser = \"svnuser\"\npassword_file = %q\n", pwFile)))
+		table := fmt.Sprintf("[depsync]\nmethod = \"svn\"\nurl = \"https://svn.example.com/repos/esb/\"\nuser = \"svnuser\"\npassword_file = %q\n%s", pwFile, e.svnBundles(t))
+		otherSum := regexp.MustCompile(`client_bundle_sha256 = "[0-9a-f]{64}"`).ReplaceAllString(table, `client_bundle_sha256 = "`+strings.Repeat("0", 64)+`"`)
+		bad := e.writeInventory("svn-bad.toml", withDepSync(otherSum))
+		if r := e.carbonctl("up", bad); r.code != 2 || !regexp.MustCompile(`svn-bad\.toml:\d+: depsync\.client_bundle_sha256: \S+/svnkit-all-1\.8\.7\.wso2v1\.jar has sha256 `).MatchString(r.out) {
+			t.Fatalf("a bundle with another sha256: exit %d, want 2 naming the key:\n%s", r.code, r.out)
+		}
+		e.asWso2("n2", "echo stale >"+deployDir+"/stale.xml")
+		e.asWso2("n1", "echo mine >"+deployDir+"/mine.xml")
+		svn := e.writeInventory("svn.toml", withDepSync(table))
 		p := e.carbonctl("plan", svn)
 		if p.code != 0 || !strings.Contains(p.out, "+        <SvnPassword>********</SvnPassword>") || strings.Contains(p.out, "s3cret") {
 			t.Fatalf("plan with svn: exit %d, want the password masked in the diff:\n%s", p.code, p.out)
@@ -187,6 +196,7 @@ func TestDeploymentSync(t *testing.T) {
 		if r.code != 0 || strings.Contains(r.out, "s3cret") {
 			t.Fatalf("up with svn: exit %d:\n%s", r.code, r.out)
 		}
+		e.assertSVNReady(t, r.out)
 		for _, n := range labNodes {
 			conf := []byte(e.exec(n.host, "cat", home+"/repository/conf/carbon.xml"))
 			want := map[string]string{"Enabled": "true", "AutoCommit": strconv.FormatBool(n.name == "mgr1"), "AutoCheckout": "true", "RepositoryType": "svn",
@@ -198,6 +208,70 @@ func TestDeploymentSync(t *testing.T) {
 			}
 		}
 	})
+}
+
+// svnBundles returns the [depsync] keys naming the SVN client stand-ins
+// that mkdist builds (SVNKit for the dropins, trilead-ssh2 for lib) with
+// their sha256.
+func (e *env) svnBundles(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for _, j := range [][2]string{{"client_bundle", "svnkit-all-1.8.7.wso2v1.jar"}, {"ssh_bundle", "trilead-ssh2-1.0.0-build215.jar"}} {
+		key, name := j[0], j[1]
+		data, err := os.ReadFile(filepath.Join(e.dist, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s = %q\n%s_sha256 = \"%x\"\n", key, filepath.Join(e.dist, name), key, sha256.Sum256(data))
+	}
+	return b.String()
+}
+
+// assertSVNReady checks what an SVN-synchronised cluster needs beyond
+// carbon.xml: the client bundle in every node's dropins (and trilead-ssh2
+// in lib), each node's synchroniser finding it at start-up, the workers'
+// deployment directory emptied once before the checkout and the manager's
+// kept; a second up changes nothing and empties nothing again.
+func (e *env) assertSVNReady(t *testing.T, out string) {
+	t.Helper()
+	for _, want := range []string{
+		"install " + home + "/repository/components/dropins/svnkit-all-1.8.7.wso2v1.jar",
+		"install " + home + "/repository/components/lib/trilead-ssh2-1.0.0-build215.jar",
+		"empty " + deployDir + " once, before the first SVN checkout fills it",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up output lacks %q", want)
+		}
+	}
+	jar := "svnkit-all-1.8.7.wso2v1.jar"
+	want, _ := os.ReadFile(filepath.Join(e.dist, jar))
+	for _, n := range labNodes {
+		if got := e.exec(n.host, "cat", home+"/repository/components/dropins/"+jar); got != string(want) {
+			t.Errorf("%s: dropins/%s differs from the inventory's bundle", n.name, jar)
+		}
+		log := e.exec(n.host, "cat", home+"/repository/logs/wso2carbon.log")
+		last := log[strings.LastIndex(log, "Starting WSO2 Carbon"):]
+		if !strings.Contains(last, "SVN based deployment synchronizer initialized with the SVN client of "+home+"/repository/components/dropins/"+jar) || strings.Contains(last, " ERROR ") {
+			t.Errorf("%s: the synchroniser did not find its client:\n%s", n.name, last)
+		}
+		marker := e.exec(n.host, "sh", "-c", "cat "+home+"/.carbonctl/depsync-svn-seeded 2>/dev/null || echo none")
+		if (n.name == "mgr1") != (marker == "none\n") {
+			t.Errorf("%s: SVN seed marker %q", n.name, marker)
+		}
+	}
+	if ls := e.exec("n2", "ls", "-A", deployDir); strings.Contains(ls, "stale.xml") {
+		t.Errorf("wrk1's deployment directory was not emptied before the checkout: %s", ls)
+	}
+	if ls := e.exec("n1", "ls", "-A", deployDir); !strings.Contains(ls, "mine.xml") {
+		t.Errorf("the manager's deployment directory was emptied: %s", ls)
+	}
+	e.asWso2("n2", "echo checked-out >"+deployDir+"/later.xml")
+	if r := e.carbonctl("up", filepath.Join(e.dir, "svn.toml")); r.code != 0 || !strings.Contains(r.out, "\n0 changed") {
+		t.Errorf("second up with svn: exit %d, want 0 changed:\n%s", r.code, r.out)
+	}
+	if ls := e.exec("n2", "ls", "-A", deployDir); !strings.Contains(ls, "later.xml") {
+		t.Errorf("the second up emptied wrk1's deployment directory again: %s", ls)
+	}
 }
 
 // assertSyncSetup checks the converged sync on the hosts themselves.

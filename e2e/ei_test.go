@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/x509"
 	"fmt"
 	"regexp"
 	"strings"
@@ -51,6 +52,9 @@ func TestEIBusinessProcess(t *testing.T) {
 			"source wso2ei-6.3.0.zip:wso2/business-process/dbscripts/bps/bpel/create/mysql.sql into BPEL_DB",
 			"create " + eiRuntime + "/conf/hazelcast.properties",
 			"start " + eiHome + "/bin/business-process.sh (not running)",
+			"patch " + eiHome + "/bin/business-process.sh (+1 -1)",
+			"create /etc/nginx/conf.d/ei.https.conf",
+			" into " + eiHome + `/repository/resources/security/client-truststore.jks as "carbonctl-lb" with keytool`,
 		} {
 			if !strings.Contains(r.out, want) {
 				t.Errorf("up output lacks %q", want)
@@ -63,6 +67,10 @@ func TestEIBusinessProcess(t *testing.T) {
 		if t.Failed() {
 			t.Logf("up output:\n%s", r.out)
 		}
+	})
+
+	t.Run("nginx serves the cluster over HTTPS with the generated certificate", func(t *testing.T) {
+		e.assertEILoadBalancer(t)
 	})
 
 	t.Run("status and logs find the profile's pid file, ports and log", func(t *testing.T) {
@@ -117,14 +125,16 @@ func (e *env) assertEICluster(t *testing.T) {
 			`Task server mode: STANDALONE`,
 			`shutdown hook enabled false, logging type log4j`,
 			`Hazelcast logs through log4j at level INFO`,
-			`Mgt Console URL  : https://` + regexp.QuoteMeta(e.lab.Hosts[n.host]) + `:9445/`,
+			// Behind the load balancer: its names and HTTPS port.
+			`Mgt Console URL  : https://` + map[bool]string{true: "mgt.ei.wso2.com", false: "ei.wso2.com"}[n.name == "bp1"] + `:443/carbon/`,
 		} {
 			if !regexp.MustCompile(want).MatchString(last) {
 				t.Errorf("%s: log lacks %s", n.name, want)
 			}
 		}
 		pid := strings.TrimSpace(e.exec(n.host, "cat", eiRuntime+"/wso2carbon.pid"))
-		if cmd := e.exec(n.host, "cat", "/proc/"+pid+"/cmdline"); strings.Contains(cmd, "workerNode") || !strings.Contains(cmd, "-Dcarbon.config.dir.path="+eiRuntime+"/conf") {
+		if cmd := e.exec(n.host, "cat", "/proc/"+pid+"/cmdline"); strings.Contains(cmd, "workerNode") || !strings.Contains(cmd, "-Dcarbon.config.dir.path="+eiRuntime+"/conf") ||
+			!strings.Contains(cmd, "-Xms512m\x00-Xmx2g\x00") {
 			t.Errorf("%s runs with %q", n.name, strings.ReplaceAll(cmd, "\x00", " "))
 		}
 	}
@@ -154,4 +164,48 @@ func (e *env) eiPids() map[string]string {
 		m[n.name] = strings.TrimSpace(e.exec(n.host, "cat", eiRuntime+"/wso2carbon.pid"))
 	}
 	return m
+}
+
+// assertEILoadBalancer checks the EI guide's nginx: ei.wso2.com in front of
+// both nodes' servlet ports, mgt.ei.wso2.com in front of the manager's
+// console, HTTPS verified against the certificate generated on the lb
+// host (and refused without it), and that certificate in every node's
+// client trust store.
+func (e *env) assertEILoadBalancer(t *testing.T) {
+	t.Helper()
+	const cert = "/etc/nginx/ssl/ei.wso2.com.crt"
+	n1, n2 := e.lab.Hosts["n1"], e.lab.Hosts["n2"]
+	https := e.exec("lb", "cat", "/etc/nginx/conf.d/ei.https.conf")
+	mgt := e.exec("lb", "cat", "/etc/nginx/conf.d/mgt.ei.https.conf")
+	for _, want := range []string{"server " + n1 + ":9445", "server " + n2 + ":9445", "server_name ei.wso2.com"} {
+		if !strings.Contains(https, want) {
+			t.Errorf("ei.https.conf lacks %q:\n%s", want, https)
+		}
+	}
+	if !strings.Contains(mgt, "server "+n1+":9445") || strings.Contains(mgt, n2) {
+		t.Errorf("mgt.ei.https.conf: want the manager bp1 (%s) only:\n%s", n1, mgt)
+	}
+	if http := e.exec("lb", "cat", "/etc/nginx/conf.d/ei.http.conf"); !strings.Contains(http, "server "+n1+":9765") || !strings.Contains(http, "server "+n2+":9765") {
+		t.Errorf("ei.http.conf: want both nodes' servlet HTTP port 9765:\n%s", http)
+	}
+	pool, c := e.lbCertPoolAt(t, cert)
+	if c.Subject.CommonName != "ei.wso2.com" || strings.Join(c.DNSNames, ",") != "ei.wso2.com,mgt.ei.wso2.com" {
+		t.Errorf("certificate CN %q, SANs %v", c.Subject.CommonName, c.DNSNames)
+	}
+	client := e.lbClient(pool)
+	for _, url := range []string{"https://mgt.ei.wso2.com/carbon/", "https://ei.wso2.com/carbon/", "http://ei.wso2.com/carbon/"} {
+		if body := e.get(t, client, url, 200); !strings.Contains(body, "WSO2 Management Console") {
+			t.Errorf("GET %s: %q", url, body)
+		}
+	}
+	if _, err := e.lbClient(x509.NewCertPool()).Get("https://ei.wso2.com/carbon/"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an unknown certificate was accepted: %v", err)
+	}
+	want := normalizePEM(e.exec("lb", "cat", cert))
+	for _, n := range eiNodes {
+		got := e.exec(n.host, "sh", "-c", "keytool -exportcert -rfc -alias carbonctl-lb -keystore "+eiHome+"/repository/resources/security/client-truststore.jks -storepass wso2carbon 2>/dev/null")
+		if normalizePEM(got) != want {
+			t.Errorf("%s: the trust store's carbonctl-lb entry is not the load balancer's certificate:\n%s", n.name, got)
+		}
+	}
 }

@@ -378,6 +378,12 @@ func (e *env) brokenPlaybook(t *testing.T, prefix string) string {
 // lbCertPool reads the load balancer's certificate into a pool of roots.
 func (e *env) lbCertPool(t *testing.T) (*x509.CertPool, *x509.Certificate) {
 	t.Helper()
+	return e.lbCertPoolAt(t, lbCert)
+}
+
+// lbCertPoolAt is lbCertPool for the certificate at lbCert on the lb host.
+func (e *env) lbCertPoolAt(t *testing.T, lbCert string) (*x509.CertPool, *x509.Certificate) {
+	t.Helper()
 	pemData := e.exec("lb", "cat", lbCert)
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(pemData)) {

@@ -25,6 +25,7 @@ func TestMBTwoNodesOnOneHost(t *testing.T) {
 	}
 	for _, want := range []string{
 		"source wso2mb-3.2.0.zip:dbscripts/mb-store/mysql-mb.sql into MB_DB",
+		"CREATE DATABASE IF NOT EXISTS `REGISTRY_DB`",
 		"start " + mbHome1 + "/bin/wso2server.sh (not running",
 		"start " + mbHome2 + "/bin/wso2server.sh (not running",
 		"patch " + mbHome2 + "/repository/conf/hazelcast.properties (+1 -1)",
@@ -43,6 +44,21 @@ func TestMBTwoNodesOnOneHost(t *testing.T) {
 			if !regexp.MustCompile(`Member joined \[[^\]]*\]: /` + regexp.QuoteMeta(c.peer)).MatchString(c.log) {
 				t.Errorf("no \"Member joined\" for %s in:\n%s", c.peer, c.log)
 			}
+		}
+	})
+
+	t.Run("both brokers mount the shared registry from REGISTRY_DB", func(t *testing.T) {
+		for _, log := range []string{log1, log2} {
+			for _, mount := range []string{"/_system/config", "/_system/governance"} {
+				want := "Mounted " + mount + " -> instance instanceid (dbConfig sharedregistry, jdbc/WSO2RegistryDB) read-write from database REGISTRY_DB on "
+				if !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+			}
+		}
+		var n int
+		if err := e.admin().QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'REGISTRY_DB' AND table_name = 'REG_RESOURCE'").Scan(&n); err != nil || n != 1 {
+			t.Errorf("REGISTRY_DB lacks REG_RESOURCE (%d, %v)", n, err)
 		}
 	})
 

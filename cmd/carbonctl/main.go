@@ -52,6 +52,10 @@ func cancelOnSignal(cancel context.CancelCauseFunc) {
 // run executes the CLI and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	if name, ok := unknownCommand(app, args); ok {
+		fmt.Fprintf(stderr, "carbonctl: unknown command %q: run carbonctl --help for the commands\n", name)
+		return exitInput
+	}
 	err := app.RunContext(ctx, flagsFirst(app, args))
 	if err == nil {
 		return exitOK
@@ -65,6 +69,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "carbonctl:", err)
 	return exitInput
+}
+
+// unknownCommand returns the first argument when it names no command.
+func unknownCommand(app *cli.App, args []string) (string, bool) {
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+		return "", false
+	}
+	return args[1], app.Command(args[1]) == nil
 }
 
 // runFlags are the flags of every command that runs steps on the cluster;

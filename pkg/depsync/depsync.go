@@ -46,6 +46,10 @@ const (
 	// SeededMarker, relative to a receiving node's CARBON_HOME, records
 	// that its deployment directories were emptied before the first sync.
 	SeededMarker = ".carbonctl/depsync-seeded"
+	// SVNSeededMarker, relative to a non-manager node's CARBON_HOME,
+	// records that its deployment directory was emptied before the svn
+	// method's first checkout.
+	SVNSeededMarker = ".carbonctl/depsync-svn-seeded"
 	// Receiver is the forced command of the key on the receiving nodes.
 	Receiver = "/usr/local/libexec/carbonctl/depsync-receive"
 	// MaxLog bounds the log: past it the log is rotated once.

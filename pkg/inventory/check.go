@@ -114,6 +114,9 @@ func (t *table) remoteHome(key, p string) string {
 		t.errorf(key, "%q is not a usable CARBON_HOME: write the directory the product is unpacked to, e.g. /opt/wso2esb-4.9.0", p)
 		return ""
 	}
+	if clean == "/tmp" || strings.HasPrefix(clean, "/tmp/") {
+		t.warnf(key, "%s is under /tmp: many systems empty /tmp at boot (or mount a tmpfs there), which deletes the product, its configuration and its logs: put it under /opt", clean)
+	}
 	return clean
 }
 

@@ -1,7 +1,12 @@
 package inventory
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/carbonctl/carbonctl/pkg/depsync"
@@ -30,12 +35,25 @@ type DepSync struct {
 	// SvnAppendTenantID (key append_tenant_id, default true, as in the
 	// stock carbon.xml) makes Carbon append the tenant id to the URL.
 	SvnAppendTenantID bool
+	// ClientBundle (keys client_bundle, client_bundle_sha256; required
+	// with svn) is the SVN client the guides put into the dropins
+	// (SVNKit, e.g. svnkit-all-1.8.7.wso2v1.jar); SSHBundle (ssh_bundle,
+	// ssh_bundle_sha256; optional) its trilead-ssh2 dependency, for the
+	// guides that name it. Both are files on the control machine.
+	ClientBundle, SSHBundle Jar
+}
+
+// Jar is a jar on the control machine with the sha256 it must have.
+type Jar struct {
+	Path   string // absolute; "" when not set
+	SHA256 string // lower-case hex
 }
 
 // Keys of [depsync] that belong to one method.
 var (
 	rsyncKeys = []string{"schedule", "directories"}
-	svnKeys   = []string{"url", "user", "password_env", "password_file", "password", "append_tenant_id"}
+	svnKeys   = []string{"url", "user", "password_env", "password_file", "password", "append_tenant_id",
+		"client_bundle", "client_bundle_sha256", "ssh_bundle", "ssh_bundle_sha256"}
 )
 
 // depSync decodes [depsync]; an absent table means method "none".
@@ -101,6 +119,8 @@ func (d *decoder) depSyncSVN(t *table, ds *DepSync) {
 	ds.SvnUser = t.required("user", `"svnuser"`)
 	ds.SvnPassword = t.secret("password")
 	ds.SvnAppendTenantID = t.bool("append_tenant_id", true)
+	ds.ClientBundle = d.jar(t, "client_bundle", true, "SVN client bundle", `"svnkit-all-1.8.7.wso2v1.jar"`)
+	ds.SSHBundle = d.jar(t, "ssh_bundle", false, "trilead-ssh2 jar", `"trilead-ssh2-1.0.0-build215.jar"`)
 	if ds.SvnURL == "" {
 		return
 	}
@@ -139,4 +159,53 @@ func (t *table) strList(key, example string) (list []string, set, ok bool) {
 		out = append(out, s)
 	}
 	return out, true, true
+}
+
+// jar decodes key (a jar on the control machine) and key_sha256, and,
+// when files are checked, that the file has that sha256. what names the
+// file in messages, example is a file name.
+func (d *decoder) jar(t *table, key string, required bool, what, example string) Jar {
+	sumKey := key + "_sha256"
+	var j Jar
+	if required {
+		j.Path = t.required(key, example)
+	} else {
+		j.Path = t.str(key, "")
+	}
+	j.SHA256 = strings.ToLower(t.str(sumKey, ""))
+	switch {
+	case j.Path == "":
+		if _, set := t.get(sumKey); set && !required {
+			t.errorf(sumKey, "is set without %s: name the jar too, or remove %s", key, sumKey)
+		}
+		return j
+	case !strings.HasSuffix(j.Path, ".jar"):
+		t.errorf(key, "%s is not a .jar file: point %s at the %s", j.Path, key, what)
+	case !sha256Hex.MatchString(j.SHA256):
+		t.errorf(key, "needs %s: write the jar's sha256 (64 hex digits, as sha256sum prints it), e.g. %s = \"…\", so that a wrong or corrupted download is refused", sumKey, sumKey)
+	}
+	j.Path = d.localFile(t, key, j.Path, what)
+	if d.opts.CheckFiles && sha256Hex.MatchString(j.SHA256) {
+		if sum, err := FileSHA256(j.Path); err == nil && sum != j.SHA256 {
+			t.errorf(sumKey, "%s has sha256 %s, not %s: download the jar again, or fix %s", j.Path, sum, j.SHA256, sumKey)
+		}
+	}
+	return j
+}
+
+// sha256Hex is a sha256 as sha256sum prints it.
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// FileSHA256 returns the hex sha256 of the file at p.
+func FileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -267,6 +267,25 @@ func TestProblems(t *testing.T) {
 			wants: []want{{"# mq2", "node[2].home", "nodes mq1 and mq2 on 198.18.0.31 both use home /opt/wso2esb-4.9.0: two servers cannot share a CARBON_HOME"}},
 		},
 		{
+			name: "shared host with nested homes",
+			edit: func(p *parts) {
+				p.nodes = node("mq1", "198.18.0.31", "manager", "wka = true", `home = "/opt/a"`) +
+					node("mq2", "198.18.0.31", "worker", "port_offset = 1", "local_member_port = 4101", `home = "/opt/a/b" # here`)
+			},
+			wants: []want{{"# here", "node[2].home", "nodes mq1 and mq2 on 198.18.0.31 have nested homes (/opt/a/b is inside /opt/a)"}},
+		},
+		{
+			name: "local member port is one of the node's own ports",
+			edit: func(p *parts) {
+				p.nodes = node("mgr1", "198.18.0.21", "manager", "wka = true", "port_offset = 1", "local_member_port = 9444 # here") +
+					node("wkr1", "198.18.0.22", "worker", "local_member_port = 8280 # second")
+			},
+			wants: []want{
+				{"# here", "node[1].local_member_port", "9444 is also the node's own port 9443+1"},
+				{"# second", "node[2].local_member_port", "8280 is also the node's own port 8280+0"},
+			},
+		},
+		{
 			name: "shared host with offsets 320 apart",
 			edit: func(p *parts) {
 				p.nodes = node("mq1", "198.18.0.31", "manager", "wka = true") +

@@ -159,6 +159,16 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+func TestHomeUnderTmpWarns(t *testing.T) {
+	p := defaultParts()
+	p.product = strings.Replace(p.product, "/opt/wso2esb-4.9.0", "/tmp/esb", 1)
+	inv := mustParse(t, fixtureDir(t), p.doc())
+	want := "inventory.toml:6: product.home: /tmp/esb is under /tmp: many systems empty /tmp at boot"
+	if len(inv.Warnings) != 1 || !strings.HasPrefix(inv.Warnings[0], want) {
+		t.Errorf("Warnings = %q, want one starting %q", inv.Warnings, want)
+	}
+}
+
 func TestSharedHostAllowed(t *testing.T) {
 	p := defaultParts()
 	p.nodes = node("mq1", "198.18.0.31", "manager", "wka = true") +

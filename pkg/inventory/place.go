@@ -23,7 +23,7 @@ func (inv *Inventory) Place(e *NodeEntry, offset *int) string {
 	for _, n := range inv.Nodes {
 		if sameHost(n.Host) == sameHost(e.Host) {
 			names = append(names, n.Name)
-			for _, p := range ports(n) {
+			for _, p := range ports(n, nil) {
 				used[p.port] = true
 			}
 		}
@@ -46,15 +46,15 @@ func (inv *Inventory) Place(e *NodeEntry, offset *int) string {
 	}
 	e.Home = inv.ProductOf(Node{Product: e.Product}).Home + "-" + e.Name
 	return fmt.Sprintf("%s shares %s with %s: picked port_offset %d (ports %d, %d, %d, %d), local_member_port %d, home %s",
-		e.Name, e.Host, strings.Join(names, ", "), e.PortOffset, productPorts[0]+e.PortOffset, productPorts[1]+e.PortOffset,
-		productPorts[2]+e.PortOffset, productPorts[3]+e.PortOffset, e.LocalMemberPort, e.Home)
+		e.Name, e.Host, strings.Join(names, ", "), e.PortOffset, productPorts[0].Base+e.PortOffset, productPorts[1].Base+e.PortOffset,
+		productPorts[2].Base+e.PortOffset, productPorts[3].Base+e.PortOffset, e.LocalMemberPort, e.Home)
 }
 
 // serverPorts are the product ports of a node with port offset k.
 func serverPorts(k int) map[int]bool {
 	out := map[int]bool{}
 	for _, p := range productPorts {
-		out[p+k] = true
+		out[p.Base+k] = true
 	}
 	return out
 }

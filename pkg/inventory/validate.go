@@ -19,6 +19,9 @@ func (d *decoder) checkNodes(inv *Inventory, tabs []*table, valid []bool, root *
 	checkManager(inv.Nodes, tabs)
 	checkLocalDBs(inv, tabs)
 	for i := range inv.Nodes {
+		if valid[i] {
+			checkOwnPorts(inv.Nodes[i], tabs[i])
+		}
 		for j := 0; j < i; j++ {
 			if valid[i] && valid[j] && sameHost(inv.Nodes[i].Host) == sameHost(inv.Nodes[j].Host) {
 				checkSharedHost(inv.Nodes[j], inv.Nodes[i], tabs[i])
@@ -108,22 +111,49 @@ func checkSharedHost(a, b Node, tb *table) {
 	case a.LocalMemberPort == b.LocalMemberPort:
 		tb.errorf("local_member_port", "nodes %s and %s on %s both use local_member_port %d: set local_member_port on one of them (e.g. %d), each server listens on it for clustering", a.Name, b.Name, host, a.LocalMemberPort, a.LocalMemberPort+1)
 	default:
-		if p, la, lb, clash := portClash(a, b); clash {
-			key := "port_offset"
-			if strings.HasPrefix(la, "local") || strings.HasPrefix(lb, "local") {
-				key = "local_member_port"
-			}
-			tb.errorf(key, "nodes %s and %s on %s would both use port %d (%s: %s, %s: %s): change port_offset or local_member_port on one of them", a.Name, b.Name, host, p, a.Name, la, b.Name, lb)
+		if p, la, lb, clash := portClash(a, b, nil); clash {
+			tb.errorf(clashKey(la, lb), portClashMsg, a.Name, b.Name, host, p, a.Name, la, b.Name, lb)
 		}
 	}
-	if a.Home != "" && a.Home == b.Home {
+	switch outer, inner := nestedHomes(a.Home, b.Home); {
+	case a.Home != "" && a.Home == b.Home:
 		tb.errorf("home", "nodes %s and %s on %s both use home %s: two servers cannot share a CARBON_HOME: set home on one of them, e.g. home = \"%s-2\"", a.Name, b.Name, host, a.Home, a.Home)
+	case outer != "":
+		tb.errorf("home", "nodes %s and %s on %s have nested homes (%s is inside %s): unpacking, patching or emptying one server's directories would touch the other's: give them side-by-side homes, e.g. %s and %s-2", a.Name, b.Name, host, inner, outer, outer, outer)
+	}
+}
+
+// nestedHomes returns the outer and inner home when one of a and b lies
+// inside the other, else "".
+func nestedHomes(a, b string) (outer, inner string) {
+	switch {
+	case a == "" || b == "" || a == b:
+	case strings.HasPrefix(b, a+"/"):
+		return a, b
+	case strings.HasPrefix(a, b+"/"):
+		return b, a
+	}
+	return "", ""
+}
+
+// checkOwnPorts reports a node whose local_member_port is one of its own
+// Carbon ports (9443+offset, ...): the server could not open both.
+func checkOwnPorts(n Node, t *table) {
+	if label, clash := ownPortClash(n, nil); clash {
+		t.errorf("local_member_port", ownPortMsg, n.LocalMemberPort, label)
 	}
 }
 
 // productPorts are a node's HTTPS and HTTP management and pass-through
 // HTTP and HTTPS ports before its port offset.
-var productPorts = [...]int{9443, 9763, 8280, 8243}
+var productPorts = []Port{{"", 9443}, {"", 9763}, {"", 8280}, {"", 8243}}
+
+// Port is a port a product listens on before the node's port offset, such
+// as MB's AMQP port; Name says what it is in messages ("" for Carbon's own).
+type Port struct {
+	Name string
+	Base int
+}
 
 // portUse is a port a node listens on and where it comes from.
 type portUse struct {
@@ -132,20 +162,24 @@ type portUse struct {
 }
 
 // ports lists the ports a node listens on: the product's HTTPS/HTTP
-// management and pass-through ports shifted by its offset, and its local
-// member port.
-func ports(n Node) []portUse {
+// management and pass-through ports and extra shifted by its offset, and
+// its local member port.
+func ports(n Node, extra []Port) []portUse {
 	var out []portUse
-	for _, p := range productPorts {
-		out = append(out, portUse{p + n.PortOffset, fmt.Sprintf("%d+%d", p, n.PortOffset)})
+	for _, p := range append(productPorts[:len(productPorts):len(productPorts)], extra...) {
+		label := fmt.Sprintf("%d+%d", p.Base, n.PortOffset)
+		if p.Name != "" {
+			label += " " + p.Name
+		}
+		out = append(out, portUse{p.Base + n.PortOffset, label})
 	}
 	return append(out, portUse{n.LocalMemberPort, "local_member_port"})
 }
 
 // portClash returns the first port both nodes would listen on.
-func portClash(a, b Node) (port int, labelA, labelB string, clash bool) {
-	for _, pa := range ports(a) {
-		for _, pb := range ports(b) {
+func portClash(a, b Node, extra []Port) (port int, labelA, labelB string, clash bool) {
+	for _, pa := range ports(a, extra) {
+		for _, pb := range ports(b, extra) {
 			if pa.port == pb.port {
 				return pa.port, pa.label, pb.label, true
 			}
@@ -153,6 +187,68 @@ func portClash(a, b Node) (port int, labelA, labelB string, clash bool) {
 	}
 	return 0, "", "", false
 }
+
+// clashKey is the key to fix for a clash between ports labelled la and lb:
+// local_member_port when one of them is, else port_offset.
+func clashKey(la, lb string) string {
+	if la == "local_member_port" || lb == "local_member_port" {
+		return "local_member_port"
+	}
+	return "port_offset"
+}
+
+// ownPortClash returns the node's own port its local_member_port equals.
+func ownPortClash(n Node, extra []Port) (string, bool) {
+	for _, p := range ports(n, extra) {
+		if p.label != "local_member_port" && p.port == n.LocalMemberPort {
+			return p.label, true
+		}
+	}
+	return "", false
+}
+
+// CheckPorts checks the nodes again with a product's own ports (extra,
+// e.g. MB's AMQP, MQTT and Thrift ports, from its playbook): a
+// local_member_port equal to one of them, and two nodes on one host that
+// would both listen on one. Load has checked Carbon's ports already.
+func (inv *Inventory) CheckPorts(extra []Port) Errors {
+	var errs Errors
+	add := func(i int, key, format string, args ...any) {
+		kp := fmt.Sprintf("node[%d].%s", inv.position(i), key)
+		errs = append(errs, &Error{File: inv.Path, Line: inv.LineOf(kp), Key: kp, Msg: fmt.Sprintf(format, args...)})
+	}
+	for i, n := range inv.Nodes {
+		if label, clash := ownPortClash(n, extra); clash {
+			add(i, "local_member_port", ownPortMsg, n.LocalMemberPort, label)
+		}
+		for j := 0; j < i; j++ {
+			a := inv.Nodes[j]
+			if sameHost(a.Host) != sameHost(n.Host) {
+				continue
+			}
+			if p, la, lb, clash := portClash(a, n, extra); clash {
+				add(i, clashKey(la, lb), portClashMsg, a.Name, n.Name, n.Host, p, a.Name, la, n.Name, lb)
+			}
+		}
+	}
+	return errs
+}
+
+// position is the 1-based position of the i-th node among all the
+// inventory's nodes, as [[node]] tables are numbered in key paths.
+func (inv *Inventory) position(i int) int {
+	for k, m := range inv.AllNodes() {
+		if m.Name == inv.Nodes[i].Name {
+			return k + 1
+		}
+	}
+	return i + 1
+}
+
+const (
+	ownPortMsg   = "%d is also the node's own port %s: Hazelcast and the server cannot both listen on it: use a free port such as 4100"
+	portClashMsg = "nodes %s and %s on %s would both use port %d (%s: %s, %s: %s): change port_offset or local_member_port on one of them"
+)
 
 // checkVia checks that database.via names a node or the load balancer.
 func (d *decoder) checkVia(inv *Inventory, t *table) {

@@ -13,6 +13,10 @@ type DepSync struct {
 	// names none, relative to CARBON_HOME; each only where the source node
 	// has it.
 	Directories []string `toml:"directories"`
+	// SVNEmpty are emptied once on every node but the manager before the
+	// svn method's first checkout, as the ESB guide asks, relative to
+	// CARBON_HOME.
+	SVNEmpty []string `toml:"svn_empty"`
 }
 
 // check validates the directories and cleans them (no trailing slash).
@@ -26,6 +30,13 @@ func (d *DepSync) check() error {
 	}
 	if outer, inner, found := depsync.Overlap(d.Directories); found {
 		return fmt.Errorf("[depsync] directories: %q and %q overlap", outer, inner)
+	}
+	for i, dir := range d.SVNEmpty {
+		clean, err := depsync.CheckDirectory(dir)
+		if err != nil {
+			return fmt.Errorf("[depsync] svn_empty: %v", err)
+		}
+		d.SVNEmpty[i] = clean
 	}
 	return nil
 }

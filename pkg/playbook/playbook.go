@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -32,7 +33,11 @@ type Playbook struct {
 	Vars map[string]any `toml:"vars"`
 	// Rules are the product guide's rules an inventory must follow.
 	Rules []Rule `toml:"rule"`
-	Steps []Step `toml:"step"`
+	// Ports are the product's own ports beyond Carbon's (9443, 9763,
+	// 8280, 8243), by name, before the node's port offset: e.g. MB's AMQP
+	// port. validate checks them for clashes like Carbon's.
+	Ports map[string]int `toml:"ports"`
+	Steps []Step         `toml:"step"`
 	// Source is where the playbook was read from (embedded name or path).
 	Source string `toml:"-"`
 }
@@ -68,9 +73,10 @@ type Step struct {
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
 
-	// copy
-	Src  string `toml:"src"`
-	Dest string `toml:"dest"`
+	// copy; SHA256 (a template, optional) is the sha256 the source must have
+	Src    string `toml:"src"`
+	Dest   string `toml:"dest"`
+	SHA256 string `toml:"sha256"`
 
 	// xml; truststore: the trust store, relative to CARBON_HOME
 	File  string `toml:"file"`
@@ -124,6 +130,34 @@ type Database struct {
 	PerNode       bool     `toml:"per_node"`        // one database per node (Name uses .Node)
 	Scripts       []string `toml:"scripts"`         // relative to the manager's CARBON_HOME
 	MySQL57Script []string `toml:"mysql57_scripts"` // used instead on MySQL >= 5.7 when present
+}
+
+// LBStepTypes are the step types that work with the inventory's
+// [loadbalancer].
+var LBStepTypes = map[string]bool{"lb-certs": true, "lb-vhosts": true, "truststore": true}
+
+// HasLBSteps reports whether the playbook configures a load balancer.
+func (pb *Playbook) HasLBSteps() bool {
+	for _, s := range pb.Steps {
+		if LBStepTypes[s.Type] {
+			return true
+		}
+	}
+	return false
+}
+
+// ExtraPorts lists Ports in name order.
+func (pb *Playbook) ExtraPorts() []inventory.Port {
+	names := make([]string, 0, len(pb.Ports))
+	for k := range pb.Ports {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	out := make([]inventory.Port, len(names))
+	for i, k := range names {
+		out[i] = inventory.Port{Name: k, Base: pb.Ports[k]}
+	}
+	return out
 }
 
 // knownType reports whether the engine implements step type t.
@@ -204,6 +238,11 @@ func (pb *Playbook) check() error {
 	for i, r := range pb.Rules {
 		if r.Check == "" || r.Message == "" {
 			return fmt.Errorf("rule %d needs check and message", i+1)
+		}
+	}
+	for k, p := range pb.Ports {
+		if p < 1 || p > 65535 {
+			return fmt.Errorf("[ports] %s = %d: want a port number", k, p)
 		}
 	}
 	for k, v := range pb.Vars {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 )
 
 // archive is the product zip on the control machine.
@@ -180,7 +182,7 @@ func cachedSHA256(p string) (string, error) {
 			return string(data), nil
 		}
 	}
-	sum, err := fileSHA256(abs)
+	sum, err := inventory.FileSHA256(abs)
 	if err != nil || cacheFile == "" {
 		return sum, err
 	}
@@ -188,19 +190,6 @@ func cachedSHA256(p string) (string, error) {
 		_ = os.WriteFile(cacheFile, []byte(sum), 0o600)
 	}
 	return sum, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // markerContent is what the product step leaves in CARBON_HOME/.carbonctl-archive.

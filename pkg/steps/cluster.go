@@ -72,8 +72,14 @@ func Check(groups []Group) error {
 	if len(errs) > 0 {
 		return errs
 	}
+	if lb := checkLoadBalancer(groups, names); lb != nil {
+		errs = append(errs, lb)
+	}
 	for _, g := range groups {
 		errs = append(errs, checkRules(g)...)
+		if extra := g.PB.ExtraPorts(); len(extra) > 0 {
+			errs = append(errs, g.Inv.CheckPorts(extra)...)
+		}
 	}
 	if len(errs) > 0 {
 		return errs
@@ -136,6 +142,26 @@ func typeWord(v any) string {
 		return "a boolean"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// checkLoadBalancer refuses a [loadbalancer] that no playbook of the
+// inventory would set up: `up` would leave it alone without a word.
+func checkLoadBalancer(groups []Group, names []string) *inventory.Error {
+	full := groups[0].Inv
+	if full.LoadBalancer == nil {
+		return nil
+	}
+	for _, g := range groups {
+		if g.PB.HasLBSteps() {
+			return nil
+		}
+	}
+	what := "playbook " + names[0] + " has"
+	if len(names) > 1 {
+		what = "playbooks " + strings.Join(names, ", ") + " have"
+	}
+	return &inventory.Error{File: full.Path, Line: full.LineOf("loadbalancer"), Key: "loadbalancer",
+		Msg: what + " no load balancer steps (lb-certs, lb-vhosts, truststore), so carbonctl would not set it up: remove the [loadbalancer] table, or use a playbook that configures one"}
 }
 
 // checkRules evaluates the group's playbook rules for each of its nodes.

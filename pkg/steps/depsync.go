@@ -15,16 +15,21 @@ import (
 )
 
 // DepSyncVars is the inventory's [depsync] as playbook templates see it
-// (.DepSync), for the svn method's carbon.xml edits.
+// (.DepSync), for the svn method's carbon.xml edits and client bundles.
 type DepSyncVars struct {
 	Method            string // "none", "rsync" or "svn"
 	SvnURL, SvnUser   string
 	SvnPassword       string
 	SvnAppendTenantID bool
+	// The SVN client bundle and its trilead-ssh2 dependency on the
+	// control machine, with their sha256 ("" when not set).
+	ClientBundle, ClientBundleSHA256 string
+	SSHBundle, SSHBundleSHA256       string
 }
 
 func depSyncVars(d inventory.DepSync) DepSyncVars {
-	return DepSyncVars{Method: d.Method, SvnURL: d.SvnURL, SvnUser: d.SvnUser, SvnPassword: d.SvnPassword.Value, SvnAppendTenantID: d.SvnAppendTenantID}
+	return DepSyncVars{Method: d.Method, SvnURL: d.SvnURL, SvnUser: d.SvnUser, SvnPassword: d.SvnPassword.Value, SvnAppendTenantID: d.SvnAppendTenantID,
+		ClientBundle: d.ClientBundle.Path, ClientBundleSHA256: d.ClientBundle.SHA256, SSHBundle: d.SSHBundle.Path, SSHBundleSHA256: d.SSHBundle.SHA256}
 }
 
 // syncSetup is what the rsync method works with in one run: the source
@@ -98,6 +103,9 @@ func (s *syncSetup) guessedHome() string { return "/home/" + s.user }
 
 // prefetchDepSync adds what the rsync method reads to the host's batch.
 func (e *Engine) prefetchDepSync(n *node, req *remote.GatherRequest) {
+	if e.inv.DepSync.Method == depsync.MethodSVN {
+		e.prefetchSVNSeed(n, req)
+	}
 	if e.inv.DepSync.Method != depsync.MethodRsync {
 		return
 	}
@@ -153,6 +161,9 @@ func (e *Engine) runDepSync(ctx context.Context, st playbook.Step) []*Result {
 	for _, n := range e.targets {
 		results[n] = &Result{Step: st.Name, Target: n.name()}
 	}
+	if e.inv.DepSync.Method == depsync.MethodSVN {
+		return e.seedSVN(ctx, results)
+	}
 	s := e.newSyncSetup()
 	if note := e.depSyncSkip(s); note != "" {
 		return e.skipAll(results, note)
@@ -191,8 +202,6 @@ func (e *Engine) noKey(s *syncSetup, results map[*node]*Result, err error) []*Re
 // depSyncSkip says why the rsync step does nothing in this run, if it does not.
 func (e *Engine) depSyncSkip(s *syncSetup) string {
 	switch {
-	case e.inv.DepSync.Method == depsync.MethodSVN:
-		return "(method svn: Carbon's DeploymentSynchronizer in carbon.xml)"
 	case e.inv.DepSync.Method == depsync.MethodRegistry:
 		return "(method registry: Carbon's registry-based DeploymentSynchronizer in carbon.xml)"
 	case e.inv.DepSync.Method != depsync.MethodRsync:

@@ -89,12 +89,19 @@ func (a *archive) hasDir(rel string) bool {
 // seed empties n's directories that the source also has, once; it reports
 // whether it did (or, in a plan, would).
 func (e *Engine) seed(ctx context.Context, s *syncSetup, n *node, srcDirs []string, res *Result) (bool, error) {
-	marker := n.home(depsync.SeededMarker)
+	what := fmt.Sprintf("the first sync from %s (%s)", s.source.name(), s.source.vars.Node.Host)
+	return e.emptyOnce(ctx, n, srcDirs, n.home(depsync.SeededMarker), what, res)
+}
+
+// emptyOnce empties the directories of rel that n has, unless marker says
+// it was done, and then writes marker; before says what fills them next.
+// It reports whether it emptied (or, in a plan, would).
+func (e *Engine) emptyOnce(ctx context.Context, n *node, rel []string, marker, before string, res *Result) (bool, error) {
 	m, err := n.host.read(ctx, marker)
 	if err != nil || m.Exists {
 		return false, err
 	}
-	dirs, err := e.existingDirs(ctx, n, srcDirs)
+	dirs, err := e.existingDirs(ctx, n, rel)
 	if err != nil {
 		return false, err
 	}
@@ -102,13 +109,13 @@ func (e *Engine) seed(ctx context.Context, s *syncSetup, n *node, srcDirs []stri
 	for i, d := range dirs {
 		abs[i] = n.home(d)
 	}
-	text := fmt.Sprintf("emptied %s before the first deployment sync from %s (%s)\n", strings.Join(dirs, " "), s.source.name(), s.source.vars.Node.Host)
-	desc := fmt.Sprintf("empty %s once, before the first sync from %s fills it (recorded in %s)", strings.Join(abs, " and "), s.source.name(), marker)
+	text := fmt.Sprintf("emptied %s before %s\n", strings.Join(dirs, " "), before)
+	desc := fmt.Sprintf("empty %s once, before %s fills it (recorded in %s)", strings.Join(abs, " and "), before, marker)
 	if len(abs) == 0 {
-		desc = fmt.Sprintf("record in %s that there is nothing to empty before the first sync", marker)
+		desc = fmt.Sprintf("record in %s that there is nothing to empty before %s", marker, before)
 	}
 	if e.opts.Apply {
-		if err := run(ctx, n.host, s.user, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name()); err != nil {
+		if err := run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name()); err != nil {
 			return false, err
 		}
 	}

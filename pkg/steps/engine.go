@@ -263,6 +263,11 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 	case "product":
 		prefetchProduct(n, req)
 	case "copy":
+		// A copy that does not apply (e.g. the SVN client without method
+		// svn) names no file worth reading.
+		if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
+			return
+		}
 		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
 			req.Contents = append(req.Contents, n.home(dest))
 		}

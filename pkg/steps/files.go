@@ -3,8 +3,10 @@ package steps
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -46,6 +48,9 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Re
 	if err != nil {
 		return fmt.Errorf("read %s on the control machine: %w", src, err)
 	}
+	if err := checkSHA256(s, n, src, data); err != nil {
+		return err
+	}
 	dest := n.home(rel)
 	n.manage(dest)
 	cur, err := n.host.read(ctx, dest)
@@ -63,6 +68,19 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Re
 		verb = "replace"
 	}
 	res.changed(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
+	return nil
+}
+
+// checkSHA256 refuses data (read from src) when the step names a sha256 it
+// does not have: the file changed since validate, or is not the one meant.
+func checkSHA256(s playbook.Step, n *node, src string, data []byte) error {
+	want, err := n.vars.render(s.Name+".sha256", s.SHA256)
+	if err != nil || want == "" {
+		return err
+	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(data)); !strings.EqualFold(got, want) {
+		return fmt.Errorf("%s on the control machine has sha256 %s, not %s as the inventory says: it is not the file meant; nothing was installed", src, got, want)
+	}
 	return nil
 }
 

@@ -54,9 +54,6 @@ type lbState struct {
 	reload bool
 }
 
-// lbStepTypes are the step types that work with the load balancer.
-var lbStepTypes = map[string]bool{"lb-certs": true, "lb-vhosts": true, "truststore": true}
-
 // buildLB sets up the load balancer target when the inventory has one and
 // the playbook has steps for it. Its host is shared with a node (or the
 // database tunnel) on the same address.
@@ -65,17 +62,15 @@ func (e *Engine) buildLB() {
 	if conf == nil {
 		return
 	}
-	for _, s := range e.pb.Steps {
-		if lbStepTypes[s.Type] {
-			h := e.hosts[conf.Host]
-			if h == nil {
-				h = newHost(conf.Host)
-				e.hosts[conf.Host] = h
-			}
-			e.lb = &lbState{conf: conf, host: h}
-			return
-		}
+	if !e.pb.HasLBSteps() {
+		return
 	}
+	h := e.hosts[conf.Host]
+	if h == nil {
+		h = newHost(conf.Host)
+		e.hosts[conf.Host] = h
+	}
+	e.lb = &lbState{conf: conf, host: h}
 }
 
 func (l *lbState) certPath() string {

@@ -2,9 +2,12 @@ package steps
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -13,14 +16,64 @@ func TestEIBusinessProcessPlaybookOnStockAndFixtureFiles(t *testing.T) {
 	homes := stockHomes(t, "ei-6.3.0", "ei-6.3.0")
 	overrides := map[string]any{"bps_max_active": int64(60), "ode_scheduler_thread_pool_size": int64(30)}
 	for name, home := range homes {
+		// The corpus has no start scripts: the JVM heap edit is proven on the fixture.
+		absent := map[string]bool{"bin/business-process.sh": name != "fixture"}
 		v := sampleVars(t, "ei-bp-lab.toml", "", overrides)
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), absent)
 				for _, c := range eiExpectations(v.forNode(nv)) {
 					checkBPValue(t, files, c)
 				}
+				if !absent["bin/business-process.sh"] && !strings.Contains(string(files["business-process.sh"]), `JVM_MEM_OPTS="-Xms512m -Xmx2g"`) {
+					t.Errorf("business-process.sh lacks the sample's JVM heap:\n%s", files["business-process.sh"])
+				}
 			})
+		}
+	}
+}
+
+// TestEIBusinessProcessLoadBalancer checks the EI guide's nginx: the
+// sample's names, ei.* vhost files, every node behind the service name on
+// its servlet ports and the manager alone behind the console's name.
+func TestEIBusinessProcessLoadBalancer(t *testing.T) {
+	pb := loadBuiltin(t, "ei-business-process")
+	v := sampleVars(t, "ei-bp-lab.toml", "", nil)
+	var vh playbook.VHosts
+	for _, s := range pb.Steps {
+		if s.Type == "lb-vhosts" {
+			vh = s.VHosts
+		}
+	}
+	if !pb.HasLBSteps() || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
+		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", pb.HasLBSteps(), vh, v.LB)
+	}
+	var svc, mgt []string
+	for _, n := range serviceNodes(v.Nodes, vh.ServiceBackends) {
+		svc = append(svc, fmt.Sprintf("%s:%d", n.Host, vh.HTTPSPort+n.PortOffset))
+	}
+	for _, n := range v.Managers {
+		mgt = append(mgt, fmt.Sprintf("%s:%d", n.Host, vh.MgtPort+n.PortOffset))
+	}
+	if got := strings.Join(svc, " "); got != "198.18.0.21:9445 198.18.0.22:9445" {
+		t.Errorf("service backends %s, want both nodes' servlet HTTPS port", got)
+	}
+	if got := strings.Join(mgt, " "); got != "198.18.0.21:9445" {
+		t.Errorf("console backends %s, want the manager's", got)
+	}
+	// The profile's carbon.xml reads its trust store below carbon.home,
+	// which bin/business-process.sh sets to EI_HOME: the file the truststore
+	// step imports into.
+	doc, err := os.ReadFile(filepath.Join(corpusDir(t), "ei-6.3.0", "wso2", "business-process", "conf", "carbon.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range pb.Steps {
+		if st.Type != "truststore" {
+			continue
+		}
+		if got, ok, err := xmlpatch.Get(doc, "/Server/Security/TrustStore/Location"); err != nil || !ok || got != "${carbon.home}/"+st.File {
+			t.Errorf("stock TrustStore Location %q (%v %v), the truststore step imports into %s", got, ok, err, st.File)
 		}
 	}
 }
@@ -50,7 +103,14 @@ func bpJDBC(db string) string {
 const bpDS = "/datasources-configuration/datasources/datasource"
 
 func eiExpectations(v Vars) []check {
-	return append(bpCommonExpectations(v, "wso2.ei.domain", "BPEL_DB"),
+	cs := []check{
+		{"catalina-server.xml", "/Server/Service/Connector[@port='9763']", "proxyPort", "80"},
+		{"catalina-server.xml", "/Server/Service/Connector[@port='9443']", "proxyPort", "443"},
+	}
+	if v.Node.IsManager {
+		cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", "mgt.ei.wso2.com"})
+	}
+	return append(append(cs, bpCommonExpectations(v, "wso2.ei.domain", "BPEL_DB")...),
 		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/hostName", "", "198.18.0.22"},
 		check{"axis2.xml", "/axisconfig/clustering/members/member[2]/port", "", "4100"},
 		check{"activiti-datasources.xml", bpDS + "[name='ACTIVITI_DB']/jndiConfig/name", "", "jdbc/ActivitiDB"},
@@ -60,6 +120,15 @@ func eiExpectations(v Vars) []check {
 		check{"hazelcast.properties", "key:hazelcast.logging.type", "", "log4j"},
 		check{"log4j.properties", "key:log4j.logger.com.hazelcast", "", "INFO"},
 	)
+}
+
+// hostName is carbon.xml's HostName: the load balancer's service name, else
+// the node's address.
+func hostName(v Vars) string {
+	if v.LB != nil {
+		return v.LB.ServiceHostName
+	}
+	return v.Node.Host
 }
 
 // bpCommonExpectations are the values both business-process playbooks set.
@@ -75,7 +144,7 @@ func bpCommonExpectations(v Vars, domain, bpelDB string) []check {
 		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberHost']", "", nv.Host},
 		{"axis2.xml", "/axisconfig/clustering/parameter[@name='localMemberPort']", "", "4100"},
 		{"axis2.xml", "/axisconfig/clustering/members/member[1]/hostName", "", "198.18.0.21"},
-		{"carbon.xml", "/Server/HostName", "", nv.Host},
+		{"carbon.xml", "/Server/HostName", "", hostName(v)},
 		{"carbon.xml", "/Server/Ports/Offset", "", fmt.Sprint(nv.PortOffset)},
 		{"master-datasources.xml", ds + "[name='WSO2_CARBON_DB']/definition/configuration/url", "", jdbc(nv.LocalRegistryDB)},
 		{"master-datasources.xml", ds + "[name='WSO2_SHARED_REG']/jndiConfig/name", "", "jdbc/WSO2RegistryDB"},
@@ -139,6 +208,34 @@ func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
 				extra := fmt.Sprintf("/axisconfig/clustering/members/member[%d]/hostName", len(v.WKA)+1)
 				if got, ok, err := xmlpatch.Get(files["axis2.xml"], extra); ok || err != nil {
 					t.Errorf("axis2.xml lists a member that is not well-known: %q (%v)", got, err)
+				}
+			})
+		}
+	}
+}
+
+// TestBPSLoadBalancerOnStockFiles applies the BPS playbook with the optional
+// load balancer to the stock BPS files: the LB's names in carbon.xml and
+// its ports as proxyPort of the servlet connectors.
+func TestBPSLoadBalancerOnStockFiles(t *testing.T) {
+	pb := loadBuiltin(t, "bps-master-slave")
+	homes := stockHomes(t, "bps-3.6.0", "bps-3.6.0", "bps-3.5.1")
+	for name, home := range homes {
+		v := sampleVars(t, "bps-lab.toml", "", nil)
+		v.LB = &LBVars{Host: "198.18.0.11", ServiceHostName: "bps.wso2.com", MgtHostName: "mgt.bps.wso2.com", HTTPPort: 80, HTTPSPort: 443}
+		for _, nv := range v.Nodes {
+			t.Run(name+"/"+nv.Name, func(t *testing.T) {
+				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), map[string]bool{"bin/wso2server.sh": name != "fixture"})
+				cs := []check{
+					{"carbon.xml", "/Server/HostName", "", "bps.wso2.com"},
+					{"catalina-server.xml", "/Server/Service/Connector[@port='9763']", "proxyPort", "80"},
+					{"catalina-server.xml", "/Server/Service/Connector[@port='9443']", "proxyPort", "443"},
+				}
+				if nv.IsManager {
+					cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", "mgt.bps.wso2.com"})
+				}
+				for _, c := range cs {
+					checkBPValue(t, files, c)
 				}
 			})
 		}

@@ -42,6 +42,7 @@ func mbExpectations(nv NodeVars) []check {
 	url := func(db string) string {
 		return "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + db + "?autoReconnect=true"
 	}
+	ri := "/wso2registry/remoteInstance[@url='https://localhost:9443/registry']"
 	offset := map[bool]string{true: "0", false: "3"}[nv.IsManager]
 	return []check{
 		{"axis2.xml", "/axisconfig/clustering", "enable", "true"},
@@ -68,6 +69,17 @@ func mbExpectations(nv NodeVars) []check {
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/jndiConfig/name", "", "jdbc/WSO2UMDB"},
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/url", "", url("WSO2_USER_DB")},
 		{"master-datasources.xml", ds + "[name='WSO2_USER_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"master-datasources.xml", ds + "[name='WSO2_REGISTRY_DB']/jndiConfig/name", "", "jdbc/WSO2RegistryDB"},
+		{"master-datasources.xml", ds + "[name='WSO2_REGISTRY_DB']/definition/configuration/url", "", url("REGISTRY_DB")},
+		{"master-datasources.xml", ds + "[name='WSO2_REGISTRY_DB']/definition/configuration/password", "", "p&ss<w>rd"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='wso2registry']/dataSource", "", "jdbc/WSO2CarbonDB"},
+		{"registry.xml", "/wso2registry/dbConfig[@name='sharedregistry']/dataSource", "", "jdbc/WSO2RegistryDB"},
+		{"registry.xml", ri + "/dbConfig", "", "sharedregistry"},
+		{"registry.xml", ri + "/readOnly", "", "false"},
+		{"registry.xml", ri + "/cacheId", "", "mbadmin@" + url("REGISTRY_DB")},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/config']/targetPath", "", "/_system/config"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/governance']/instanceId", "", "instanceid"},
+		{"registry.xml", "/wso2registry/mount[@path='/_system/governance']/targetPath", "", "/_system/governance"},
 		{"user-mgt.xml", "/UserManager/Realm/Configuration/Property[@name='dataSource']", "", "jdbc/WSO2UMDB"},
 		{"broker.xml", "/broker/coordination/thriftServerHost", "", "198.18.0.21"},
 		{"broker.xml", "/broker/coordination/nodeID", "", "default"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
@@ -196,7 +197,7 @@ func TestCachedSHA256(t *testing.T) {
 	if changed == first {
 		t.Fatalf("changed file not re-hashed: %s", changed)
 	}
-	if want, _ := fileSHA256(p); changed != want {
+	if want, _ := inventory.FileSHA256(p); changed != want {
 		t.Fatalf("got %s, want %s", changed, want)
 	}
 }

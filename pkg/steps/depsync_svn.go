@@ -1,0 +1,54 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/carbonctl/carbonctl/pkg/depsync"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// seedSVN empties, once, the playbook's svn_empty directories on every
+// targeted node but the manager, before Carbon's SVN deployment
+// synchroniser checks the repository out into them at the next start (the
+// ESB guide asks for it: what a worker had deployed before must not
+// linger). A marker below CARBON_HOME records that it was done, so a
+// re-run never empties a directory the checkout has filled.
+func (e *Engine) seedSVN(ctx context.Context, results map[*node]*Result) []*Result {
+	dirs := e.pb.DepSync.SVNEmpty
+	e.parallel(len(e.targets), func(i int) {
+		n := e.targets[i]
+		res := results[n]
+		switch {
+		case n.isFailed():
+			res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+		case n.vars.Node.IsManager:
+			res.Note = "(method svn: the manager commits its deployment directory)"
+		case len(dirs) == 0:
+			res.Note = "(method svn: playbook " + e.pb.Name + " names no directory to empty)"
+		default:
+			if err := e.seedSVNNode(ctx, n, dirs, res); err != nil {
+				n.markFailed()
+				fail(res, err)
+			}
+		}
+	})
+	return e.orderedResults(results)
+}
+
+// seedSVNNode empties n's directories of rel once.
+func (e *Engine) seedSVNNode(ctx context.Context, n *node, rel []string, res *Result) error {
+	_, err := e.emptyOnce(ctx, n, rel, n.home(depsync.SVNSeededMarker), "the first SVN checkout", res)
+	return err
+}
+
+// prefetchSVNSeed adds what seedSVN reads on n to the host's batch: the
+// marker and the directories.
+func (e *Engine) prefetchSVNSeed(n *node, req *remote.GatherRequest) {
+	if n.vars.Node.IsManager {
+		return
+	}
+	req.Contents = append(req.Contents, n.home(depsync.SVNSeededMarker))
+	for _, d := range e.pb.DepSync.SVNEmpty {
+		req.Stats = append(req.Stats, n.home(d))
+	}
+}
