@@ -27,9 +27,9 @@ type Playbook struct {
 	// DepSync holds the product's defaults for [depsync] in the inventory.
 	DepSync DepSync `toml:"depsync"`
 	// Vars declares the product settings the templates use (.Vars.KEY),
-	// each with its default; an inventory's [vars] may override them with
-	// values of the same type.
-	Vars map[string]any `toml:"vars"`
+	// each with its default and the pattern every value must match; an
+	// inventory's [vars] may override them with values of the same type.
+	Vars map[string]*Var `toml:"vars"`
 	// Rules are the product guide's rules an inventory must follow.
 	Rules []Rule `toml:"rule"`
 	Steps []Step `toml:"step"`
@@ -206,12 +206,8 @@ func (pb *Playbook) check() error {
 			return fmt.Errorf("rule %d needs check and message", i+1)
 		}
 	}
-	for k, v := range pb.Vars {
-		switch v.(type) {
-		case string, int64, float64, bool:
-		default:
-			return fmt.Errorf("[vars] %s: want a string, number or boolean default, not %T", k, v)
-		}
+	if err := checkVars(pb.Vars); err != nil {
+		return err
 	}
 	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
 		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")

@@ -97,7 +97,7 @@ func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 	if lb := inv.LoadBalancer; lb != nil {
 		v.LB = &LBVars{Host: lb.Host, ServiceHostName: lb.ServiceHostName, MgtHostName: lb.MgtHostName, HTTPPort: lb.HTTPPort, HTTPSPort: lb.HTTPSPort}
 	}
-	v.Vars = mergeVars(pb.Vars, inv.Vars)
+	v.Vars = mergeVars(pb.Defaults(), inv.Vars)
 	for _, n := range inv.Nodes {
 		nv := nodeVars(inv, nodePosition(inv, n)-1, n)
 		v.Nodes = append(v.Nodes, nv)
