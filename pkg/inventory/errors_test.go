@@ -432,6 +432,25 @@ func TestProblems(t *testing.T) {
 			wants: []want{{"newline-only", "database.password_file", "is empty: write the password into it"}},
 		},
 		{
+			name: "secret file with a second line",
+			edit: func(p *parts) {
+				p.database = strings.Replace(p.database, `password_env = "APP_PW"`, `password_file = "pw2"`, 1)
+			},
+			wants: []want{{"pw2", "database.password_file", "the secret holds a control character (U+000A at character 4)"}},
+		},
+		{
+			name:  "secret env var with an escape",
+			edit:  func(p *parts) { p.database = strings.Replace(p.database, `"APP_PW"`, `"ESC_PW"`, 1) },
+			wants: []want{{"ESC_PW", "database.password_env", "control character (U+001B at character 3): secrets must be printable"}},
+		},
+		{
+			name: "inline secret with a tab",
+			edit: func(p *parts) {
+				p.database = strings.Replace(p.database, `password_env = "APP_PW"`, `password = "a\tb"`, 1)
+			},
+			wants: []want{{`password = "a`, "database.password", "control character (U+0009 at character 2)"}},
+		},
+		{
 			name:  "password and password_env",
 			edit:  func(p *parts) { p.database += "password = \"x\" # here\n" },
 			wants: []want{{"# here", "database.password", "is set together with password_env: keep only one of password_env, password_file and password"}},

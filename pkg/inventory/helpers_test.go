@@ -53,6 +53,7 @@ func testEnv(k string) (string, bool) {
 		"ADMIN_PW": "adm-secret",
 		"APP_PW":   "app-secret",
 		"EMPTY_PW": "",
+		"ESC_PW":   "ab\x1b[2Jcd",
 	}[k]
 	return v, ok
 }

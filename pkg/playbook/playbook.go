@@ -116,6 +116,10 @@ type Edit struct {
 	Pattern string `toml:"pattern"` // text replace: a Go regexp
 	Value   string `toml:"value"`
 	When    string `toml:"when"`
+	// Secret marks an edit that writes a secret which does not come from
+	// one of the inventory's secrets: its place is masked in every diff.
+	// Edits whose value uses a secret are masked without it.
+	Secret bool `toml:"secret"`
 }
 
 // Database is one database of a databases step.

@@ -73,10 +73,16 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Re
 		if err != nil {
 			return nil, false, err
 		}
+		places, err := secretPlaces(s, n.vars)
+		if err != nil {
+			return nil, false, err
+		}
+		res.hide(placeValues(content, places)...)
 		out, changed, err := xmlpatch.Patch(content, ops)
 		if err != nil {
 			return nil, false, fmt.Errorf("patch %s: %w", p, err)
 		}
+		res.hide(placeValues(out, places)...)
 		return out, changed, nil
 	})
 }

@@ -54,5 +54,5 @@ func (p *printer) result(r *Result, plan bool) {
 			}
 		}
 	}
-	p.printf("%s", b.String())
+	p.printf("%s", NewMasker(r.hidden).String(b.String()))
 }

@@ -35,8 +35,9 @@ type Vars struct {
 // ClusterVars describes the cluster.
 type ClusterVars struct{ Name, Domain string }
 
-// ProductVars describes the product install.
-type ProductVars struct{ Archive, User, Group string }
+// ProductVars describes the product install. AdminPassword is the admin
+// console's password ([product] admin_password_env), "" when unset.
+type ProductVars struct{ Archive, User, Group, AdminPassword string }
 
 // NodeVars describes one node.
 type NodeVars struct {
