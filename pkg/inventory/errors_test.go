@@ -519,3 +519,20 @@ func checkProblems(t *testing.T, doc string, errs Errors, wants []want) {
 	}
 	t.Errorf("got problems:\n%v\nwant:%s\ninventory:\n%s", errs, b.String(), numbered(doc))
 }
+
+// TestSyntaxErrorsHideValues checks that a TOML syntax error names the line
+// but never echoes the text there, which may be an unquoted password.
+func TestSyntaxErrorsHideValues(t *testing.T) {
+	for _, raw := range []string{
+		"[database]\npassword = truesecret\n",
+		"[database]\npassword = 1_2_secret\n",
+		"[database]\npassword = 2023-12-secret\n",
+		"[database]\npassword = \"se\\qcret\"\n",
+		"[database]\npassword = \"a\" \"secret\"\n",
+	} {
+		_, errs := parse(t, fixtureDir(t), raw)
+		if len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Msg, "TOML syntax error") || strings.Contains(errs[0].Error(), "secret") {
+			t.Errorf("%q: %v", raw, errs)
+		}
+	}
+}

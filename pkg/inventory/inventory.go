@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -183,7 +184,7 @@ type Options struct {
 // inventory's directory; "~/" expands to $HOME. The error, if any, is an
 // Errors listing every problem found.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Inventory, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegular(path, MaxInventorySize)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the inventory: %v: check the path passed to carbonctl", cause(err))}}
 	}
@@ -235,9 +236,13 @@ func syntaxError(name string, data []byte, err error) *Error {
 		// An error found at a newline belongs to the line it ends, not to the next one.
 		line = bytes.Count(data[:start], []byte("\n")) + 1
 	}
-	msg := strings.TrimSuffix(pe.Message, ".")
-	return &Error{File: name, Line: line, Msg: "TOML syntax error: " + msg + ": fix the syntax on this line"}
+	msg := quotedText.ReplaceAllString(strings.TrimSuffix(pe.Message, "."), "…")
+	return &Error{File: name, Line: line, Msg: "TOML syntax error: " + msg + ": fix the syntax on this line (its text is not shown: it may be an unquoted password)"}
 }
+
+// quotedText is what a TOML parser's message quotes from the file, which
+// may be a password written without quotes (password = s3cret).
+var quotedText = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 
 // cause strips the path from file errors that already name it.
 func cause(err error) error {

@@ -121,7 +121,7 @@ func (t *table) fileSecret(key, path string) Secret {
 	if !ok {
 		return Secret{}
 	}
-	data, err := os.ReadFile(p)
+	data, err := ReadRegular(p, maxSecretSize)
 	if err != nil {
 		t.errorf(key, "cannot read secret file %s: %v: fix the path or the file's permissions", p, cause(err))
 		return Secret{}

@@ -7,13 +7,13 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -143,7 +143,7 @@ func knownType(t string) bool {
 // nameOrPath when it looks like a path.
 func Load(builtin fs.FS, nameOrPath string) (*Playbook, error) {
 	if strings.Contains(nameOrPath, "/") || strings.HasSuffix(nameOrPath, ".toml") {
-		data, err := os.ReadFile(nameOrPath)
+		data, err := inventory.ReadRegular(nameOrPath, inventory.MaxInventorySize)
 		if err != nil {
 			return nil, fmt.Errorf("playbook %s: %w", nameOrPath, err)
 		}
