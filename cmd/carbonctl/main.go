@@ -31,7 +31,8 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	// Everything printed may carry node output: no control characters.
+	code := run(ctx, os.Args, steps.NewPrintableWriter(os.Stdout), steps.NewPrintableWriter(os.Stderr))
 	stop()
 	os.Exit(code)
 }

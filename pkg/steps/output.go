@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // printer serialises and masks everything the engine prints.
@@ -55,4 +57,46 @@ func (p *printer) result(r *Result, plan bool) {
 		}
 	}
 	p.printf("%s", NewMasker(r.hidden).String(b.String()))
+}
+
+// PrintableWriter passes text on with every control character except
+// newline and tab left out (escape sequences lose their ESC, carriage
+// returns and backspaces go), and invalid UTF-8 bytes replaced by U+FFFD.
+// Node output (logs, errors, file diffs) thus cannot move the cursor,
+// retitle or recolour the operator's terminal, or hide a line under
+// another. A multi-byte character split across writes is kept whole.
+type PrintableWriter struct {
+	w       io.Writer
+	mu      sync.Mutex
+	pending []byte // the start of a character split across writes
+}
+
+// NewPrintableWriter returns a PrintableWriter writing to w.
+func NewPrintableWriter(w io.Writer) *PrintableWriter { return &PrintableWriter{w: w} }
+
+// Write writes the printable part of p; it reports len(p) on success.
+func (pw *PrintableWriter) Write(p []byte) (int, error) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	data := append(pw.pending, p...)
+	pw.pending = nil
+	out := make([]byte, 0, len(data))
+	for len(data) > 0 {
+		if !utf8.FullRune(data) {
+			pw.pending = append([]byte(nil), data...)
+			break
+		}
+		r, size := utf8.DecodeRune(data)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			out = utf8.AppendRune(out, utf8.RuneError)
+		case r == '\n' || r == '\t' || !unicode.IsControl(r):
+			out = append(out, data[:size]...)
+		}
+		data = data[size:]
+	}
+	if _, err := pw.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
