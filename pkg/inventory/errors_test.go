@@ -451,6 +451,11 @@ func TestProblems(t *testing.T) {
 			wants: []want{{`password = "a`, "database.password", "control character (U+0009 at character 2)"}},
 		},
 		{
+			name:  "admin console password outside Carbon's policy",
+			edit:  func(p *parts) { p.product += "admin_password_env = \"APP_PW_SHORT\" # here\n" },
+			wants: []want{{"# here", "product.admin_password_env", "5 to 30 characters without spaces"}},
+		},
+		{
 			name:  "password and password_env",
 			edit:  func(p *parts) { p.database += "password = \"x\" # here\n" },
 			wants: []want{{"# here", "database.password", "is set together with password_env: keep only one of password_env, password_file and password"}},

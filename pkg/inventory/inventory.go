@@ -66,6 +66,11 @@ type Product struct {
 	Home     string // CARBON_HOME on the nodes, absolute and clean
 	User     string // OS user owning and running the product; default "wso2"
 	Group    string // its group; default User
+	// AdminPassword (admin_password_env | admin_password_file |
+	// admin_password) is the admin console's password, written to
+	// user-mgt.xml; Source "default" and no Value when unset (the
+	// product keeps its own, admin/admin in the stock archives).
+	AdminPassword Secret
 }
 
 // SSH is the [ssh] table.
@@ -287,7 +292,10 @@ func (inv *Inventory) WKAMembers() []Node {
 // Secrets returns every non-empty secret value, for masking output.
 func (inv *Inventory) Secrets() []string {
 	var out []string
-	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword}
+	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword}
+	for _, p := range inv.Products {
+		list = append(list, p.AdminPassword)
+	}
 	if lb := inv.LoadBalancer; lb != nil && lb.TruststorePassword.Source != "default" {
 		// The stock password is public, and masking it would garble
 		// file names such as wso2carbon.log.

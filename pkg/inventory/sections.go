@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,21 @@ func (d *decoder) playbook(t *table, p string) string {
 	return p
 }
 
+// secretKey is the key a secret was read from: KEY_env, KEY_file or KEY.
+func secretKey(key string, s Secret) string {
+	switch {
+	case strings.HasPrefix(s.Source, "env:"):
+		return key + "_env"
+	case strings.HasPrefix(s.Source, "file:"):
+		return key + "_file"
+	}
+	return key
+}
+
+// carbonPassword is Carbon's default password policy (user-mgt.xml
+// PasswordJavaRegEx).
+var carbonPassword = regexp.MustCompile(`^\S{5,30}$`)
+
 // productTable decodes [product] or, withPlaybook, a [products.KEY] table.
 func (d *decoder) productTable(t *table, withPlaybook bool) Product {
 	p := Product{
@@ -83,6 +99,13 @@ func (d *decoder) productTable(t *table, withPlaybook bool) Product {
 	const rule = "write a Linux user or group name: lower-case letters, digits, '_' and '-', starting with a letter or '_' (at most 32 characters)"
 	t.match("user", p.User, osUser, rule)
 	t.match("group", p.Group, osUser, rule)
+	p.AdminPassword = t.optionalSecret("admin_password", "")
+	if v := p.AdminPassword.Value; v != "" && !carbonPassword.MatchString(v) {
+		// Carbon refuses, at its first start, an admin password outside
+		// its default policy (user-mgt.xml PasswordJavaRegEx).
+		t.errorf(secretKey("admin_password", p.AdminPassword), "the admin console password must be 5 to 30 characters without spaces (Carbon's default password policy, user-mgt.xml PasswordJavaRegEx ^[\\S]{5,30}$)")
+		p.AdminPassword = Secret{}
+	}
 	if withPlaybook {
 		if pb := t.str("playbook", ""); pb != "" {
 			p.Playbook = d.playbook(t, pb)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,54 +45,79 @@ func TestSecretPlaces(t *testing.T) {
 	}
 }
 
-// TestRotatedPasswordMasked converges master-datasources.xml with an old
-// password, rotates it and prints the plan's diff as the engine does,
-// knowing only today's secret: neither password may show.
-func TestRotatedPasswordMasked(t *testing.T) {
+// TestRotatedSecretsMasked converges a file with an old secret, rotates
+// it and prints the plan's diff as the engine does, knowing only today's
+// secret: neither the old nor the new one may show.
+func TestRotatedSecretsMasked(t *testing.T) {
 	const old, rotated = "OldSecret-2023", "NewSecret-2024"
-	pb := loadBuiltin(t, "esb-worker-manager")
-	var step playbook.Step
+	tests := []struct {
+		name, playbook, step, file string
+		set                        func(v *Vars, secret string)
+		wantLine                   string // a masked removed line of the diff
+	}{
+		{"database password", "esb-worker-manager", "master-datasources.xml", "carbon-4.4/repository/conf/datasources/master-datasources.xml",
+			func(v *Vars, s string) { v.DB.Password = s }, "<password>" + Mask + "</password>"},
+		{"admin console password", "esb-worker-manager", "user-mgt.xml", "esb-4.9.0/repository/conf/user-mgt.xml",
+			func(v *Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + Mask + "</Password>"},
+		{"admin console password (G-Reg)", "greg", "user-mgt.xml", "greg-5.4.0/repository/conf/user-mgt.xml",
+			func(v *Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + Mask + "</Password>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			step := findStep(t, loadBuiltin(t, tt.playbook), tt.step)
+			stock, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "product", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch := func(doc []byte, secret string) ([]byte, *Result) {
+				all := testVars(false)
+				tt.set(&all, secret)
+				n := &node{vars: all.forNode(all.Nodes[0])}
+				ops, err := (&Engine{}).renderEdits(step, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				places, err := secretPlaces(step, n.vars)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := &Result{Step: step.Name, Target: "mgr1"}
+				res.hide(placeValues(doc, places)...)
+				out, _, err := xmlpatch.Patch(doc, ops)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.hide(placeValues(out, places)...)
+				res.fileChanged("patch", "/opt/wso2/"+tt.step, doc, out)
+				return out, res
+			}
+			converged, _ := patch(stock, old)
+			if !bytes.Contains(converged, []byte(old)) {
+				t.Fatalf("the playbook did not write the secret into %s", tt.step)
+			}
+			_, res := patch(converged, rotated)
+			var buf bytes.Buffer
+			p := &printer{w: &buf, mask: NewMasker([]string{rotated})}
+			p.result(res, true)
+			out := buf.String()
+			if strings.Contains(out, old) || strings.Contains(out, rotated) {
+				t.Fatalf("a secret shows in the plan:\n%s", out)
+			}
+			if !regexp.MustCompile(`\n\s+-\s*` + regexp.QuoteMeta(tt.wantLine)).MatchString(out) {
+				t.Fatalf("the diff lacks the masked old secret line %q:\n%s", tt.wantLine, out)
+			}
+		})
+	}
+}
+
+// findStep returns the step called name of pb.
+func findStep(t *testing.T, pb *playbook.Playbook, name string) playbook.Step {
+	t.Helper()
 	for _, s := range pb.Steps {
-		if s.Name == "master-datasources.xml" {
-			step = s
+		if s.Name == name {
+			return s
 		}
 	}
-	stock, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "product", "carbon-4.4", "repository", "conf", "datasources", "master-datasources.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch := func(doc []byte, password string) ([]byte, *Result) {
-		all := testVars(false)
-		all.DB.Password = password
-		n := &node{vars: all.forNode(all.Nodes[0])}
-		ops, err := (&Engine{}).renderEdits(step, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		places, err := secretPlaces(step, n.vars)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := &Result{Step: step.Name, Target: "mgr1"}
-		res.hide(placeValues(doc, places)...)
-		out, _, err := xmlpatch.Patch(doc, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.hide(placeValues(out, places)...)
-		res.fileChanged("patch", "/opt/wso2/master-datasources.xml", doc, out)
-		return out, res
-	}
-	converged, _ := patch(stock, old)
-	_, res := patch(converged, rotated)
-	var buf bytes.Buffer
-	p := &printer{w: &buf, mask: NewMasker([]string{rotated})}
-	p.result(res, true)
-	out := buf.String()
-	if strings.Contains(out, old) || strings.Contains(out, rotated) {
-		t.Fatalf("a password shows in the plan:\n%s", out)
-	}
-	if !strings.Contains(out, "-                    <password>"+Mask+"</password>") {
-		t.Fatalf("the diff lacks the masked old password line:\n%s", out)
-	}
+	t.Fatalf("playbook %s has no step %s", pb.Name, name)
+	return playbook.Step{}
 }

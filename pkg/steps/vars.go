@@ -81,7 +81,7 @@ func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 	domain := pb.Domain
 	v := Vars{
 		Cluster: ClusterVars{Name: inv.Cluster.Name, Domain: inv.Cluster.Domain},
-		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group},
+		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group, AdminPassword: inv.Product.AdminPassword.Value},
 		DB: DBVars{
 			Host: inv.Database.Host, Port: inv.Database.Port, Alias: inv.Database.Alias,
 			Address: inv.Database.Host, User: inv.Database.User, Password: inv.Database.Password.Value,
