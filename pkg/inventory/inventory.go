@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -133,6 +134,10 @@ type LoadBalancer struct {
 	// TruststoreAlias (key truststore_alias, default "carbonctl-lb") is
 	// the alias of the load balancer's certificate in the trust stores.
 	TruststoreAlias string
+	// MgtAllow (key mgt_allow) are the networks that may reach the
+	// management console vhost (allow …; deny all;), e.g. 198.18.0.0/24;
+	// a bare address counts as /32 (/128). Empty: every client.
+	MgtAllow []netip.Prefix
 }
 
 // DefaultTruststorePassword is the trust store password of a stock Carbon

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -226,8 +227,39 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 	lb.TruststorePassword = t.optionalSecret("truststore_password", DefaultTruststorePassword)
 	lb.TruststoreAlias = t.str("truststore_alias", "carbonctl-lb")
 	t.match("truststore_alias", lb.TruststoreAlias, keystoreAlias, "use lower-case letters, digits, '.', '_' and '-' (keytool stores aliases in lower case), at most 64 characters")
+	lb.MgtAllow = t.networks("mgt_allow", `["198.18.0.0/24"]`)
 	t.finish()
 	return lb
+}
+
+// networks returns the list of networks (CIDR, or a bare address for one
+// host) under key; example is shown when it is not a list of strings.
+func (t *table) networks(key, example string) []netip.Prefix {
+	list, set, ok := t.strList(key, example)
+	if !ok {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				t.errorf(key, "%q is not a network: write CIDR notation, e.g. %s, or one IP address", s, example)
+				return nil
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p != p.Masked() {
+			t.errorf(key, "%q has host bits set: write the network, %s", s, p.Masked())
+			return nil
+		}
+		out = append(out, p)
+	}
+	if set && len(out) == 0 {
+		t.errorf(key, "is empty, which would lock everyone out of the management console: list the operators' networks, e.g. mgt_allow = %s, or remove the key", example)
+	}
+	return out
 }
 
 // lbCertificate decodes the certificate keys of [loadbalancer]: either an
