@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -83,8 +84,30 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Re
 			return nil, false, fmt.Errorf("patch %s: %w", p, err)
 		}
 		res.hide(placeValues(out, places)...)
+		if changed {
+			if err := e.noteAdminPasswordChange(ctx, s, n, res, content, out); err != nil {
+				return nil, false, err
+			}
+		}
 		return out, changed, nil
 	})
+}
+
+// noteAdminPasswordChange tells the operator, when a step changes the
+// admin console password of a node carbonctl already started, that Carbon
+// does not apply it: it reads user-mgt.xml's password at the first start
+// only, into the user store, which keeps it.
+func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, n *node, res *Result, old, updated []byte) error {
+	places, err := adminPasswordPlaces(s, n.vars)
+	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
+		return err
+	}
+	started, err := n.host.read(ctx, n.home(startedMarker))
+	if err != nil || !started.Exists {
+		return err
+	}
+	res.Note = "the admin console password changed: Carbon applies user-mgt.xml's only at its first start, so the console keeps the old one until it is changed there too"
+	return nil
 }
 
 // editFile runs edit on the content of a step's file below CARBON_HOME and

@@ -32,14 +32,32 @@ func (v Vars) withProbes() Vars {
 	return v
 }
 
+// withAdminProbe returns v with only the admin console password replaced
+// by secretProbe.
+func (v Vars) withAdminProbe() Vars {
+	v.Product.AdminPassword = secretProbe
+	return v
+}
+
 // secretPlaces lists the places of an xml step's edits that write a secret
 // on the node whose data is v: edits marked `secret = true`, and edits
 // whose value comes from a secret (.DB.Password, .DepSync.SvnPassword,
-// .Product.AdminPassword), whether or not their `when` holds. Inside an ensure or inner fragment, the places
-// are the elements and attributes the secret lands in (all of them for a
-// marked edit).
+// .Product.AdminPassword), whether or not their `when` holds. Inside an
+// ensure or inner fragment, the places are the elements and attributes the
+// secret lands in (all of them for a marked edit).
 func secretPlaces(s playbook.Step, v Vars) ([]secretPlace, error) {
-	probe := v.withProbes()
+	return probedPlaces(s, v, v.withProbes(), true)
+}
+
+// adminPasswordPlaces lists the places where the step writes the admin
+// console password.
+func adminPasswordPlaces(s playbook.Step, v Vars) ([]secretPlace, error) {
+	return probedPlaces(s, v, v.withAdminProbe(), false)
+}
+
+// probedPlaces lists the places whose value, rendered with probe, holds
+// secretProbe, and with marked those of edits marked `secret = true`.
+func probedPlaces(s playbook.Step, v, probe Vars, marked bool) ([]secretPlace, error) {
 	var places []secretPlace
 	for i, ed := range s.Edits {
 		// A place is secret on every node, whether or not the edit
@@ -53,7 +71,7 @@ func secretPlaces(s playbook.Step, v Vars) ([]secretPlace, error) {
 			}
 			return nil, err
 		}
-		holds := func(s string) bool { return ed.Secret || strings.Contains(s, secretProbe) }
+		holds := func(s string) bool { return marked && ed.Secret || strings.Contains(s, secretProbe) }
 		if !holds(value) {
 			continue
 		}

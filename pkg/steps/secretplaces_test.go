@@ -2,6 +2,7 @@ package steps
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -120,4 +121,52 @@ func findStep(t *testing.T, pb *playbook.Playbook, name string) playbook.Step {
 	}
 	t.Fatalf("playbook %s has no step %s", pb.Name, name)
 	return playbook.Step{}
+}
+
+// TestAdminPasswordChangeNote: a changed admin console password is noted
+// only on a node carbonctl already started (Carbon reads it at the first
+// start only), and never shows.
+func TestAdminPasswordChangeNote(t *testing.T) {
+	stock, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "product", "esb-4.9.0", "repository", "conf", "user-mgt.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withOld := bytes.Replace(stock, []byte("<Password>admin</Password>"), []byte("<Password>Old-Console-1</Password>"), 1)
+	tests := []struct {
+		name     string
+		file     []byte
+		started  bool
+		password string
+		note     bool
+	}{
+		{"first start ahead", stock, false, "New-Console-1", false},
+		{"changed after the first start", withOld, true, "New-Console-1", true},
+		{"set for the first time on a started node", stock, true, "New-Console-1", true},
+		{"unchanged", withOld, true, "Old-Console-1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := lbEngine(t, lbTable)
+			n := e.targets[0]
+			n.vars.Product.AdminPassword = tt.password
+			setFile(n.host, n.home("repository/conf/user-mgt.xml"), tt.file)
+			marker := []byte(nil)
+			if tt.started {
+				marker = []byte("fingerprint\n")
+			}
+			setFile(n.host, n.home(startedMarker), marker)
+			r := e.runNodeStep(context.Background(), findStep(t, e.pb, "user-mgt.xml"), n)
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if got := strings.Contains(r.Note, "Carbon applies user-mgt.xml's only at its first start"); got != tt.note {
+				t.Errorf("note %q, want one: %v", r.Note, tt.note)
+			}
+			var buf bytes.Buffer
+			(&printer{w: &buf, mask: NewMasker([]string{tt.password})}).result(r, true)
+			if strings.Contains(buf.String(), "Console-1") {
+				t.Errorf("a password shows:\n%s", buf.String())
+			}
+		})
+	}
 }
