@@ -90,6 +90,21 @@ func TestBPSMasterSlave(t *testing.T) {
 			t.Fatalf("master-datasources.xml does not hold the rotated password")
 		}
 	})
+
+	t.Run("an admin console password set after the first start is masked and noted", func(t *testing.T) {
+		const console = "Console-Pw-2026"
+		t.Setenv("CARBONCTL_ADMIN_PASSWORD", console)
+		withAdmin := e.sampleInventory("bps-admin.toml", "bps-lab.toml", func(s string) string {
+			return strings.Replace(s, "[product]\n", "[product]\nadmin_password_env = \"CARBONCTL_ADMIN_PASSWORD\"\n", 1)
+		})
+		plan := e.carbonctl("plan", withAdmin)
+		if strings.Contains(plan.out, console) || strings.Contains(plan.out, "<Password>admin</Password>") {
+			t.Fatalf("plan shows an admin password:\n%s", plan.out)
+		}
+		if plan.code != 0 || strings.Count(plan.out, "the admin console password changed") != len(bpsNodes) {
+			t.Fatalf("want the first-start note on each of the %d started nodes (exit %d):\n%s", len(bpsNodes), plan.code, plan.out)
+		}
+	})
 }
 
 // assertBPSCluster checks membership, roles, heap and databases.
