@@ -29,7 +29,7 @@ func ReadRegular(p string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s): give the path of a file", fileKind(info.Mode()))
+		return nil, fmt.Errorf("not a regular file (%s)", fileKind(info.Mode()))
 	}
 	if info.Size() > max {
 		return nil, fmt.Errorf("%d bytes is more than the %d bytes allowed", info.Size(), max)
