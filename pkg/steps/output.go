@@ -33,8 +33,12 @@ func (p *printer) header(kind, name string) {
 	p.printf("\n%s\n", title)
 }
 
-// result prints one step result on one target.
+// result prints one step result on one target. Its error and diffs are
+// also masked by place (the values found where the step writes secrets);
+// carbonctl's own words (label, note, action) are not, so that a stock
+// value there (e.g. the admin password "admin") cannot garble them.
 func (p *printer) result(r *Result, plan bool) {
+	hidden := NewMasker(r.hidden)
 	var b strings.Builder
 	label := r.Status.String()
 	if plan && r.Status == Changed {
@@ -45,18 +49,18 @@ func (p *printer) result(r *Result, plan bool) {
 		fmt.Fprintf(&b, " %s", r.Note)
 	}
 	if r.Err != nil {
-		fmt.Fprintf(&b, " %v", r.Err)
+		fmt.Fprintf(&b, " %s", hidden.String(r.Err.Error()))
 	}
 	b.WriteString("\n")
 	for _, a := range r.Actions {
 		fmt.Fprintf(&b, "    - %s\n", a.Desc)
 		if a.Diff != "" && (plan || p.diffs) {
-			for _, line := range strings.Split(strings.TrimRight(a.Diff, "\n"), "\n") {
+			for _, line := range strings.Split(strings.TrimRight(hidden.String(a.Diff), "\n"), "\n") {
 				fmt.Fprintf(&b, "      %s\n", line)
 			}
 		}
 	}
-	p.printf("%s", NewMasker(r.hidden).String(b.String()))
+	p.printf("%s", b.String())
 }
 
 // PrintableWriter passes text on with every control character except

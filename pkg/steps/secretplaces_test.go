@@ -167,6 +167,9 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 			if strings.Contains(buf.String(), "Console-1") {
 				t.Errorf("a password shows:\n%s", buf.String())
 			}
+			if tt.note && !strings.Contains(buf.String(), "the admin console password changed") {
+				t.Errorf("the note is garbled by the masking of the stock password:\n%s", buf.String())
+			}
 		})
 	}
 }
