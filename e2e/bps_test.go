@@ -22,6 +22,21 @@ func TestBPSMasterSlave(t *testing.T) {
 		}
 	})
 
+	t.Run("validate refuses a variable that would reach a shell", func(t *testing.T) {
+		inv := e.sampleInventory("bps-pwn.toml", "bps-lab.toml", setKeys(`jvm_xms = "256m $(id >/tmp/pwned)"`))
+		r := e.carbonctl("validate", inv)
+		if r.code != 2 || !regexp.MustCompile(`bps-pwn\.toml:37: vars\.jvm_xms: "256m \$\(id >/tmp/pwned\)" does not match the pattern \S+, which playbook bps-master-slave declares`).MatchString(r.out) {
+			t.Fatalf("want exit 2 naming file:line, key and pattern, got %d:\n%s", r.code, r.out)
+		}
+		inv = e.sampleInventory("bps-pwn-node.toml", "bps-lab.toml", func(s string) string {
+			return strings.Replace(s, `vars = { jvm_xmx = "1024m" }`, `vars = { jvm_xmx = "1024m -Dx=$(id)" }`, 1)
+		})
+		r = e.carbonctl("validate", inv)
+		if r.code != 2 || !regexp.MustCompile(`bps-pwn-node\.toml:56: node\[3\]\.vars\.jvm_xmx: .* \(node slave2\)`).MatchString(r.out) {
+			t.Fatalf("want exit 2 naming the node's line, key and node, got %d:\n%s", r.code, r.out)
+		}
+	})
+
 	inv := e.sampleInventory("bps.toml", "bps-lab.toml", nil)
 	t.Run("up converges the cluster", func(t *testing.T) {
 		r := e.carbonctl("up", inv)
@@ -47,6 +62,47 @@ func TestBPSMasterSlave(t *testing.T) {
 		r := e.carbonctl("up", inv)
 		if r.code != 0 || !strings.Contains(r.out, "\n0 changed") {
 			t.Fatalf("want 0 changed, got exit %d:\n%s", r.code, r.out)
+		}
+	})
+
+	t.Run("a rotated database password shows neither old nor new in plan and up", func(t *testing.T) {
+		const rotated = "Rotated-Pw-2026"
+		old := e.lab.DBPassword
+		e.lab.DBPassword = rotated
+		defer func() { e.lab.DBPassword = old }()
+		noSecret := func(what, out string) {
+			t.Helper()
+			if strings.Contains(out, old) || strings.Contains(out, rotated) {
+				t.Fatalf("%s shows a password:\n%s", what, out)
+			}
+		}
+		plan := e.carbonctl("plan", inv)
+		noSecret("plan", plan.out)
+		if plan.code != 0 || !regexp.MustCompile(`\n\s+-\s*<password>\*{8}</password>`).MatchString(plan.out) || !strings.Contains(plan.out, "ALTER USER") {
+			t.Fatalf("plan does not show the masked password change (exit %d):\n%s", plan.code, plan.out)
+		}
+		up := e.carbonctl("up", "--diff", inv)
+		noSecret("up", up.out)
+		if up.code != 0 {
+			t.Fatalf("up exit %d:\n%s", up.code, up.out)
+		}
+		if conf := e.exec("n1", "cat", bpsHome+"/repository/conf/datasources/master-datasources.xml"); !strings.Contains(conf, "<password>"+rotated+"</password>") {
+			t.Fatalf("master-datasources.xml does not hold the rotated password")
+		}
+	})
+
+	t.Run("an admin console password set after the first start is masked and noted", func(t *testing.T) {
+		const console = "Console-Pw-2026"
+		t.Setenv("CARBONCTL_ADMIN_PASSWORD", console)
+		withAdmin := e.sampleInventory("bps-admin.toml", "bps-lab.toml", func(s string) string {
+			return strings.Replace(s, "[product]\n", "[product]\nadmin_password_env = \"CARBONCTL_ADMIN_PASSWORD\"\n", 1)
+		})
+		plan := e.carbonctl("plan", withAdmin)
+		if strings.Contains(plan.out, console) || strings.Contains(plan.out, "<Password>admin</Password>") {
+			t.Fatalf("plan shows an admin password:\n%s", plan.out)
+		}
+		if plan.code != 0 || strings.Count(plan.out, "the admin console password changed") != len(bpsNodes) {
+			t.Fatalf("want the first-start note on each of the %d started nodes (exit %d):\n%s", len(bpsNodes), plan.code, plan.out)
 		}
 	})
 }

@@ -322,6 +322,56 @@ func TestLoadBalancer(t *testing.T) {
 			t.Fatalf("second up touched the load balancer:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 	})
+
+	t.Run("mgt_allow keeps every other network off the management console", func(t *testing.T) {
+		certFile, keyFile := filepath.Join(e.dir, "op.crt"), filepath.Join(e.dir, "op.key")
+		allow := func(name, nets string) string {
+			return e.writeInventory(name, e.withLB(fmt.Sprintf("cert_file = %q\nkey_file = %q\nmgt_allow = %s\n", certFile, keyFile, nets)))
+		}
+		if r := e.carbonctl("validate", allow("allow-bad.toml", `["198.18.0.1/24"]`)); r.code != 2 || !strings.Contains(r.out, `loadbalancer.mgt_allow: "198.18.0.1/24" has host bits set`) {
+			t.Fatalf("validate with host bits set: exit %d\n%s", r.code, r.out)
+		}
+		pool, _ := e.lbCertPool(t)
+		client := e.lbClient(pool)
+		r := e.carbonctl("up", allow("allow-other.toml", `["203.0.113.0/24"]`))
+		if r.code != 0 || !strings.Contains(r.out, "mgt.esb.https.conf") {
+			t.Fatalf("up with another network allowed: exit %d\n%s", r.code, r.out)
+		}
+		// From the control machine, 198.18.0.1. nginx -s reload returns
+		// before the new workers take over: wait for them, boundedly.
+		status := ""
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && status != "403 Forbidden"; time.Sleep(200 * time.Millisecond) {
+			resp, err := client.Get("https://" + mgtName + "/carbon/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			status = resp.Status
+		}
+		if status != "403 Forbidden" {
+			t.Fatalf("mgt name from outside mgt_allow: %s, want 403\nvhost:\n%s\nup:\n%s", status, e.exec("lb", "cat", "/etc/nginx/conf.d/mgt.esb.https.conf"), r.out)
+		}
+		if body := e.get(t, client, "https://"+serviceName+"/carbon/", 200); !strings.Contains(body, "worker") {
+			t.Errorf("service name, with the console restricted: %q", body)
+		}
+		if r := e.carbonctl("up", allow("allow-control.toml", `["198.18.0.1"]`)); r.code != 0 {
+			t.Fatalf("up with the control machine allowed: exit %d\n%s", r.code, r.out)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if resp, err := client.Get("https://" + mgtName + "/carbon/"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+		}
+		if body := e.get(t, client, "https://"+mgtName+"/carbon/", 200); !strings.Contains(body, "WSO2 Management Console") {
+			t.Errorf("allowed network, mgt name: %q", body)
+		}
+		if conf := e.exec("lb", "cat", "/etc/nginx/conf.d/mgt.esb.https.conf"); !strings.Contains(conf, "allow 198.18.0.1/32;\n    deny all;") {
+			t.Errorf("mgt vhost:\n%s", conf)
+		}
+	})
 }
 
 // writeOperatorPair writes a certificate for both load balancer names and

@@ -32,7 +32,8 @@ const (
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go cancelOnSignal(cancel)
-	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	// Everything printed may carry node output: no control characters.
+	code := run(ctx, os.Args, steps.NewPrintableWriter(os.Stdout), steps.NewPrintableWriter(os.Stderr))
 	cancel(nil)
 	os.Exit(code)
 }

@@ -461,6 +461,30 @@ func TestProblems(t *testing.T) {
 			wants: []want{{"newline-only", "database.password_file", "is empty: write the password into it"}},
 		},
 		{
+			name: "secret file with a second line",
+			edit: func(p *parts) {
+				p.database = strings.Replace(p.database, `password_env = "APP_PW"`, `password_file = "pw2"`, 1)
+			},
+			wants: []want{{"pw2", "database.password_file", "the secret holds a control character (U+000A at character 4)"}},
+		},
+		{
+			name:  "secret env var with an escape",
+			edit:  func(p *parts) { p.database = strings.Replace(p.database, `"APP_PW"`, `"ESC_PW"`, 1) },
+			wants: []want{{"ESC_PW", "database.password_env", "control character (U+001B at character 3): secrets must be printable"}},
+		},
+		{
+			name: "inline secret with a tab",
+			edit: func(p *parts) {
+				p.database = strings.Replace(p.database, `password_env = "APP_PW"`, `password = "a\tb"`, 1)
+			},
+			wants: []want{{`password = "a`, "database.password", "control character (U+0009 at character 2)"}},
+		},
+		{
+			name:  "admin console password outside Carbon's policy",
+			edit:  func(p *parts) { p.product += "admin_password_env = \"APP_PW_SHORT\" # here\n" },
+			wants: []want{{"# here", "product.admin_password_env", "5 to 30 characters without spaces"}},
+		},
+		{
 			name:  "password and password_env",
 			edit:  func(p *parts) { p.database += "password = \"x\" # here\n" },
 			wants: []want{{"# here", "database.password", "is set together with password_env: keep only one of password_env, password_file and password"}},
@@ -528,4 +552,21 @@ func checkProblems(t *testing.T, doc string, errs Errors, wants []want) {
 		b.WriteString("\n  line " + strconv.Itoa(lineOf(t, doc, w.marker)) + ", " + w.key + ": ..." + w.msg + "...")
 	}
 	t.Errorf("got problems:\n%v\nwant:%s\ninventory:\n%s", errs, b.String(), numbered(doc))
+}
+
+// TestSyntaxErrorsHideValues checks that a TOML syntax error names the line
+// but never echoes the text there, which may be an unquoted password.
+func TestSyntaxErrorsHideValues(t *testing.T) {
+	for _, raw := range []string{
+		"[database]\npassword = truesecret\n",
+		"[database]\npassword = 1_2_secret\n",
+		"[database]\npassword = 2023-12-secret\n",
+		"[database]\npassword = \"se\\qcret\"\n",
+		"[database]\npassword = \"a\" \"secret\"\n",
+	} {
+		_, errs := parse(t, fixtureDir(t), raw)
+		if len(errs) != 1 || errs[0].Line != 2 || !strings.Contains(errs[0].Msg, "TOML syntax error") || strings.Contains(errs[0].Error(), "secret") {
+			t.Errorf("%q: %v", raw, errs)
+		}
+	}
 }

@@ -49,10 +49,13 @@ func node(name, host, role string, extra ...string) string {
 // testEnv is the environment seen by the tests.
 func testEnv(k string) (string, bool) {
 	v, ok := map[string]string{
-		"HOME":     "/home/op",
-		"ADMIN_PW": "adm-secret",
-		"APP_PW":   "app-secret",
-		"EMPTY_PW": "",
+		"HOME":         "/home/op",
+		"ADMIN_PW":     "adm-secret",
+		"APP_PW":       "app-secret",
+		"EMPTY_PW":     "",
+		"ESC_PW":       "ab\x1b[2Jcd",
+		"APP_PW_SHORT": "adm",
+		"CONSOLE_PW":   "Console-Pw-1",
 	}[k]
 	return v, ok
 }

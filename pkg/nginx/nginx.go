@@ -8,6 +8,7 @@ package nginx
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"text/template"
@@ -98,6 +99,9 @@ type Config struct {
 	HTTPBackends, HTTPSBackends, MgtBackends []Backend
 	// Directives are extra directives written into every location block.
 	Directives []string
+	// MgtAllow are the networks (CIDR) that may reach the management
+	// console vhost; every other client gets 403. Empty: no restriction.
+	MgtAllow []string
 }
 
 // File is one rendered vhost file.
@@ -127,6 +131,11 @@ func (c Config) check() error {
 		return fmt.Errorf("no service backends")
 	case len(c.MgtBackends) == 0:
 		return fmt.Errorf("no management backend")
+	}
+	for _, a := range c.MgtAllow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			return fmt.Errorf("management allow-list entry %q: %v", a, err)
+		}
 	}
 	for _, d := range c.Directives {
 		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, "\n\r") {
@@ -159,7 +168,7 @@ func Render(c Config) ([]File, error) {
 		{names[1], vhost{Config: c, Upstream: https, Scheme: "https", Names: c.ServiceName,
 			Backends: c.HTTPSBackends, Role: "service HTTPS traffic", To: "pass-through HTTPS ports", Sticky: c.Affinity}},
 		{names[2], vhost{Config: c, Upstream: mgt, Scheme: "https", Names: c.MgtName,
-			Backends: c.MgtBackends, Role: "the management console", To: "management console HTTPS port", Sticky: c.Affinity, Redirect: true}},
+			Backends: c.MgtBackends, Role: "the management console", To: "management console HTTPS port", Sticky: c.Affinity, Redirect: true, Allow: c.MgtAllow}},
 	}
 	out := make([]File, 0, len(files))
 	for _, f := range files {
@@ -181,7 +190,8 @@ type vhost struct {
 	Backends []Backend
 	Role, To string // for the header comment
 	Sticky   Affinity
-	Redirect bool // also redirect plain HTTP to HTTPS for this name
+	Redirect bool     // also redirect plain HTTP to HTTPS for this name
+	Allow    []string // networks allowed in (allow …; deny all;); empty: all
 }
 
 // FailTimeout renders FailTimeout for nginx, e.g. "5s".
@@ -249,6 +259,14 @@ server {
     ssl_certificate     {{.CertFile}};
     ssl_certificate_key {{.KeyFile}};
     ssl_protocols       TLSv1.2 TLSv1.3;
+{{- end}}
+{{- if .Allow}}
+
+    # Only these networks reach {{.Role}} ([loadbalancer] mgt_allow).
+{{- range .Allow}}
+    allow {{.}};
+{{- end}}
+    deny all;
 {{- end}}
 
     location / {

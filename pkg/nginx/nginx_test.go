@@ -38,6 +38,7 @@ func TestRenderGolden(t *testing.T) {
 	plus.Affinity, plus.IPv6, plus.HTTPSPort = StickyLearn, true, 8443
 	plus.HTTPSBackends = append(plus.HTTPSBackends, Backend{"2001:db8::5", 8243})
 	plus.Directives = []string{"client_max_body_size 20m;"}
+	plus.MgtAllow = []string{"198.18.0.0/24", "2001:db8::/64"}
 	for name, c := range map[string]Config{"community": esbConfig(), "plus": plus} {
 		files, err := Render(c)
 		if err != nil {
@@ -105,6 +106,7 @@ func TestRenderRefuses(t *testing.T) {
 		"multi-line directive": func(c *Config) {
 			c.Directives = []string{"a 1;\n}"}
 		},
+		"allow-list entry that is no network": func(c *Config) { c.MgtAllow = []string{"all; allow 0.0.0.0/0"} },
 	} {
 		c := esbConfig()
 		edit(&c)
@@ -162,6 +164,7 @@ func TestNginxAccepts(t *testing.T) {
 	c.CertFile, c.KeyFile = filepath.Join(dir, "lb.crt"), filepath.Join(dir, "lb.key")
 	writeTestPair(t, c.CertFile, c.KeyFile)
 	c.HTTPPort, c.HTTPSPort = 18080, 18443
+	c.MgtAllow = []string{"198.18.0.0/24", "127.0.0.1/32"}
 	files, err := Render(c)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,9 +27,9 @@ type Playbook struct {
 	// DepSync holds the product's defaults for [depsync] in the inventory.
 	DepSync DepSync `toml:"depsync"`
 	// Vars declares the product settings the templates use (.Vars.KEY),
-	// each with its default; an inventory's [vars] may override them with
-	// values of the same type.
-	Vars map[string]any `toml:"vars"`
+	// each with its default and the pattern every value must match; an
+	// inventory's [vars] may override them with values of the same type.
+	Vars map[string]*Var `toml:"vars"`
 	// Rules are the product guide's rules an inventory must follow.
 	Rules []Rule `toml:"rule"`
 	// Ports are the product's own ports beyond Carbon's (9443, 9763,
@@ -122,6 +121,10 @@ type Edit struct {
 	Pattern string `toml:"pattern"` // text replace: a Go regexp
 	Value   string `toml:"value"`
 	When    string `toml:"when"`
+	// Secret marks an edit that writes a secret which does not come from
+	// one of the inventory's secrets: its place is masked in every diff.
+	// Edits whose value uses a secret are masked without it.
+	Secret bool `toml:"secret"`
 }
 
 // Database is one database of a databases step.
@@ -173,7 +176,7 @@ func knownType(t string) bool {
 // nameOrPath when it looks like a path.
 func Load(builtin fs.FS, nameOrPath string) (*Playbook, error) {
 	if strings.Contains(nameOrPath, "/") || strings.HasSuffix(nameOrPath, ".toml") {
-		data, err := os.ReadFile(nameOrPath)
+		data, err := inventory.ReadRegular(nameOrPath, inventory.MaxInventorySize)
 		if err != nil {
 			return nil, fmt.Errorf("playbook %s: %w", nameOrPath, err)
 		}
@@ -245,12 +248,8 @@ func (pb *Playbook) check() error {
 			return fmt.Errorf("[ports] %s = %d: want a port number", k, p)
 		}
 	}
-	for k, v := range pb.Vars {
-		switch v.(type) {
-		case string, int64, float64, bool:
-		default:
-			return fmt.Errorf("[vars] %s: want a string, number or boolean default, not %T", k, v)
-		}
+	if err := checkVars(pb.Vars); err != nil {
+		return err
 	}
 	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
 		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -28,6 +29,11 @@ type HostKeys struct {
 	// makes knownhosts list every key recorded for a host (KeyError.Want),
 	// reusing knownhosts' own host matching (patterns, hashed names, ports).
 	probe ssh.PublicKey
+	// Log receives a line "recorded host key: HOST TYPE SHA256:…" for each
+	// key recorded with acceptNew, so that the operator can compare the
+	// fingerprints (as OpenSSH's "Permanently added" does); os.Stderr
+	// unless changed.
+	Log io.Writer
 }
 
 // NewHostKeys returns a HostKeys for the known_hosts file. With acceptNew,
@@ -48,7 +54,7 @@ func NewHostKeys(file string, acceptNew bool) (*HostKeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating probe key: %w", err)
 	}
-	return &HostKeys{file: file, acceptNew: acceptNew, probe: probe}, nil
+	return &HostKeys{file: file, acceptNew: acceptNew, probe: probe, Log: os.Stderr}, nil
 }
 
 // unknownHost is what a missing known_hosts file says about every host.
@@ -195,7 +201,8 @@ func (k *HostKeys) record(addr string, key ssh.PublicKey) error {
 	if err != nil {
 		return fmt.Errorf("recording host key of %s: %w", addr, err)
 	}
-	line := knownhosts.Line([]string{knownhosts.Normalize(addr)}, key) + "\n"
+	host := knownhosts.Normalize(addr)
+	line := knownhosts.Line([]string{host}, key) + "\n"
 	if !endsWithNewline(f) {
 		line = "\n" + line
 	}
@@ -205,6 +212,9 @@ func (k *HostKeys) record(addr string, key ssh.PublicKey) error {
 	}
 	if err != nil {
 		return fmt.Errorf("recording host key of %s in %s: %w", addr, k.file, err)
+	}
+	if k.Log != nil {
+		fmt.Fprintf(k.Log, "recorded host key: %s %s (in %s)\n", host, describeKey(key), k.file)
 	}
 	return nil
 }

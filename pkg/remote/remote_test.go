@@ -53,6 +53,8 @@ func TestDialAcceptNewAppendsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var recorded bytes.Buffer
+	keys.Log = &recorded
 	// Several parallel Dials to the same new host must record it once.
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
@@ -80,6 +82,15 @@ func TestDialAcceptNewAppendsOnce(t *testing.T) {
 	}
 	assertPerm(t, file, 0o600)
 	assertPerm(t, filepath.Dir(file), 0o700)
+	// The operator sees what was recorded: host, key type, fingerprint.
+	_, _, pub, _, _, err := ssh.ParseKnownHosts(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("recorded host key: [127.0.0.1]:%d %s %s (in %s)\n", env.port, pub.Type(), ssh.FingerprintSHA256(pub), file)
+	if recorded.String() != want {
+		t.Errorf("printed %q, want %q", recorded.String(), want)
+	}
 
 	// Known now: a strict HostKeys accepts it and nothing is appended.
 	strict, err := NewHostKeys(file, false)

@@ -55,18 +55,22 @@ func Check(groups []Group) error {
 	add := func(line int, key, format string, args ...any) {
 		errs = append(errs, &inventory.Error{File: full.Path, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	declared := map[string]any{}
+	declared := map[string][]*playbook.Playbook{}
 	var names []string
 	for _, g := range groups {
 		names = append(names, g.PB.Name)
-		for k, v := range g.PB.Vars {
-			declared[k] = v
+		for k := range g.PB.Vars {
+			declared[k] = append(declared[k], g.PB)
 		}
 	}
-	checkVars(full.Vars, declared, "vars", strings.Join(names, ", "), full, add)
+	checkVars(full.Vars, declared, "vars", "", strings.Join(names, ", "), full, add)
 	for _, g := range groups {
+		own := map[string][]*playbook.Playbook{}
+		for k := range g.PB.Vars {
+			own[k] = []*playbook.Playbook{g.PB}
+		}
 		for _, n := range g.Inv.Nodes {
-			checkVars(n.Vars, g.PB.Vars, fmt.Sprintf("node[%d].vars", nodePosition(full, n)), g.PB.Name, full, add)
+			checkVars(n.Vars, own, fmt.Sprintf("node[%d].vars", nodePosition(full, n)), n.Name, g.PB.Name, full, add)
 		}
 	}
 	if len(errs) > 0 {
@@ -97,27 +101,42 @@ func nodePosition(inv *inventory.Inventory, n inventory.Node) int {
 	return 0
 }
 
-// checkVars reports keys of vars that the playbooks do not declare, and
-// values whose type differs from the declared default's.
-func checkVars(vars, declared map[string]any, path, playbooks string, inv *inventory.Inventory, add func(int, string, string, ...any)) {
+// checkVars reports keys of vars that the playbooks do not declare, values
+// whose type differs from the declared default's, and values that do not
+// match the declaring playbooks' patterns. node names the node whose vars
+// these are ("" for the inventory's [vars]).
+func checkVars(vars map[string]any, declared map[string][]*playbook.Playbook, path, node, playbooks string, inv *inventory.Inventory, add func(int, string, string, ...any)) {
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	where := ""
+	if node != "" {
+		where = " (node " + node + ")"
+	}
 	for _, k := range keys {
 		key := path + "." + k
-		def, ok := declared[k]
-		switch {
-		case !ok:
+		pbs, ok := declared[k]
+		if !ok {
 			add(inv.LineOf(key), key, "playbook %s declares no variable %q (it has: %s): fix the name or remove it", playbooks, k, strings.Join(sortedKeys(declared), ", "))
-		case fmt.Sprintf("%T", def) != fmt.Sprintf("%T", vars[k]):
-			add(inv.LineOf(key), key, "is %s, but playbook %s expects %s (default %v)", typeWord(vars[k]), playbooks, typeWord(def), def)
+			continue
+		}
+		for _, pb := range pbs {
+			def := pb.Vars[k]
+			if fmt.Sprintf("%T", def.Default) != fmt.Sprintf("%T", vars[k]) {
+				add(inv.LineOf(key), key, "is %s%s, but playbook %s expects %s (default %v)", typeWord(vars[k]), where, pb.Name, typeWord(def.Default), def.Default)
+				break
+			}
+			if err := def.Check(vars[k]); err != nil {
+				add(inv.LineOf(key), key, "%v%s, which playbook %s declares for it: refused, since the value lands in the product's files and scripts", err, where, pb.Name)
+				break
+			}
 		}
 	}
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys(m map[string][]*playbook.Playbook) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -65,9 +65,8 @@ log = "l"
 started_pattern = "x"
 `,
 	"app": `name = "app"
-[vars]
-threads = 5
-max_active = 50
+vars.threads = { default = 5, pattern = '[0-9]{1,3}' }
+vars.max_active = { default = 50, pattern = '[0-9]{1,3}' }
 [[rule]]
 check = "{{lt .Vars.threads .Vars.max_active}}"
 message = "threads must stay below max_active"
@@ -99,11 +98,15 @@ func TestGroupsAndCheck(t *testing.T) {
 		{name: "undeclared variable", vars: "thread = 3\n",
 			want: []string{`inventory.toml:27: vars.thread: playbook reg, app declares no variable "thread"`}},
 		{name: "wrong type", vars: "max_active = \"50\"\n",
-			want: []string{"vars.max_active: is a string, but playbook reg, app expects an integer"}},
+			want: []string{"vars.max_active: is a string, but playbook app expects an integer"}},
 		{name: "rule broken by [vars]", vars: "max_active = 10\n",
 			want: []string{"node app1: breaks a rule of playbook app: threads must stay below max_active", "node app2: breaks"}},
 		{name: "rule broken by one node's vars", nodeExtra: "vars = { threads = 60 }\n",
 			want: []string{"node app2: breaks a rule of playbook app: threads must stay below max_active"}},
+		{name: "value outside the pattern", vars: "max_active = 5000\n",
+			want: []string{`inventory.toml:27: vars.max_active: "5000" does not match the pattern [0-9]{1,3}, which playbook app declares for it`}},
+		{name: "node value outside the pattern", nodeExtra: "vars = { threads = 1000 }\n",
+			want: []string{`node[3].vars.threads: "1000" does not match the pattern [0-9]{1,3} (node app2), which playbook app declares`}},
 		{name: "node vars checked against its own playbook", nodeExtra: "vars = { bogus = 1 }\n",
 			want: []string{`node[3].vars.bogus: playbook app declares no variable "bogus" (it has: max_active, threads)`}},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"slices"
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -85,8 +86,28 @@ func checkSHA256(s playbook.Step, n *node, src string, data []byte) error {
 }
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
+// The file's values at the step's secret places, before and after, are
+// masked in what the result prints.
 func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	return e.editFile(ctx, s, n, res, e.xmlEditor(s, n))
+	places, err := secretPlaces(s, n.vars)
+	if err != nil {
+		return err
+	}
+	edit := e.xmlEditor(s, n)
+	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
+		res.hide(placeValues(content, places)...)
+		out, changed, err := edit(p, content)
+		if err != nil {
+			return nil, false, err
+		}
+		res.hide(placeValues(out, places)...)
+		if changed {
+			if err := e.noteAdminPasswordChange(ctx, s, n, res, content, out); err != nil {
+				return nil, false, err
+			}
+		}
+		return out, changed, nil
+	})
 }
 
 // xmlEditor applies an xml step's edits for node n to a file's content.
@@ -102,6 +123,23 @@ func (e *Engine) xmlEditor(s playbook.Step, n *node) func(p string, content []by
 		}
 		return out, changed, nil
 	}
+}
+
+// noteAdminPasswordChange tells the operator, when a step changes the
+// admin console password of a node carbonctl already started, that Carbon
+// does not apply it: it reads user-mgt.xml's password at the first start
+// only, into the user store, which keeps it.
+func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, n *node, res *Result, old, updated []byte) error {
+	places, err := adminPasswordPlaces(s, n.vars)
+	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
+		return err
+	}
+	started, err := n.host.read(ctx, n.home(startedMarker))
+	if err != nil || !started.Exists {
+		return err
+	}
+	res.Note = "the admin console password changed: Carbon applies user-mgt.xml's only at its first start, so the console keeps the old one until it is changed there too"
+	return nil
 }
 
 // editFile runs edit on the content of a step's file below CARBON_HOME and

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path"
@@ -374,6 +375,13 @@ func TestVHostBackends(t *testing.T) {
 	}
 	if c = e.vhostConfig(v, nginx.Build{SSL: true, Plus: true}); c.Affinity != nginx.StickyLearn {
 		t.Errorf("affinity %v, want sticky learn on NGINX Plus", c.Affinity)
+	}
+	if len(c.MgtAllow) != 0 {
+		t.Errorf("management allow-list %v without mgt_allow", c.MgtAllow)
+	}
+	e.lb.conf.MgtAllow = []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("203.0.113.7/32")}
+	if c = e.vhostConfig(v, nginx.Build{SSL: true}); strings.Join(c.MgtAllow, " ") != "198.18.0.0/24 203.0.113.7/32" {
+		t.Errorf("management allow-list %v, want mgt_allow's networks", c.MgtAllow)
 	}
 	v.ServiceBackends = "all"
 	if c = e.vhostConfig(v, nginx.Build{}); got(c.HTTPBackends) != "198.18.0.21:8280 198.18.0.22:8280 198.18.0.23:8281" {

@@ -222,6 +222,9 @@ func (e *Engine) vhostConfig(v playbook.VHosts, build nginx.Build) nginx.Config 
 			c.MgtBackends = append(c.MgtBackends, nginx.Backend{Addr: n.Host, Port: v.MgtPort + n.PortOffset})
 		}
 	}
+	for _, p := range l.conf.MgtAllow {
+		c.MgtAllow = append(c.MgtAllow, p.String())
+	}
 	return c
 }
 

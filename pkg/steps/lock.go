@@ -159,13 +159,36 @@ func (e *LockHeldError) Error() string {
 }
 
 // lockScript tries to create the lock file atomically; it prints
-// "acquired", or "held" and the holder's lock file.
+// "acquired", or "held OWNER ME" (the lock file's owner uid and the login
+// user's, see plantedBy) and the holder's lock file.
 func lockScript(p string, info LockInfo) string {
 	return fmt.Sprintf(`umask 022
 mkdir -p %[1]s || exit 1
 if ( set -C; printf '%%s' %[3]s > %[2]s ) 2>/dev/null; then echo acquired; exit 0; fi
-echo held
+echo "held $(stat -c %%u -- %[2]s 2>/dev/null) ${SUDO_UID:-$(id -u)}"
 cat %[2]s`, remote.Quote(path.Dir(p)), remote.Quote(p), remote.Quote(info.encode()))
+}
+
+// plantedBy reads lockScript's "held OWNER ME" line: planted is true when
+// the lock file belongs to neither the login user (ME) nor root, i.e. any
+// other local user could have written it to block every run. A line that
+// does not say who owns the file is honoured.
+func plantedBy(status string) (owner int, planted bool) {
+	f := strings.Fields(status)
+	if len(f) != 3 || f[0] != "held" {
+		return 0, false
+	}
+	owner, err1 := strconv.Atoi(f[1])
+	me, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return owner, owner != 0 && owner != me
+}
+
+// removeOwnedScript removes the lock file only if uid still owns it.
+func removeOwnedScript(p string, uid int) string {
+	return fmt.Sprintf(`[ "$(stat -c %%u -- %[1]s 2>/dev/null)" = %[2]d ] && rm -f -- %[1]s; exit 0`, remote.Quote(p), uid)
 }
 
 // lockProbeName names the gather probe that takes the run lock.
@@ -210,6 +233,13 @@ func acquireLock(ctx context.Context, h *host, place lockPlace, info LockInfo, b
 		status, rest, _ := strings.Cut(out, "\n")
 		if strings.TrimSpace(status) == "acquired" {
 			return &Lock{h: h, path: p, as: place.as, info: info}, broken, nil
+		}
+		if owner, planted := plantedBy(status); planted && attempt == 0 {
+			if err := run(ctx, h, "root", removeOwnedScript(p, owner), nil, "remove the planted lock "+p); err != nil {
+				return nil, broken, err
+			}
+			broken = fmt.Sprintf("removed the run lock %s:%s: it belongs to uid %d, and only lock files of the login user or root count", h.addr, p, owner)
+			continue
 		}
 		holder := parseLock(rest)
 		hostname, _ := os.Hostname()

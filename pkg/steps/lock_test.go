@@ -69,7 +69,7 @@ func TestLockHeldMessage(t *testing.T) {
 func TestLockScripts(t *testing.T) {
 	info := LockInfo{Host: "h", User: "u'x", PID: 1, Started: time.Unix(0, 0), Command: "up", Token: "tok"}
 	s := lockScript(LockPath("esb"), info)
-	for _, want := range []string{"set -C", "'/var/lib/carbonctl/esb.lock'", `u'\''x`, "echo held"} {
+	for _, want := range []string{"set -C", "'/var/lib/carbonctl/esb.lock'", `u'\''x`, `echo "held $(stat -c %u`} {
 		if !strings.Contains(s, want) {
 			t.Errorf("lockScript lacks %q:\n%s", want, s)
 		}
@@ -98,7 +98,7 @@ func TestLockScriptsInShell(t *testing.T) {
 	}
 	out := sh(lockScript(p, second))
 	status, rest, _ := strings.Cut(out, "\n")
-	if status != "held" || parseLock(rest) != first {
+	if !strings.HasPrefix(status, "held ") || parseLock(rest) != first {
 		t.Fatalf("second take: %q", out)
 	}
 	sh(removeIfScript(p, "t2"))
@@ -108,6 +108,73 @@ func TestLockScriptsInShell(t *testing.T) {
 	sh(removeIfScript(p, "t1"))
 	if _, err := os.Stat(p); !os.IsNotExist(err) {
 		t.Fatalf("the owner's release left the lock: %v", err)
+	}
+}
+
+func TestPlantedBy(t *testing.T) {
+	tests := []struct {
+		status  string
+		owner   int
+		planted bool
+	}{
+		{"held 1000 1000", 1000, false}, // the login user's own lock
+		{"held 0 1000", 0, false},       // root's
+		{"held 0 0", 0, false},
+		{"held 1001 1000", 1001, true}, // another local user's
+		{"held 1001 0", 1001, true},    // planted where root logs in
+		{"held  1000", 0, false},       // owner unknown (the file vanished): honoured, retried
+		{"held", 0, false},
+		{"acquired", 0, false},
+	}
+	for _, tt := range tests {
+		owner, planted := plantedBy(tt.status)
+		if owner != tt.owner || planted != tt.planted {
+			t.Errorf("plantedBy(%q) = %d, %v; want %d, %v", tt.status, owner, planted, tt.owner, tt.planted)
+		}
+	}
+}
+
+// TestPlantedLockInShell plants a lock owned by another user in a sticky
+// directory (as root, like the shared /run/lock): lockScript reports its
+// owner, removeOwnedScript removes it, and then the lock is taken.
+func TestPlantedLockInShell(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: needs root to plant a lock owned by another user")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "carbonctl-c.lock")
+	forged := LockInfo{Host: "elsewhere", User: "root", PID: 1, Started: time.Now().UTC(), Command: "up", Token: "x"}
+	if err := os.WriteFile(p, []byte(forged.encode()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(p, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	sh := func(script string) string {
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("sh: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	info := LockInfo{Host: "ctl", User: "root", PID: 42, Started: time.Now().UTC(), Command: "up", Token: "mine"}
+	status, _, _ := strings.Cut(sh(lockScript(p, info)), "\n")
+	owner, planted := plantedBy(status)
+	if !planted || owner != 65534 {
+		t.Fatalf("lockScript status %q: owner %d, planted %v", status, owner, planted)
+	}
+	sh(removeOwnedScript(p, 0)) // another owner: kept
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("removeOwnedScript removed a file of another owner: %v", err)
+	}
+	sh(removeOwnedScript(p, owner))
+	if got := sh(lockScript(p, info)); got != "acquired\n" {
+		t.Fatalf("after removing the planted lock: %q", got)
 	}
 }
 
@@ -154,7 +221,7 @@ func TestLockProbe(t *testing.T) {
 	}
 	got := run(lock)
 	status, rest, _ := strings.Cut(got, "\n")
-	if status != "held" || parseLock(rest) != info {
+	if !strings.HasPrefix(status, "held ") || parseLock(rest) != info {
 		t.Errorf("second probe = %q, want held by %v", got, info)
 	}
 	if got := run(filepath.Join(plain, "carbonctl-c.lock")); got != "unusable\n" {

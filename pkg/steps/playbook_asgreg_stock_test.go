@@ -23,6 +23,7 @@ func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
 				{"master-datasources.xml", ds + "username", "", "regadmin"},
 				{"master-datasources.xml", ds + "password", "", "p&ss<w>rd"},
 				{"master-datasources.xml", ds + "driverClassName", "", "com.mysql.jdbc.Driver"},
+				{"user-mgt.xml", "/UserManager/Realm/Configuration/AdminUser/Password", "", "p&ss<w>rd"},
 			} {
 				if got, ok := readBack(t, files[c.file], c); !ok || got != c.want {
 					t.Errorf("%s %s = %q (found %v), want %q", c.file, c.path, got, ok, c.want)

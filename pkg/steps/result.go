@@ -36,7 +36,14 @@ type Result struct {
 	Actions []Action
 	Note    string
 	Err     error
+	// hidden are secrets found at the places a playbook writes secrets
+	// (e.g. the password a rotation replaces): masked in this result's
+	// diffs and error on top of the run's known secrets.
+	hidden []string
 }
+
+// hide masks values in this result's output.
+func (r *Result) hide(values ...string) { r.hidden = append(r.hidden, values...) }
 
 // Tally counts results of one target.
 type Tally struct {

@@ -110,7 +110,7 @@ func (e *Engine) collectStatus(ctx context.Context, results []*Result) *ClusterS
 		case Changed:
 			d.Drift = append(d.Drift, r.Step)
 		case Failed:
-			d.Errors = append(d.Errors, e.out.mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err)))
+			d.Errors = append(d.Errors, NewMasker(r.hidden).String(e.out.mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
 		}
 	}
 	listening := e.listeningPorts(ctx)

@@ -65,6 +65,8 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 	for _, g := range groups {
 		if g.Inv.Product.Key == product {
 			v := newVars(g.Inv, g.PB)
+			// The samples leave the optional admin console password out.
+			v.Product.AdminPassword = samplePassword
 			for k, val := range overrides {
 				v.Vars[k] = val
 			}

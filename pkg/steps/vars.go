@@ -35,8 +35,9 @@ type Vars struct {
 // ClusterVars describes the cluster.
 type ClusterVars struct{ Name, Domain string }
 
-// ProductVars describes the product install.
-type ProductVars struct{ Archive, User, Group string }
+// ProductVars describes the product install. AdminPassword is the admin
+// console's password ([product] admin_password_env), "" when unset.
+type ProductVars struct{ Archive, User, Group, AdminPassword string }
 
 // NodeVars describes one node.
 type NodeVars struct {
@@ -80,7 +81,7 @@ func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 	domain := pb.Domain
 	v := Vars{
 		Cluster: ClusterVars{Name: inv.Cluster.Name, Domain: inv.Cluster.Domain},
-		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group},
+		Product: ProductVars{Archive: inv.Product.Archive, User: inv.Product.User, Group: inv.Product.Group, AdminPassword: inv.Product.AdminPassword.Value},
 		DB: DBVars{
 			Host: inv.Database.Host, Port: inv.Database.Port, Alias: inv.Database.Alias,
 			Address: inv.Database.Host, User: inv.Database.User, Password: inv.Database.Password.Value,
@@ -97,7 +98,7 @@ func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 	if lb := inv.LoadBalancer; lb != nil {
 		v.LB = &LBVars{Host: lb.Host, ServiceHostName: lb.ServiceHostName, MgtHostName: lb.MgtHostName, HTTPPort: lb.HTTPPort, HTTPSPort: lb.HTTPSPort}
 	}
-	v.Vars = mergeVars(pb.Vars, inv.Vars)
+	v.Vars = mergeVars(pb.Defaults(), inv.Vars)
 	for _, n := range inv.Nodes {
 		nv := nodeVars(inv, nodePosition(inv, n)-1, n)
 		v.Nodes = append(v.Nodes, nv)
