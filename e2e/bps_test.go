@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -25,14 +27,14 @@ func TestBPSMasterSlave(t *testing.T) {
 	t.Run("validate refuses a variable that would reach a shell", func(t *testing.T) {
 		inv := e.sampleInventory("bps-pwn.toml", "bps-lab.toml", setKeys(`jvm_xms = "256m $(id >/tmp/pwned)"`))
 		r := e.carbonctl("validate", inv)
-		if r.code != 2 || !regexp.MustCompile(`bps-pwn\.toml:37: vars\.jvm_xms: "256m \$\(id >/tmp/pwned\)" does not match the pattern \S+, which playbook bps-master-slave declares`).MatchString(r.out) {
+		if r.code != 2 || !regexp.MustCompile(`bps-pwn\.toml:`+lineOf(t, inv, `jvm_xms = "256m $(`)+`: vars\.jvm_xms: "256m \$\(id >/tmp/pwned\)" does not match the pattern \S+, which playbook bps-master-slave declares`).MatchString(r.out) {
 			t.Fatalf("want exit 2 naming file:line, key and pattern, got %d:\n%s", r.code, r.out)
 		}
 		inv = e.sampleInventory("bps-pwn-node.toml", "bps-lab.toml", func(s string) string {
 			return strings.Replace(s, `vars = { jvm_xmx = "1024m" }`, `vars = { jvm_xmx = "1024m -Dx=$(id)" }`, 1)
 		})
 		r = e.carbonctl("validate", inv)
-		if r.code != 2 || !regexp.MustCompile(`bps-pwn-node\.toml:56: node\[3\]\.vars\.jvm_xmx: .* \(node slave2\)`).MatchString(r.out) {
+		if r.code != 2 || !regexp.MustCompile(`bps-pwn-node\.toml:`+lineOf(t, inv, `jvm_xmx = "1024m -Dx=`)+`: node\[3\]\.vars\.jvm_xmx: .* \(node slave2\)`).MatchString(r.out) {
 			t.Fatalf("want exit 2 naming the node's line, key and node, got %d:\n%s", r.code, r.out)
 		}
 	})
@@ -147,4 +149,21 @@ func (e *env) assertBPSCluster(t *testing.T) {
 			t.Errorf("database %s lacks table %s (%v)", name, table, err)
 		}
 	}
+}
+
+// lineOf is the 1-based number, as text, of the first line of file that
+// contains sub: where an error about that setting must point.
+func lineOf(t *testing.T, file, sub string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, sub) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("%s has no line with %q", file, sub)
+	return ""
 }
