@@ -46,6 +46,7 @@ type Engine struct {
 	out   *printer
 	vars  Vars
 	arch  *archive
+	jdk   *jdkArchive // [java] archive; nil with [java] home
 	hosts map[string]*host
 	nodes []*node // every node of the inventory
 	// targets are the nodes this run works on (--limit).
@@ -236,6 +237,8 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 	switch s.Type {
 	case "product":
 		prefetchProduct(n, req)
+	case "java":
+		e.prefetchJava(n, req)
 	case "copy":
 		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
 			req.Contents = append(req.Contents, n.home(dest))
@@ -313,6 +316,8 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 	switch s.Type {
 	case "product":
 		err = e.product(ctx, n, res)
+	case "java":
+		err = e.java(ctx, n, res)
 	case "copy":
 		err = e.copyFile(ctx, s, n, res)
 	case "xml":

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -111,7 +113,7 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 // files carbonctl manages for it and its start arguments.
 func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "))
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "), n.javaHome())
 	n.mu.Lock()
 	var paths []string
 	for p := range n.managed {
@@ -153,11 +155,11 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 		return err
 	}
 	fields := strings.Fields(out)
-	if len(fields) != 2 {
+	if len(fields) != 3 {
 		return fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
 	}
 	offset, _ := strconv.ParseInt(fields[0], 10, 64)
-	if err := e.awaitStarted(ctx, n, offset, fields[1]); err != nil {
+	if err := e.awaitStarted(ctx, n, offset, fields[1], fields[2]); err != nil {
 		return err
 	}
 	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
@@ -184,31 +186,61 @@ while kill -0 "$pid" 2>/dev/null; do
 done`, remote.Quote(pidFile))
 }
 
-// launchScript starts the product in the background and prints the log size
-// before the start and the launcher's pid.
+// startOutput is the file, beside the product's log, that takes what the
+// start script prints (the previous start's is kept as startOutput.1);
+// startOutputCap bounds it: Carbon also logs to its console.
+const (
+	startOutput    = "carbonctl-start.out"
+	startOutputCap = 1 << 20
+)
+
+// startOutputPath is where n's start script output goes.
+func (e *Engine) startOutputPath(n *node) string {
+	return path.Join(path.Dir(n.home(e.pb.Start.Log)), startOutput)
+}
+
+// launchScript starts the product in the background with the node's
+// JAVA_HOME, its output going to the bounded start output file, and prints
+// the log size before the start, the start script's pid and the pid of the
+// process writing the output file.
 func (e *Engine) launchScript(n *node, args []string) string {
 	st := e.pb.Start
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = remote.Quote(a)
 	}
-	log := remote.Quote(n.home(st.Log))
+	log, out := remote.Quote(n.home(st.Log)), remote.Quote(e.startOutputPath(n))
+	pidFile := remote.Quote(e.startOutputPath(n) + ".pid")
 	return fmt.Sprintf(`cd %s || exit 1
 mkdir -p "$(dirname %s)"
 off=$(wc -c < %s 2>/dev/null || echo 0)
-rm -f %s
-nohup sh %s %s >/dev/null 2>&1 </dev/null &
-echo "$off $!"`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)),
-		remote.Quote(st.Script), strings.Join(quoted, " "))
+rm -f %s %s
+[ ! -f %s ] || mv -f %s %s.1
+JAVA_HOME=%s
+export JAVA_HOME
+nohup sh -c 'echo $$ > "$0"; exec sh "$@"' %s %s %s </dev/null 2>&1 | nohup head -c %d > %s 2>/dev/null &
+writer=$!
+i=0
+while [ ! -s %s ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+echo "$off $(cat %s 2>/dev/null) $writer"
+rm -f %s`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)), pidFile,
+		out, out, out, remote.Quote(n.javaHome()),
+		pidFile, remote.Quote(st.Script), strings.Join(quoted, " "), startOutputCap, out,
+		pidFile, pidFile, pidFile)
 }
 
 // awaitStarted polls the node's log until the product says it started, the
-// launcher dies, or the start timeout passes.
-func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher string) error {
+// launcher dies, or the start timeout passes. A launcher that died shows the
+// start script's last lines beside the errors the product logged.
+func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher, writer string) error {
 	st := e.pb.Start
 	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
-if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; fi`,
-		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), launcher)
+if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; exit 0; fi
+echo CARBONCTL-DEAD
+i=0
+while kill -0 %s 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i+1)); done
+tail -c 4096 %s 2>/dev/null | tail -n %d`,
+		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), launcher, writer, remote.Quote(e.startOutputPath(n)), startFailureLines)
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	for {
 		out, err := runOut(ctx, n.host, n.vars.Product.User, poll, nil, "watch the log of "+n.name())
@@ -218,13 +250,14 @@ if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; 
 		if strings.Contains(out, st.StartedPattern) {
 			return nil
 		}
-		errorsLogged := strings.TrimSpace(strings.ReplaceAll(out, "CARBONCTL-ALIVE", ""))
-		if strings.Contains(out, "CARBONCTL-DEAD") {
-			errorsLogged = strings.TrimSpace(strings.ReplaceAll(errorsLogged, "CARBONCTL-DEAD", ""))
-			return fmt.Errorf("%s stopped during start-up; %s says:\n%s", n.name(), n.home(st.Log), lastLines(errorsLogged, 5))
+		logged, said, dead := strings.Cut(out, "CARBONCTL-DEAD\n")
+		logged = strings.TrimSpace(strings.ReplaceAll(logged, "CARBONCTL-ALIVE", ""))
+		if dead {
+			return e.startFailure(n, said, logged)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not log %q within %s; errors logged: %s", n.name(), st.StartedPattern, e.opts.StartTimeout, lastLines(errorsLogged, 5))
+			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
+				printable(lastLines(logged, 5)), e.startOutputPath(n))
 		}
 		select {
 		case <-ctx.Done():
@@ -232,4 +265,39 @@ if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; 
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// startFailureLines is how many of the start script's last lines a failed
+// start shows.
+const startFailureLines = 15
+
+// startFailure describes a start that ended before the product said it
+// started: the start script's last lines, then the errors in its log.
+func (e *Engine) startFailure(n *node, said, logged string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s stopped during start-up", n.name())
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (last lines of %s):", e.pb.Start.Script, e.startOutputPath(n)), said))
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), lastLines(logged, 5)))
+	return fmt.Errorf("%s", b.String())
+}
+
+// indentBlock is a heading followed by text's lines, indented, control
+// characters removed; "(nothing)" when text is blank.
+func indentBlock(heading, text string) string {
+	text = strings.TrimSpace(printable(text))
+	if text == "" {
+		text = "(nothing)"
+	}
+	return heading + "\n    " + strings.ReplaceAll(text, "\n", "\n    ")
+}
+
+// printable removes control characters (terminal escapes, carriage
+// returns, NULs...) from remote output, keeping newlines and tabs.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, strings.ToValidUTF8(s, "?"))
 }
