@@ -35,6 +35,9 @@ func javaHomeOf(j inventory.Java, jdk *jdkArchive) string {
 
 func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
 	home := n.javaHome()
+	if home == "" {
+		return // no [java]: the java step says so
+	}
 	req.Probes[javaProbeName] = javaProbe(home)
 	if e.jdk != nil {
 		req.Contents = append(req.Contents, path.Join(home, markerName))
@@ -51,7 +54,7 @@ func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
 func javaProbe(home string) string {
 	java := path.Join(home, "bin", "java")
 	var chain []string
-	for p := java; p != "/"; p = path.Dir(p) {
+	for p := java; p != "/" && p != "."; p = path.Dir(p) {
 		chain = append([]string{remote.Quote(p)}, chain...)
 	}
 	return fmt.Sprintf(`[ -x %s ] || exit %d
@@ -90,6 +93,9 @@ func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
 		if !installed {
 			return e.installJDK(ctx, n, res)
 		}
+	}
+	if n.javaHome() == "" {
+		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.name())
 	}
 	p, ok := n.host.probe(javaProbeName)
 	if !ok {
