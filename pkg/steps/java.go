@@ -166,6 +166,8 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 			return e.javaError(n, err)
 		}
 	}
+	// The next node on this host finds the JDK installed.
+	n.host.remember(home, nil)
 	n.host.remember(path.Join(home, markerName), []byte(e.jdk.markerContent()))
 	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
 	version, err := parseJavaVersion(out)

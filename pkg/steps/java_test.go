@@ -4,12 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -261,4 +263,32 @@ func runSh(t *testing.T, script string) (string, int) {
 		t.Fatal(err)
 	}
 	return string(out), 0
+}
+
+// TestJavaStepSharedHost: two nodes on one host share one JDK: the second
+// finds what the first unpacked (here in a plan) instead of unpacking again.
+func TestJavaStepSharedHost(t *testing.T) {
+	j := writeTarGz(t, t.TempDir(), []tarEntry{{"jdk8u392-b08/bin/java", tar.TypeReg, "x"}, {"jdk8u392-b08/release", tar.TypeReg, "JAVA_VERSION=\"1.8.0_392\"\n"}})
+	jdk, err := inspectJDK(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHost("198.18.0.21")
+	h.files[jdk.home()] = &remote.File{Path: jdk.home()}
+	h.probes[javaProbeName] = remote.ProbeResult{ExitCode: javaMissing}
+	e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
+	var changed int
+	for _, name := range []string{"mb1", "mb2"} {
+		n := &node{host: h, vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.home()}}
+		res := &Result{}
+		if err := e.java(context.Background(), n, res); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.Status == Changed {
+			changed++
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d nodes unpacked the JDK, want 1", changed)
+	}
 }
