@@ -24,6 +24,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/carbonctl/carbonctl/fixtures/lab"
+	"github.com/carbonctl/carbonctl/fixtures/product"
 )
 
 // env is one lab with a built binary, a product archive and an inventory.
@@ -146,6 +147,7 @@ archive = %q
 home = "/opt/wso2esb-4.9.0"
 user = "wso2"
 
+%s
 [ssh]
 user = "ops"
 identity_file = %q
@@ -177,7 +179,7 @@ wka = true
 name = "wrk2"
 host = %q
 role = "worker"
-`, filepath.Join(e.dist, "wso2esb-4.9.0.zip"), e.lab.Key, e.lab.KnownHosts, e.lab.Hosts["db"],
+`, filepath.Join(e.dist, "wso2esb-4.9.0.zip"), e.javaSection(), e.lab.Key, e.lab.KnownHosts, e.lab.Hosts["db"],
 		filepath.Join(e.dist, "mysql-connector-java-5.1.49.jar"), e.lab.Hosts["n1"], e.lab.Hosts["n2"], e.lab.Hosts["n3"])
 	if edit != nil {
 		text = edit(text)
@@ -187,6 +189,13 @@ role = "worker"
 		e.t.Fatal(err)
 	}
 	return p
+}
+
+// javaSection is the [java] table every lab inventory needs (the simulated
+// start scripts refuse to run without JAVA_HOME, like the real ones): the
+// JDK stand-in archive that mkdist builds.
+func (e *env) javaSection() string {
+	return fmt.Sprintf("[java]\narchive = %q\n", filepath.Join(e.dist, product.JDKArchive))
 }
 
 // sampleInventory writes the sample inventory fixtures/inventories/SAMPLE
@@ -203,6 +212,9 @@ func (e *env) sampleInventory(name, sample string, edit func(string) string) str
 		`"/tmp/carbonctl-lab/id_ed25519"`, `"`+e.lab.Key+`"`,
 		`"/tmp/carbonctl-lab/known_hosts"`, `"`+e.lab.KnownHosts+`"`,
 	).Replace(string(data))
+	if !regexp.MustCompile(`(?m)^\[java\]`).MatchString(text) {
+		text = e.javaSection() + "\n" + text
+	}
 	if edit != nil {
 		text = edit(text)
 	}

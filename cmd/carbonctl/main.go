@@ -235,8 +235,8 @@ func validate(c *cli.Context) error {
 		parts = append(parts, fmt.Sprintf("playbook %s (%s, %s), %d manager(s), %d worker(s)", g.PB.Name,
 			count(len(g.PB.Steps), "step"), count(len(g.PB.Rules), "rule"), managers, workers))
 	}
-	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, %s, database %s:%d\n",
-		inv.Path, inv.Cluster.Name, strings.Join(parts, "; "), inv.Database.Host, inv.Database.Port)
+	fmt.Fprintf(c.App.Writer, "%s: ok — cluster %s, %s, database %s:%d, %s\n",
+		inv.Path, inv.Cluster.Name, strings.Join(parts, "; "), inv.Database.Host, inv.Database.Port, steps.JavaSummary(inv))
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +23,7 @@ func sampleInventory(t *testing.T) string {
 	replace := map[string]string{
 		"../../dist/wso2esb-4.9.0.zip":               "wso2esb-4.9.0.zip",
 		"../../dist/mysql-connector-java-5.1.49.jar": "mysql-connector-java-5.1.49.jar",
+		"../../dist/jdk8u392-b08-standin.tar.gz":     "jdk.tar.gz",
 		"/tmp/carbonctl-lab/id_ed25519":              "id_ed25519",
 		"/tmp/carbonctl-lab/known_hosts":             "known_hosts",
 	}
@@ -29,7 +33,11 @@ func sampleInventory(t *testing.T) string {
 			t.Fatalf("the sample inventory no longer names %s", from)
 		}
 		s = strings.ReplaceAll(s, from, filepath.Join(dir, to))
-		if err := os.WriteFile(filepath.Join(dir, to), []byte("stand-in"), 0o600); err != nil {
+		content := []byte("stand-in")
+		if to == "jdk.tar.gz" {
+			content = jdkTarGz(t)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), content, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,4 +64,21 @@ func TestOpsArguments(t *testing.T) {
 		{[]string{"carbonctl", "start", "--no-such-flag", inv}, 2, "no-such-flag"},
 	}
 	checkRuns(t, tests)
+}
+
+// jdkTarGz is a minimal JDK 1.8 tarball: jdk/bin/java and jdk/release.
+func jdkTarGz(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, data := range map[string]string{"jdk/bin/java": "#!/bin/sh\n", "jdk/release": "JAVA_VERSION=\"1.8.0_392\"\n"} {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(data))
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
 }

@@ -99,11 +99,17 @@ func (t *table) checkDNSName(key, name, example string) bool {
 
 // remoteHome validates and cleans a CARBON_HOME path on the nodes.
 func (t *table) remoteHome(key, p string) string {
+	return t.remoteDir(key, p, "CARBON_HOME", "the directory the product is unpacked to, e.g. /opt/wso2esb-4.9.0")
+}
+
+// remoteDir validates and cleans an absolute directory on the nodes: what
+// names it in messages (CARBON_HOME, JAVA_HOME), want describes a good value.
+func (t *table) remoteDir(key, p, what, want string) string {
 	if p == "" {
 		return ""
 	}
 	if !strings.HasPrefix(p, "/") {
-		t.errorf(key, "%q is a relative path: CARBON_HOME must be absolute on the nodes, e.g. %s = \"/opt/wso2esb-4.9.0\"", p, key)
+		t.errorf(key, "%q is a relative path: %s must be absolute on the nodes: write %s", p, what, want)
 		return ""
 	}
 	if !t.match(key, p, remotePath, "use an absolute path made of letters, digits and . _ + @ / - (no spaces or shell characters)") {
@@ -111,7 +117,7 @@ func (t *table) remoteHome(key, p string) string {
 	}
 	clean := path.Clean(p)
 	if clean == "/" || strings.Contains("/"+p+"/", "/../") {
-		t.errorf(key, "%q is not a usable CARBON_HOME: write the directory the product is unpacked to, e.g. /opt/wso2esb-4.9.0", p)
+		t.errorf(key, "%q is not a usable %s: write %s", p, what, want)
 		return ""
 	}
 	if clean == "/tmp" || strings.HasPrefix(clean, "/tmp/") {

@@ -67,7 +67,7 @@ func TestProblems(t *testing.T) {
 		{
 			name:  "unknown top-level key",
 			raw:   "clustr_name = \"esb-lab\" # here\n" + defaultParts().doc(),
-			wants: []want{{"# here", "clustr_name", "unknown top-level key: remove it or fix its name (valid tables: cluster, product, ssh, database, products, vars, loadbalancer, depsync, node)"}},
+			wants: []want{{"# here", "clustr_name", "unknown top-level key: remove it or fix its name (valid tables: cluster, product, ssh, database, products, vars, loadbalancer, depsync, java, node)"}},
 		},
 		{
 			name:  "unknown dotted key",
@@ -408,6 +408,57 @@ func TestProblems(t *testing.T) {
 			name:  "product home is the root",
 			edit:  func(p *parts) { p.product = strings.Replace(p.product, "/opt/wso2esb-4.9.0", "/opt/..", 1) },
 			wants: []want{{"/opt/..", "product.home", "is not a usable CARBON_HOME"}},
+		},
+		// [java].
+		{
+			name:  "no java table",
+			edit:  func(p *parts) { p.java = "" },
+			wants: []want{{"", "java", "missing: the products' start script refuses to start without JAVA_HOME: add a [java] table with archive ="}},
+		},
+		{
+			name:  "java table without a JDK",
+			edit:  func(p *parts) { p.java = "[java] # here\n" },
+			wants: []want{{"# here", "java.archive", "[java] names no JDK: set archive = "}},
+		},
+		{
+			name:  "java archive and home together",
+			edit:  func(p *parts) { p.java = "[java]\narchive = \"jdk.tar.gz\"\nhome = \"/usr/lib/jvm/jdk\" # here\n" },
+			wants: []want{{"# here", "java.home", "is set together with archive"}},
+		},
+		{
+			name:  "java archive missing",
+			edit:  func(p *parts) { p.java = "[java]\narchive = \"jdk-8.tar.gz\" # here\n" },
+			wants: []want{{"# here", "java.archive", "JDK archive /"}},
+		},
+		{
+			name:  "java archive is not a tarball",
+			edit:  func(p *parts) { p.java = "[java]\narchive = \"archive.zip\" # here\n" },
+			wants: []want{{"# here", "java.archive", "is not a .tar.gz file"}},
+		},
+		{
+			name:  "java home relative",
+			edit:  func(p *parts) { p.java = "[java]\nhome = \"usr/lib/jvm/jdk\" # here\n" },
+			wants: []want{{"# here", "java.home", `"usr/lib/jvm/jdk" is a relative path: JAVA_HOME must be absolute on the nodes`}},
+		},
+		{
+			name:  "java home with shell characters",
+			edit:  func(p *parts) { p.java = "[java]\nhome = \"/usr/lib/jvm/$(id)\" # here\n" },
+			wants: []want{{"# here", "java.home", "no spaces or shell characters"}},
+		},
+		{
+			name:  "java home is the root",
+			edit:  func(p *parts) { p.java = "[java]\nhome = \"/usr/..\" # here\n" },
+			wants: []want{{"# here", "java.home", "is not a usable JAVA_HOME"}},
+		},
+		{
+			name:  "java key misspelt",
+			edit:  func(p *parts) { p.java = "[java]\nhome = \"/usr/lib/jvm/jdk\"\njava_home = \"/x\" # here\n" },
+			wants: []want{{"# here", "java.java_home", "unknown key: remove it or fix its name (valid keys of [java]: archive, home)"}},
+		},
+		{
+			name:  "java is not a table",
+			raw:   "java = \"/usr/lib/jvm/jdk\" # here\n" + func() string { p := defaultParts(); p.java = ""; return p.doc() }(),
+			wants: []want{{"# here", "java", "want a table"}},
 		},
 		{
 			name:  "missing playbook file",

@@ -11,7 +11,7 @@ import (
 
 // parts are the sections of a test inventory; "" leaves a section out.
 type parts struct {
-	cluster, product, ssh, database, lb, nodes string
+	cluster, product, ssh, database, lb, java, nodes string
 }
 
 // defaultParts is a minimal valid inventory.
@@ -21,6 +21,7 @@ func defaultParts() parts {
 		product: "[product]\narchive = \"archive.zip\"\nhome = \"/opt/wso2esb-4.9.0\"\n",
 		database: "[database]\nhost = \"198.18.0.10\"\nadmin_password_env = \"ADMIN_PW\"\nuser = \"regadmin\"\n" +
 			"password_env = \"APP_PW\"\njdbc_driver = \"driver.jar\"\n",
+		java:  "[java]\nhome = \"/usr/lib/jvm/java-8-openjdk-amd64\"\n",
 		nodes: node("mgr1", "198.18.0.21", "manager", "wka = true") + node("wkr1", "198.18.0.22", "worker"),
 	}
 }
@@ -28,7 +29,7 @@ func defaultParts() parts {
 // doc renders the inventory.
 func (p parts) doc() string {
 	var b strings.Builder
-	for _, s := range []string{p.cluster, p.product, p.ssh, p.database, p.lb, p.nodes} {
+	for _, s := range []string{p.cluster, p.product, p.ssh, p.database, p.lb, p.java, p.nodes} {
 		if s != "" {
 			b.WriteString(s)
 			b.WriteString("\n")
@@ -66,7 +67,7 @@ func fixtureDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"archive.zip": "zip", "driver.jar": "jar", "id_test": "key", "playbook.toml": "",
+		"archive.zip": "zip", "driver.jar": "jar", "jdk.tar.gz": "tgz", "id_test": "key", "playbook.toml": "",
 		"pw": "file-secret\n", "pw2": "two\n\n", "pw-crlf": "crlf\r\n", "empty": "", "newline-only": "\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {

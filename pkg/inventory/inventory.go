@@ -36,6 +36,7 @@ type Inventory struct {
 	Database     Database
 	LoadBalancer *LoadBalancer // nil when the [loadbalancer] table is absent
 	DepSync      DepSync       // [depsync]; Method "none" when absent
+	Java         Java          // [java]: the JDK the nodes run the product with
 	Nodes        []Node        // in file order
 	// Vars are the [vars] table: product settings the playbooks declare
 	// (string, int64, float64 or bool values).
@@ -196,7 +197,8 @@ const (
 // Options tunes Parse.
 type Options struct {
 	// CheckFiles makes Parse check that the files named by the inventory
-	// (product archive, JDBC driver, identity file, playbook file) exist.
+	// (product archive, JDBC driver, JDK archive, identity file, playbook
+	// file) exist.
 	// Load always checks them.
 	CheckFiles bool
 }

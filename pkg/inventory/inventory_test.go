@@ -31,9 +31,10 @@ func TestDefaults(t *testing.T) {
 			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB", LocalDBPrefix: "REGISTRY_LOCAL",
 		},
 		DepSync: DepSync{Method: "none"},
+		Java:    Java{Home: "/usr/lib/jvm/java-8-openjdk-amd64"},
 		Nodes: []Node{
-			{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1", Home: "/opt/wso2esb-4.9.0", Line: 15},
-			{Name: "wkr1", Host: "198.18.0.22", Role: "worker", LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/wso2esb-4.9.0", Line: 20},
+			{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1", Home: "/opt/wso2esb-4.9.0", Line: 18},
+			{Name: "wkr1", Host: "198.18.0.22", Role: "worker", LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2", Home: "/opt/wso2esb-4.9.0", Line: 23},
 		},
 	}
 	want.lines = inv.lines // where keys are is tested by the error tests
@@ -82,6 +83,9 @@ registry_db = "REG_DB"
 local_db_prefix = "LOCAL_"
 character_set = "latin1"
 
+[java]
+archive = "jdk.tar.gz"
+
 [loadbalancer]
 host = "198.18.0.5"
 service_host_name = "esb.wso2.com"
@@ -120,7 +124,8 @@ home = "/srv/esb"
 		{"lb", *inv.LoadBalancer, LoadBalancer{Host: "198.18.0.5", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 8080, HTTPSPort: 8443,
 			SessionAffinity: true, CertDays: 365, CertKeyType: "rsa2048", TruststoreAlias: "carbonctl-lb",
 			TruststorePassword: Secret{Value: "wso2carbon", Source: "default"}}},
-		{"node", n, Node{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, PortOffset: 1, LocalMemberPort: 4000, LocalRegistryDB: "MGR_LOCAL", Home: "/srv/esb", Line: 46}},
+		{"node", n, Node{Name: "mgr1", Host: "198.18.0.21", Role: "manager", WKA: true, PortOffset: 1, LocalMemberPort: 4000, LocalRegistryDB: "MGR_LOCAL", Home: "/srv/esb", Line: 49}},
+		{"java", inv.Java, Java{Archive: filepath.Join(dir, "jdk.tar.gz")}},
 		{"warnings", inv.Warnings, []string{`inventory.toml:29: database.password: plain-text secret in the inventory: move it to an environment variable (password_env = "VAR") or a file (password_file = "path")`}},
 	}
 	for _, c := range checks {
@@ -164,7 +169,7 @@ func TestWarnings(t *testing.T) {
 	inv := mustParse(t, fixtureDir(t), p.doc())
 	want := []string{
 		"inventory.toml:12: database.password_file: secret file " + filepath.Join(inv.Dir, "world") + " is readable by every user (mode 0644): chmod 600 " + filepath.Join(inv.Dir, "world"),
-		"inventory.toml:15: node: no node has wka = true, so the members cannot find each other: set wka = true on the manager (and usually on one worker)",
+		"inventory.toml:18: node: no node has wka = true, so the members cannot find each other: set wka = true on the manager (and usually on one worker)",
 	}
 	if !reflect.DeepEqual(inv.Warnings, want) {
 		t.Errorf("Warnings:\n got %q\nwant %q", inv.Warnings, want)

@@ -28,6 +28,7 @@ func (d *decoder) decode(raw map[string]any) *Inventory {
 		inv.LoadBalancer = d.loadBalancer(lb)
 	}
 	inv.DepSync = d.depSync(root.sub("depsync"))
+	inv.Java = d.java(root.sub("java"))
 	tabs := root.array("node")
 	valid := make([]bool, len(tabs))
 	for i, t := range tabs {

@@ -6,6 +6,9 @@ import (
 )
 
 const lbHeader = `name = "p"
+[java]
+versions = ["1.8"]
+
 [start]
 script = "bin/s.sh"
 pid_file = "p.pid"

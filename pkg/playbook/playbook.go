@@ -24,6 +24,8 @@ type Playbook struct {
 	// Domain is the clustering domain used when the inventory sets none.
 	Domain string `toml:"domain"`
 	Start  Start  `toml:"start"`
+	// Java lists the Java versions the product supports.
+	Java Java `toml:"java"`
 	// DepSync holds the product's defaults for [depsync] in the inventory.
 	DepSync DepSync `toml:"depsync"`
 	// Vars declares the product settings the templates use (.Vars.KEY),
@@ -50,6 +52,13 @@ type Rule struct {
 	Message string `toml:"message"`
 }
 
+// Java is a playbook's [java] table.
+type Java struct {
+	// Versions are the Java versions the product runs on, as Java names
+	// its feature releases: "1.7", "1.8", then "9", "11", "17"...
+	Versions []string `toml:"versions"`
+}
+
 // Start describes how a node of the product is started and observed.
 type Start struct {
 	Script         string   `toml:"script"`          // relative to CARBON_HOME
@@ -68,7 +77,7 @@ type Start struct {
 // other fields are used by the types that need them.
 type Step struct {
 	Name string `toml:"name"`
-	Type string `toml:"type"` // product | copy | databases | xml | hosts | service | start | lb-certs | lb-vhosts | truststore
+	Type string `toml:"type"` // product | java | copy | databases | xml | hosts | service | start | lb-certs | lb-vhosts | truststore
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
 
@@ -166,7 +175,7 @@ func (pb *Playbook) ExtraPorts() []inventory.Port {
 // knownType reports whether the engine implements step type t.
 func knownType(t string) bool {
 	switch t {
-	case "product", "copy", "databases", "xml", "text", "hosts", "service", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
+	case "product", "java", "copy", "databases", "xml", "text", "hosts", "service", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
 		return true
 	}
 	return false
@@ -253,6 +262,9 @@ func (pb *Playbook) check() error {
 	}
 	if pb.Start.Script == "" || pb.Start.PidFile == "" || pb.Start.Log == "" || pb.Start.StartedPattern == "" {
 		return fmt.Errorf("[start] needs script, pid_file, log and started_pattern")
+	}
+	if len(pb.Java.Versions) == 0 {
+		return fmt.Errorf("[java] versions is missing: list the Java versions the product supports, e.g. versions = [\"1.7\", \"1.8\"]")
 	}
 	return pb.DepSync.check()
 }

@@ -9,6 +9,9 @@ import (
 )
 
 const start = `
+[java]
+versions = ["1.8"]
+
 [start]
 script = "bin/wso2server.sh"
 pid_file = "wso2carbon.pid"

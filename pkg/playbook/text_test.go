@@ -6,7 +6,7 @@ import (
 )
 
 func TestTextStepChecks(t *testing.T) {
-	const head = "name = \"p\"\n[start]\nscript = \"s\"\npid_file = \"p\"\nlog = \"l\"\nstarted_pattern = \"x\"\n[[step]]\nname = \"t\"\ntype = \"text\"\n"
+	const head = "name = \"p\"\n[java]\nversions = [\"1.8\"]\n[start]\nscript = \"s\"\npid_file = \"p\"\nlog = \"l\"\nstarted_pattern = \"x\"\n[[step]]\nname = \"t\"\ntype = \"text\"\n"
 	cases := []struct {
 		name, body, wantErr string
 	}{

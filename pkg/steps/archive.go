@@ -166,6 +166,24 @@ func readZipFile(f *zip.File) ([]byte, error) {
 // The cache lives in the user's cache directory; any problem with it just
 // means hashing again.
 func cachedSHA256(p string) (string, error) {
+	cacheFile, err := factsCacheFile(p, "sha256")
+	if err != nil {
+		return "", err
+	}
+	if data, err := os.ReadFile(cacheFile); cacheFile != "" && err == nil && len(data) == 64 {
+		return string(data), nil
+	}
+	sum, err := inventory.FileSHA256(p)
+	if err == nil {
+		saveFacts(cacheFile, []byte(sum))
+	}
+	return sum, err
+}
+
+// factsCacheFile returns where facts of kind about the file at p are cached
+// while its path, size and modification time stay the same; "" when the user
+// has no cache directory. The error is for a file that cannot be found.
+func factsCacheFile(p, kind string) (string, error) {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
@@ -174,22 +192,20 @@ func cachedSHA256(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", nil
+	}
 	key := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d", abs, st.Size(), st.ModTime().UnixNano())))
-	var cacheFile string
-	if dir, err := os.UserCacheDir(); err == nil {
-		cacheFile = filepath.Join(dir, "carbonctl", "sha256-"+hex.EncodeToString(key[:16]))
-		if data, err := os.ReadFile(cacheFile); err == nil && len(data) == 64 {
-			return string(data), nil
-		}
+	return filepath.Join(dir, "carbonctl", kind+"-"+hex.EncodeToString(key[:16])), nil
+}
+
+// saveFacts writes a cache file, ignoring failures (the facts are computed
+// again next time).
+func saveFacts(cacheFile string, data []byte) {
+	if cacheFile != "" && os.MkdirAll(filepath.Dir(cacheFile), 0o700) == nil {
+		_ = os.WriteFile(cacheFile, data, 0o600)
 	}
-	sum, err := inventory.FileSHA256(abs)
-	if err != nil || cacheFile == "" {
-		return sum, err
-	}
-	if os.MkdirAll(filepath.Dir(cacheFile), 0o700) == nil {
-		_ = os.WriteFile(cacheFile, []byte(sum), 0o600)
-	}
-	return sum, nil
 }
 
 // markerContent is what the product step leaves in CARBON_HOME/.carbonctl-archive.

@@ -45,7 +45,8 @@ func Groups(inv *inventory.Inventory, load func(nameOrPath string) (*playbook.Pl
 // Check validates the inventory against its playbooks before anything
 // runs: every [vars] key is declared by one of the playbooks with a value
 // of the declared type, every node's vars by its own playbook, and every
-// node follows its playbook's [[rule]]s. The error is inventory.Errors.
+// node follows its playbook's [[rule]]s, and a [java] archive holds a Java
+// version every playbook supports. The error is inventory.Errors.
 func Check(groups []Group) error {
 	if len(groups) == 0 {
 		return nil
@@ -85,6 +86,7 @@ func Check(groups []Group) error {
 			errs = append(errs, g.Inv.CheckPorts(extra)...)
 		}
 	}
+	errs = append(errs, checkJava(groups)...)
 	if len(errs) > 0 {
 		return errs
 	}

@@ -36,6 +36,9 @@ jdbc_driver = "d.jar"
 [vars]
 threads = 10
 %s
+[java]
+home = "/usr/lib/jvm/java-8-openjdk-amd64"
+
 [[node]]
 name = "reg1"
 host = "198.18.0.21"
@@ -58,6 +61,9 @@ product = "app"
 // testPlaybooks are the two playbooks of clusterTestInventory.
 var testPlaybooks = map[string]string{
 	"reg": `name = "reg"
+[java]
+versions = ["1.8"]
+
 [start]
 script = "s"
 pid_file = "p"
@@ -73,6 +79,9 @@ message = "threads must stay below max_active"
 [[rule]]
 check = '{{$ok := false}}{{range .AllNodes}}{{if eq .Playbook "reg"}}{{$ok = true}}{{end}}{{end}}{{$ok}}'
 message = "needs a registry node"
+[java]
+versions = ["1.8"]
+
 [start]
 script = "s"
 pid_file = "p"

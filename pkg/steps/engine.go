@@ -50,6 +50,7 @@ type Engine struct {
 	out   *printer
 	vars  Vars
 	arch  *archive
+	jdk   *jdkArchive // [java] archive; nil with [java] home
 	hosts map[string]*host
 	nodes []*node // every node of the inventory
 	// targets are the nodes this run works on (--limit).
@@ -262,6 +263,8 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 	switch s.Type {
 	case "product":
 		prefetchProduct(n, req)
+	case "java":
+		e.prefetchJava(n, req)
 	case "copy":
 		// A copy that does not apply (e.g. the SVN client without method
 		// svn) names no file worth reading.
@@ -348,6 +351,8 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 	switch s.Type {
 	case "product":
 		err = e.product(ctx, n, res)
+	case "java":
+		err = e.java(ctx, n, res)
 	case "copy":
 		err = e.copyFile(ctx, s, n, res)
 	case "xml":

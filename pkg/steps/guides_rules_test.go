@@ -30,11 +30,11 @@ func TestGuideRules(t *testing.T) {
 		{"ei with two managers", "ei-bp-lab.toml", replaceAll(`role = "worker"`, `role = "manager"`),
 			[]string{"node bp2: breaks a rule of playbook ei-business-process: exactly one node must be the manager"}},
 		{"mb with a load balancer", "mb-lab.toml", addFirst("[[node]]", lb),
-			[]string{"inventory.toml:43: loadbalancer: playbook mb-cluster has no load balancer steps (lb-certs, lb-vhosts, truststore)"}},
+			[]string{"inventory.toml:46: loadbalancer: playbook mb-cluster has no load balancer steps (lb-certs, lb-vhosts, truststore)"}},
 		{"mb member port on its own AMQP port", "mb-lab.toml", replaceAll("local_member_port = 4003", "local_member_port = 5675"),
-			[]string{"inventory.toml:56: node[2].local_member_port: 5675 is also the node's own port 5672+3 amqp"}},
+			[]string{"inventory.toml:59: node[2].local_member_port: 5675 is also the node's own port 5672+3 amqp"}},
 		{"mb member port on the other broker's MQTT port", "mb-lab.toml", replaceAll("local_member_port = 4003", "local_member_port = 1883"),
-			[]string{"inventory.toml:56: node[2].local_member_port: nodes mb1 and mb2 on 198.18.0.21 would both use port 1883 (mb1: 1883+0 mqtt, mb2: local_member_port)"}},
+			[]string{"inventory.toml:59: node[2].local_member_port: nodes mb1 and mb2 on 198.18.0.21 would both use port 1883 (mb1: 1883+0 mqtt, mb2: local_member_port)"}},
 	}
 	t.Setenv("CARBONCTL_DB_ADMIN_PASSWORD", "admin-secret")
 	t.Setenv("CARBONCTL_DB_PASSWORD", "app-secret")

@@ -42,6 +42,9 @@ user = "regadmin"
 password_env = "PW"
 jdbc_driver = "d.jar"
 LB
+[java]
+home = "/usr/lib/jvm/java-8-openjdk-amd64"
+
 [[node]]
 name = "mgr1"
 host = "198.18.0.21"

@@ -47,7 +47,15 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	}
 	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: NewLockInfo(command)}
 	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
+	if inv.Java.Archive != "" {
+		jdk, err := openJDK(inv.Java.Archive)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.jdk = jdk
+	}
 	e.vars = newVars(inv, pb)
+	e.vars.JavaHome = javaHomeOf(inv.Java, e.jdk)
 	if err := e.build(); err != nil {
 		return nil, nil, err
 	}

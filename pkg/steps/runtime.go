@@ -19,7 +19,10 @@ type host struct {
 
 	// userMu serialises creating the product user for the nodes that
 	// share this host.
-	userMu   sync.Mutex
+	userMu sync.Mutex
+	// javaMu serialises the java step of the nodes sharing this host: the
+	// first unpacks the JDK, the others find it there.
+	javaMu   sync.Mutex
 	mu       sync.Mutex
 	files    map[string]*remote.File
 	probes   map[string]remote.ProbeResult
@@ -71,6 +74,13 @@ func (h *host) probe(name string) (remote.ProbeResult, bool) {
 	defer h.mu.Unlock()
 	r, ok := h.probes[name]
 	return r, ok
+}
+
+// setProbe records what a probe would now print, after a change.
+func (h *host) setProbe(name string, r remote.ProbeResult) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.probes[name] = r
 }
 
 // read returns what carbonctl knows about path, fetching it if it must.

@@ -103,13 +103,12 @@ func (e *Engine) unitSpecOf(n *node) unitSpec {
 		Name: unitName(e.inv.Cluster.Name, n.name()),
 		Description: fmt.Sprintf("WSO2 %s node %s of cluster %s (carbonctl)",
 			e.pb.Name, n.name(), e.inv.Cluster.Name),
-		User:   n.vars.Product.User,
-		Group:  n.vars.Product.Group,
-		Home:   n.vars.Node.Home,
-		Script: n.home(e.pb.Start.Script),
-		Args:   e.baseArgs(n),
-		// JavaHome: set from the node's [java] JAVA_HOME where the inventory
-		// describes a JDK.
+		User:     n.vars.Product.User,
+		Group:    n.vars.Product.Group,
+		Home:     n.vars.Node.Home,
+		Script:   n.home(e.pb.Start.Script),
+		Args:     e.baseArgs(n),
+		JavaHome: n.javaHome(),
 	}
 }
 

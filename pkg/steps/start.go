@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -111,7 +113,7 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 // files carbonctl manages for it and its start arguments.
 func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "))
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "), n.javaHome())
 	n.mu.Lock()
 	var paths []string
 	for p := range n.managed {
@@ -148,11 +150,11 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 		}
 	}
 	began := time.Now()
-	offset, launcher, err := e.startNode(ctx, n, args, d.setup)
+	offset, launcher, writer, err := e.startNode(ctx, n, args, d.setup)
 	if err != nil {
 		return err
 	}
-	if err := e.awaitStarted(ctx, n, offset, launcher); err != nil {
+	if err := e.awaitStarted(ctx, n, offset, launcher, writer); err != nil {
 		return err
 	}
 	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
@@ -176,18 +178,18 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 }
 
 // startNode starts node n with args and returns the size of its log before
-// the start and the pid to watch during start-up: the nohup launcher, or the
-// unit's main process on a systemd host.
-func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bool) (offset int64, pid string, err error) {
-	user := n.vars.Product.User
+// the start, the pid to watch during start-up (the nohup launcher, or the
+// unit's main process on a systemd host) and the pid of the process writing
+// the start output file ("" on a systemd host, whose journal takes it).
+func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bool) (offset int64, pid, writer string, err error) {
 	unit, systemd := e.serviceUnit(n)
 	script := e.launchScript(n, args)
 	if systemd {
 		script = e.prepareScript(n) + "echo \"$off\""
 	}
-	out, err := runOut(ctx, n.host, user, script, nil, "start "+n.name())
+	out, err := runOut(ctx, n.host, n.vars.Product.User, script, nil, "start "+n.name())
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	fields := strings.Fields(out)
 	if systemd && len(fields) == 1 {
@@ -195,17 +197,18 @@ func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bo
 		if setup {
 			setupArg = e.pb.Start.SetupArg
 		}
-		out, err := runOut(ctx, n.host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
+		main, err := runOut(ctx, n.host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
 		if err != nil {
-			return 0, "", err
+			return 0, "", "", err
 		}
-		fields = append(fields, strings.TrimSpace(out))
+		offset, _ = strconv.ParseInt(fields[0], 10, 64)
+		return offset, strings.TrimSpace(main), "", nil
 	}
-	if len(fields) != 2 {
-		return 0, "", fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
+	if systemd || len(fields) != 3 {
+		return 0, "", "", fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
 	}
 	offset, _ = strconv.ParseInt(fields[0], 10, 64)
-	return offset, fields[1], nil
+	return offset, fields[1], fields[2], nil
 }
 
 // unitStartScript (re)starts unit, handing it setupArg ("" = none) through
@@ -264,24 +267,58 @@ rm -f %s
 `, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)))
 }
 
-// launchScript starts the product in the background and prints the log size
-// before the start and the launcher's pid.
+// startOutput is the file, beside the product's log, that takes what the
+// start script prints (the previous start's is kept as startOutput.1);
+// startOutputCap bounds it: Carbon also logs to its console. On a systemd
+// host the unit's journal takes it instead.
+const (
+	startOutput    = "carbonctl-start.out"
+	startOutputCap = 1 << 20
+)
+
+// startOutputPath is where n's start script output goes.
+func (e *Engine) startOutputPath(n *node) string {
+	return path.Join(path.Dir(n.home(e.pb.Start.Log)), startOutput)
+}
+
+// launchScript starts the product in the background with the node's
+// JAVA_HOME, its output going to the bounded start output file, and prints
+// the log size before the start, the start script's pid and the pid of the
+// process writing the output file.
 func (e *Engine) launchScript(n *node, args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = remote.Quote(a)
 	}
-	return e.prepareScript(n) + fmt.Sprintf(`nohup sh %s %s >/dev/null 2>&1 </dev/null &
-echo "$off $!"`, remote.Quote(e.pb.Start.Script), strings.Join(quoted, " "))
+	out := remote.Quote(e.startOutputPath(n))
+	pidFile := remote.Quote(e.startOutputPath(n) + ".pid")
+	return e.prepareScript(n) + fmt.Sprintf(`rm -f %s
+[ ! -f %s ] || mv -f %s %s.1
+JAVA_HOME=%s
+export JAVA_HOME
+nohup sh -c 'echo $$ > "$0"; exec sh "$@"' %s %s %s </dev/null 2>&1 | nohup head -c %d > %s 2>/dev/null &
+writer=$!
+i=0
+while [ ! -s %s ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+echo "$off $(cat %s 2>/dev/null) $writer"
+rm -f %s`, pidFile, out, out, out, remote.Quote(n.javaHome()),
+		pidFile, remote.Quote(e.pb.Start.Script), strings.Join(quoted, " "), startOutputCap, out,
+		pidFile, pidFile, pidFile)
 }
 
 // awaitStarted polls the node's log until the product says it started, the
-// launcher dies, or the start timeout passes.
-func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher string) error {
+// launcher dies, or the start timeout passes. A launcher that died shows the
+// start script's last lines beside the errors the product logged.
+func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher, writer string) error {
 	st := e.pb.Start
 	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
-if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; fi`,
-		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), launcher)
+if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; exit 0; fi
+echo CARBONCTL-DEAD
+i=0
+w=%s
+while [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i+1)); done
+tail -c 4096 %s 2>/dev/null | tail -n %d`,
+		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(e.startOutputPath(n)), startFailureLines)
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	for {
 		out, err := runOut(ctx, n.host, n.vars.Product.User, poll, nil, "watch the log of "+n.name())
@@ -291,13 +328,14 @@ if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; 
 		if strings.Contains(out, st.StartedPattern) {
 			return nil
 		}
-		errorsLogged := strings.TrimSpace(strings.ReplaceAll(out, "CARBONCTL-ALIVE", ""))
-		if strings.Contains(out, "CARBONCTL-DEAD") {
-			errorsLogged = strings.TrimSpace(strings.ReplaceAll(errorsLogged, "CARBONCTL-DEAD", ""))
-			return fmt.Errorf("%s stopped during start-up; %s says:\n%s", n.name(), n.home(st.Log), lastLines(errorsLogged, 5))
+		logged, said, dead := strings.Cut(out, "CARBONCTL-DEAD\n")
+		logged = strings.TrimSpace(strings.ReplaceAll(logged, "CARBONCTL-ALIVE", ""))
+		if dead {
+			return e.startFailure(ctx, n, said, logged)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not log %q within %s; errors logged: %s", n.name(), st.StartedPattern, e.opts.StartTimeout, lastLines(errorsLogged, 5))
+			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
+				printable(lastLines(logged, 5)), e.startOutputPath(n))
 		}
 		select {
 		case <-ctx.Done():
@@ -305,4 +343,45 @@ if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; else echo CARBONCTL-DEAD; 
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// startFailureLines is how many of the start script's last lines a failed
+// start shows.
+const startFailureLines = 15
+
+// startFailure describes a start that ended before the product said it
+// started: the start script's last lines (on a systemd host, the unit's
+// journal, read as root: it is only printed), then the errors in its log.
+func (e *Engine) startFailure(ctx context.Context, n *node, said, logged string) error {
+	source := "last lines of " + e.startOutputPath(n)
+	if unit, ok := e.serviceUnit(n); ok {
+		source = "journal of " + unit
+		said, _ = runOut(ctx, n.host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s stopped during start-up", n.name())
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (%s):", e.pb.Start.Script, source), said))
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), lastLines(logged, 5)))
+	return fmt.Errorf("%s", b.String())
+}
+
+// indentBlock is a heading followed by text's lines, indented, control
+// characters removed; "(nothing)" when text is blank.
+func indentBlock(heading, text string) string {
+	text = strings.TrimSpace(printable(text))
+	if text == "" {
+		text = "(nothing)"
+	}
+	return heading + "\n    " + strings.ReplaceAll(text, "\n", "\n    ")
+}
+
+// printable removes control characters (terminal escapes, carriage
+// returns, NULs...) from remote output, keeping newlines and tabs.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, strings.ToValidUTF8(s, "?"))
 }

@@ -30,6 +30,9 @@ type Vars struct {
 	DB      DBVars
 	LB      *LBVars // nil without a [loadbalancer]
 	DepSync DepSyncVars
+	// JavaHome is JAVA_HOME on the nodes: [java] home, or where the java
+	// step unpacks [java] archive.
+	JavaHome string
 }
 
 // ClusterVars describes the cluster.

@@ -1,0 +1,251 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// javaProbeName names the gather probe that runs `java -version` on a host.
+const javaProbeName = "java-version"
+
+// Exit statuses of the java probe.
+const (
+	javaMissing = 127 // JAVA_HOME/bin/java is not an executable file
+	javaUnsafe  = 125 // a directory on the way to it may be changed by someone other than root
+)
+
+// javaHome is the node's JAVA_HOME: what every start of it gets, and what
+// service units must set.
+func (n *node) javaHome() string { return n.vars.JavaHome }
+
+// javaHomeOf is JAVA_HOME on the nodes for [java]: its home, or where its
+// archive is unpacked.
+func javaHomeOf(j inventory.Java, jdk *jdkArchive) string {
+	if jdk != nil {
+		return jdk.home()
+	}
+	return j.Home
+}
+
+func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
+	home := n.javaHome()
+	if home == "" {
+		return // no [java]: the java step says so
+	}
+	req.Probes[javaProbeName] = javaProbe(home)
+	if e.jdk != nil {
+		req.Contents = append(req.Contents, path.Join(home, markerName))
+		req.Stats = append(req.Stats, home)
+	}
+}
+
+// javaProbe prints `java -version` of the JDK at home, after checking that
+// only root can change it (carbonctl runs it, maybe as root): every
+// directory from / to bin/java, symbolic links followed, must be owned by
+// root and not writable by group or others. Otherwise it prints the
+// offending `ls` lines and exits javaUnsafe; without an executable
+// bin/java it exits javaMissing. Forks: ls, and java itself.
+func javaProbe(home string) string {
+	java := path.Join(home, "bin", "java")
+	var chain []string
+	for p := java; p != "/" && p != "."; p = path.Dir(p) {
+		chain = append([]string{remote.Quote(p)}, chain...)
+	}
+	return fmt.Sprintf(`[ -x %s ] || exit %d
+bad=$(ls -ldnL -- / %s 2>&1 | while read -r m l u rest; do
+  case "$u:$m" in 0:?????w*|0:????????w*) echo "$m $u $rest" ;; 0:*) ;; *) echo "$m $u $rest" ;; esac
+done)
+[ -z "$bad" ] || { printf '%%s\n' "$bad"; exit %d; }
+%s -version 2>&1`, remote.Quote(java), javaMissing, strings.Join(chain, " "), javaUnsafe, remote.Quote(java))
+}
+
+// probeVersion turns the java probe's result into the JDK's version, or an
+// error that says what is wrong with JAVA_HOME.
+func probeVersion(home string, p remote.ProbeResult) (string, error) {
+	out := strings.TrimSpace(p.Stdout)
+	switch p.ExitCode {
+	case 0:
+		return parseJavaVersion(out)
+	case javaMissing:
+		return "", fmt.Errorf("there is no JDK at %s (no executable %s/bin/java)", home, home)
+	case javaUnsafe:
+		return "", fmt.Errorf("the JDK at %s can be changed by users other than root, so carbonctl will not run it (ls -ldnL: %s): make every directory from / to bin/java owned by root and not group- or world-writable", home, strings.ReplaceAll(out, "\n", "; "))
+	}
+	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, lastLines(out, 5))
+}
+
+// java makes sure the node's JDK is there and is one its playbook supports:
+// with [java] archive, it unpacks the archive once per host, owned by root.
+func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
+	n.host.javaMu.Lock()
+	defer n.host.javaMu.Unlock()
+	if e.jdk != nil {
+		installed, err := e.jdkInstalled(ctx, n)
+		if err != nil {
+			return err
+		}
+		if !installed {
+			return e.installJDK(ctx, n, res)
+		}
+	}
+	if n.javaHome() == "" {
+		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.name())
+	}
+	p, ok := n.host.probe(javaProbeName)
+	if !ok {
+		return fmt.Errorf("java: no java -version result for %s", n.host.addr)
+	}
+	version, err := probeVersion(n.javaHome(), p)
+	if err != nil {
+		return e.javaError(n, err)
+	}
+	return e.checkJavaVersion(n, version, "java -version")
+}
+
+// javaError says which node, host and inventory key a JDK problem is about.
+func (e *Engine) javaError(n *node, err error) error {
+	key := "[java] home"
+	if e.jdk != nil {
+		key = "[java] archive"
+	}
+	return fmt.Errorf("%s (%s), %s: %w", n.name(), n.host.addr, key, err)
+}
+
+// checkJavaVersion fails unless version is one the playbook supports.
+func (e *Engine) checkJavaVersion(n *node, version, source string) error {
+	supported := e.pb.Java.Versions
+	if javaSupported(supported, version) {
+		return nil
+	}
+	return e.javaError(n, fmt.Errorf("%s at %s says Java %s, but playbook %s supports Java %s only: point [java] at a JDK %s",
+		source, n.javaHome(), version, e.pb.Name, strings.Join(supported, ", "), strings.Join(supported, " or ")))
+}
+
+// jdkInstalled reports whether the archive's JDK is unpacked on n's host,
+// refusing a directory that carbonctl did not unpack from this archive.
+func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
+	home := n.javaHome()
+	dir, err := n.host.read(ctx, home)
+	if err != nil || !dir.Exists {
+		return false, err
+	}
+	m, err := n.host.read(ctx, path.Join(home, markerName))
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case !m.Exists:
+		return false, e.javaError(n, fmt.Errorf("%s exists but was not unpacked by carbonctl (no %s): move it aside, or set [java] home = %q to run that JDK", home, markerName, home))
+	case string(m.Content) != e.jdk.markerContent():
+		return false, e.javaError(n, fmt.Errorf("%s was unpacked from another archive (%s); carbonctl never overwrites a JDK: move %s aside to install %s",
+			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.jdk.path)))
+	}
+	return true, nil
+}
+
+// installJDK unpacks the archive into its JAVA_HOME as root and checks the
+// version the unpacked java reports.
+func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
+	home := n.javaHome()
+	res.changed(fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.path), e.jdk.sha256, e.jdk.version, home), "")
+	// A plan predicts what java -version will say from the release file.
+	out := fmt.Sprintf("java version %q\n", e.jdk.version)
+	if e.opts.Apply {
+		f, err := os.Open(e.jdk.path)
+		if err != nil {
+			return fmt.Errorf("JDK archive %s: %w", e.jdk.path, err)
+		}
+		defer f.Close()
+		if out, err = runOut(ctx, n.host, "root", e.jdkInstallScript(), f, "unpack the JDK into "+home); err != nil {
+			return e.javaError(n, err)
+		}
+	}
+	// The next node on this host finds the JDK installed.
+	n.host.remember(home, nil)
+	n.host.remember(path.Join(home, markerName), []byte(e.jdk.markerContent()))
+	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
+	version, err := parseJavaVersion(out)
+	if err != nil {
+		return e.javaError(n, fmt.Errorf("the JDK unpacked into %s: %w", home, err))
+	}
+	return e.checkJavaVersion(n, version, "java -version")
+}
+
+// jdkInstallScript unpacks the archive from stdin into a fresh directory
+// next to JAVA_HOME, owned by root and readable by everyone, and renames it
+// into place; then it prints `java -version`. It creates the directories
+// of inventory.JDKInstallDir that are missing and refuses to work below a
+// symbolic link or a directory someone other than root could change.
+func (e *Engine) jdkInstallScript() string {
+	home := e.jdk.home()
+	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.jdk.top)
+	var dirs []string
+	for d := inventory.JDKInstallDir; d != "/"; d = path.Dir(d) {
+		dirs = append([]string{remote.Quote(d)}, dirs...)
+	}
+	return fmt.Sprintf(`set -e
+umask 022
+for d in %s; do
+  if [ -L "$d" ]; then echo "$d is a symbolic link: carbonctl installs JDKs only below real directories owned by root" >&2; exit 1; fi
+  [ -e "$d" ] || mkdir -m 755 "$d"
+  set -- $(ls -ldn "$d")
+  if [ "$3" != 0 ]; then echo "$d is owned by uid $3, not root: carbonctl installs JDKs only below directories owned by root" >&2; exit 1; fi
+  case "$1" in d????w*|d???????w*) echo "$d is writable by group or others ($1): carbonctl installs JDKs only below directories only root can change" >&2; exit 1 ;; d*) ;; *) echo "$d is not a directory" >&2; exit 1 ;; esac
+done
+if [ -e %[2]s ]; then echo "%[2]s appeared during the run: re-run carbonctl" >&2; exit 1; fi
+rm -rf %[3]s
+mkdir -m 700 %[3]s
+tar -xzf - -C %[3]s --no-same-owner --no-same-permissions
+chown -R -h 0:0 %[3]s/%[4]s
+chmod -R a+rX,go-w %[3]s/%[4]s
+printf '%%s' %[5]s > %[3]s/%[4]s/%[6]s
+mv %[3]s/%[4]s %[2]s
+rmdir %[3]s
+%[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.jdk.top),
+		remote.Quote(e.jdk.markerContent()), markerName)
+}
+
+// checkJava checks [java] archive against every playbook's Java versions
+// without connecting anywhere: the version is its release file's. A missing
+// archive was reported by the inventory already (or files are not checked).
+func checkJava(groups []Group) inventory.Errors {
+	inv := groups[0].Inv
+	if inv.Java.Archive == "" {
+		return nil
+	}
+	if _, err := os.Stat(inv.Java.Archive); err != nil {
+		return nil
+	}
+	fail := func(format string, args ...any) inventory.Errors {
+		return inventory.Errors{{File: inv.Path, Line: inv.LineOf("java.archive"), Key: "java.archive", Msg: fmt.Sprintf(format, args...)}}
+	}
+	jdk, err := openJDK(inv.Java.Archive)
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, g := range groups {
+		if v := g.PB.Java.Versions; !javaSupported(v, jdk.version) {
+			return fail("%s holds Java %s (JAVA_VERSION in its release file), but playbook %s supports Java %s only: point archive at a JDK %s",
+				path.Base(jdk.path), jdk.version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
+		}
+	}
+	return nil
+}
+
+// JavaSummary describes the inventory's JDK for `validate`.
+func JavaSummary(inv *inventory.Inventory) string {
+	if inv.Java.Archive == "" {
+		return fmt.Sprintf("JAVA_HOME %s (its version is checked on the nodes by plan and up)", inv.Java.Home)
+	}
+	jdk, err := openJDK(inv.Java.Archive)
+	if err != nil {
+		return "JDK " + path.Base(inv.Java.Archive)
+	}
+	return fmt.Sprintf("Java %s from %s (JAVA_HOME %s)", jdk.version, path.Base(jdk.path), jdk.home())
+}
