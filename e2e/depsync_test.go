@@ -114,7 +114,7 @@ func TestDeploymentSync(t *testing.T) {
 			}
 		}
 		ssh := "ssh -F /dev/null -i /root/stolen_depsync_key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
-		push := "rsync -a -e '" + ssh + "' /tmp/" + probe + " wso2@" + wrk1 + ":" + deployDir + "/"
+		push := "rsync -rlt -e '" + ssh + "' /tmp/" + probe + " wso2@" + wrk1 + ":" + deployDir + "/"
 		arrived := func() bool {
 			return strings.Contains(e.exec("n2", "sh", "-c", "test -e "+deployDir+"/"+probe+" && echo present || echo absent"), "present")
 		}

@@ -100,7 +100,8 @@ const syncHead = `#!/bin/sh
 # carbonctl up to change it (edits here are overwritten).
 #
 # Pushes this node's deployment directories to every node listed in
-# $dir/nodes with rsync -a --delete, over SSH with the dedicated key
+# $dir/nodes with rsync -rlt --delete (no owners, groups, modes or devices:
+# the receivers refuse them), over SSH with the dedicated key
 # $dir/id_ed25519 and the host keys pinned in $dir/known_hosts. An flock
 # on $dir/sync.lock keeps runs from overlapping: cron's run is skipped
 # while one is going; --wait (carbonctl sync) waits for it instead.
@@ -138,7 +139,7 @@ push() {
 	host=$2
 	case $2 in *:*) host="[$2]" ;; esac
 	ssh_cmd="ssh -F /dev/null -i $dir/id_ed25519 -p $3 -o BatchMode=yes -o IdentitiesOnly=yes -o IdentityAgent=none -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$dir/known_hosts -o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no -o ConnectTimeout=15"
-	out=$(rsync -a --delete --itemize-changes --timeout="$timeout" -e "$ssh_cmd" \
+	out=$(rsync -rlt --delete --itemize-changes --timeout="$timeout" -e "$ssh_cmd" \
 		"$src/$5/" "$user@$host:$4/$5/" </dev/null 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
@@ -178,18 +179,20 @@ exit "$status"
 `
 
 // ReceiverScript is the forced command of the deployment-sync key: it runs
-// the receiving side of rsync into one of the directories given as its
-// arguments and refuses everything else: a shell, scp, sftp, rsync
-// --sender (reading), options that follow links or take paths, and every
-// other directory.
+// the receiving side of rsync, with --munge-links and never as root, into
+// one of the directories given as its arguments and refuses everything
+// else: a shell, scp, sftp, rsync --sender (reading), options that follow
+// links, take paths or keep owners, groups, modes, devices, ACLs or extended
+// attributes (-o -g -p -D -A -X), and every other directory.
 func ReceiverScript() string { return receiver }
 
 const receiver = `#!/bin/sh
 # carbonctl deployment-sync receiver, the forced command of the deployment
 # sync key in the product user's authorized_keys (written by carbonctl).
-# Runs "rsync --server" receiving into one of the directories given as
-# arguments; refuses anything else: a shell, scp, sftp, rsync --sender,
-# options that follow links or name other paths, other directories.
+# Runs "rsync --server --munge-links" receiving into one of the directories
+# given as arguments, never as root; refuses anything else: a shell, scp,
+# sftp, rsync --sender, options that follow links, name other paths or keep
+# owners, groups, modes or devices, other directories.
 set -f
 PATH=/usr/local/bin:/usr/bin:/bin
 export PATH
@@ -199,14 +202,17 @@ refuse() {
 	exit 126
 }
 
-# flags WORD: a cluster of short rsync options, e.g. -logDtpre.iLsfxCIvu
-# (the part after "e" is the client's protocol compatibility string).
+# flags WORD: a cluster of short rsync options, e.g. -ltre.iLsfxCIvu
+# (the part after "e" is the client's protocol compatibility string). No
+# -o -g -p -D -A -X: nothing may set owners, groups, modes, devices, ACLs
+# or extended attributes here.
 flags() {
 	f=${1#-}
-	case ${f%%e*} in *[!logDtprvczixHAXSWIOJ]*) refuse "option $1" ;; esac
+	case ${f%%e*} in *[!ltrvczixHSWIOJ]*) refuse "option $1" ;; esac
 	case $f in *e*) case ${f#*e} in *[!A-Za-z.]*) refuse "option $1" ;; esac ;; esac
 }
 
+[ "$(id -u)" != 0 ] || refuse "runs as root: the deployment-sync key belongs in the product user's authorized_keys only"
 allowed=' '
 for a; do allowed="$allowed${a%/} "; done
 cmd=${SSH_ORIGINAL_COMMAND-}
@@ -236,7 +242,10 @@ for w; do
 done
 [ -n "$dest" ] || refuse "no destination"
 case $allowed in *" ${dest%/} "*) ;; *) refuse "destination $dest is not a deployment directory" ;; esac
-exec "$@"
+# Received symbolic links are munged (stored with a /rsyncd-munged/ prefix),
+# so none of them works on this node.
+shift 2
+exec rsync --server --munge-links "$@"
 `
 
 // validIP reports whether s is an IP address.

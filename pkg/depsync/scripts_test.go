@@ -44,39 +44,52 @@ func writeExec(t *testing.T, p, text string) {
 func TestReceiverScript(t *testing.T) {
 	stubs := t.TempDir()
 	writeExec(t, filepath.Join(stubs, "rsync"), "#!/bin/sh\necho \"RSYNC $*\"\n")
+	writeExec(t, filepath.Join(stubs, "id"), "#!/bin/sh\necho \"${FAKE_UID-1001}\"\n")
 	script := filepath.Join(t.TempDir(), "receive")
 	writeExec(t, script, withPath(t, ReceiverScript(), stubs))
 	const dir = "/opt/esb/repository/deployment/server"
-	const up = "rsync --server -logDtpre.iLsfxCIvu --log-format=%i --timeout=120 --delete . "
-	tests := []struct{ name, cmd, want string }{
-		{"upload", up + dir + "/", "RSYNC --server -logDtpre.iLsfxCIvu --log-format=%i --timeout=120 --delete . " + dir + "/"},
-		{"upload without slash", up + dir, "RSYNC --server"},
-		{"other allowed dir", up + "/opt/esb/repository/tenants/", "RSYNC --server"},
-		{"older client flags", "rsync --server -logDtpre.iLsfxC --delete . " + dir + "/", "RSYNC --server"},
-		{"no command (a shell)", "", "refused: this key only receives rsync uploads"},
-		{"id", "id", "refused: not an rsync upload"},
-		{"shell command", "/bin/sh -c id", "refused: not an rsync upload"},
-		{"scp", "scp -t " + dir, "refused: not an rsync upload"},
-		{"sftp", "internal-sftp", "refused: not an rsync upload"},
-		{"sender (download)", "rsync --server --sender -logDtpre.iLsfxCIvu . " + dir + "/", "refused: option --sender"},
-		{"other directory", up + "/home/wso2/.ssh/", "refused: destination /home/wso2/.ssh/"},
-		{"parent escape", up + dir + "/../../../../home/wso2/.ssh", "refused: destination"},
-		{"prefix of an allowed dir", up + "/opt/esb/repository/deployment/", "refused: destination"},
-		{"two destinations", up + dir + "/ /etc/", "refused: more than one destination"},
-		{"command chaining", up + dir + "/;id", "refused: unexpected characters"},
-		{"substitution", up + "$(id)", "refused: unexpected characters"},
-		{"newline", up + dir + "/\nid", "refused: unexpected characters"},
-		{"protect-args hides the real ones", "rsync --server -s . " + dir + "/", "refused: option -s"},
-		{"keep-dirlinks", "rsync --server -logDtprKe.iLsfxCIvu . " + dir + "/", "refused: option"},
-		{"log file elsewhere", "rsync --server --log-file=/tmp/x . " + dir + "/", "refused: option --log-file"},
-		{"temp dir elsewhere", "rsync --server -T/tmp . " + dir + "/", "refused: option -T/tmp"},
-		{"no destination", "rsync --server -logDtpre.iLsfxCIvu --delete .", "refused"},
+	const up = "rsync --server -ltre.iLsfxCIvu --log-format=%i --timeout=120 --delete . "
+	tests := []struct{ name, cmd, uid, want string }{
+		{"upload", up + dir + "/", "", "RSYNC --server --munge-links -ltre.iLsfxCIvu --log-format=%i --timeout=120 --delete . " + dir + "/"},
+		{"upload without slash", up + dir, "", "RSYNC --server --munge-links"},
+		{"other allowed dir", up + "/opt/esb/repository/tenants/", "", "RSYNC --server --munge-links"},
+		{"older client flags", "rsync --server -ltre.iLsfxC --delete . " + dir + "/", "", "RSYNC --server --munge-links"},
+		{"as root", up + dir + "/", "0", "refused: runs as root"},
+		{"archive mode (-a)", "rsync --server -logDtpre.iLsfxCIvu . " + dir + "/", "", "refused: option -logDtpre"},
+		{"owner", "rsync --server -lotre.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"group", "rsync --server -lgtre.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"permissions", "rsync --server -ltpre.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"devices", "rsync --server -lDtre.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"xattrs", "rsync --server -lXtre.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"long owner option", "rsync --server --owner -ltre.iLsfxCIvu . " + dir + "/", "", "refused: option --owner"},
+		{"links not munged", "rsync --server --no-munge-links -ltre.iLsfxCIvu . " + dir + "/", "", "refused: option --no-munge-links"},
+		{"no command (a shell)", "", "", "refused: this key only receives rsync uploads"},
+		{"id", "id", "", "refused: not an rsync upload"},
+		{"shell command", "/bin/sh -c id", "", "refused: not an rsync upload"},
+		{"scp", "scp -t " + dir, "", "refused: not an rsync upload"},
+		{"sftp", "internal-sftp", "", "refused: not an rsync upload"},
+		{"sender (download)", "rsync --server --sender -logDtpre.iLsfxCIvu . " + dir + "/", "", "refused: option --sender"},
+		{"other directory", up + "/home/wso2/.ssh/", "", "refused: destination /home/wso2/.ssh/"},
+		{"parent escape", up + dir + "/../../../../home/wso2/.ssh", "", "refused: destination"},
+		{"prefix of an allowed dir", up + "/opt/esb/repository/deployment/", "", "refused: destination"},
+		{"two destinations", up + dir + "/ /etc/", "", "refused: more than one destination"},
+		{"command chaining", up + dir + "/;id", "", "refused: unexpected characters"},
+		{"substitution", up + "$(id)", "", "refused: unexpected characters"},
+		{"newline", up + dir + "/\nid", "", "refused: unexpected characters"},
+		{"protect-args hides the real ones", "rsync --server -s . " + dir + "/", "", "refused: option -s"},
+		{"keep-dirlinks", "rsync --server -logDtprKe.iLsfxCIvu . " + dir + "/", "", "refused: option"},
+		{"log file elsewhere", "rsync --server --log-file=/tmp/x . " + dir + "/", "", "refused: option --log-file"},
+		{"temp dir elsewhere", "rsync --server -T/tmp . " + dir + "/", "", "refused: option -T/tmp"},
+		{"no destination", "rsync --server -ltre.iLsfxCIvu --delete .", "", "refused"},
 	}
 	for _, sh := range shells(t) {
 		for _, tt := range tests {
 			t.Run(filepath.Base(sh)+"/"+tt.name, func(t *testing.T) {
 				cmd := exec.Command(sh, script, dir, "/opt/esb/repository/tenants/")
 				cmd.Env = append(os.Environ(), "SSH_ORIGINAL_COMMAND="+tt.cmd)
+				if tt.uid != "" {
+					cmd.Env = append(cmd.Env, "FAKE_UID="+tt.uid)
+				}
 				out, err := cmd.CombinedOutput()
 				if !strings.Contains(string(out), tt.want) {
 					t.Fatalf("output %q, want %q", out, tt.want)

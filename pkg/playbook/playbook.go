@@ -91,6 +91,8 @@ type Step struct {
 	Edits []Edit `toml:"edit"`
 	// text: create File (empty, then edited) when the node lacks it
 	Create bool `toml:"create"`
+	// xml, text: File carries a secret (see CarriesSecret)
+	Secret bool `toml:"secret"`
 
 	// databases
 	Databases []Database `toml:"database"`
@@ -270,6 +272,9 @@ func (pb *Playbook) check() error {
 }
 
 func (s Step) checkFields() error {
+	if s.Secret && s.Type != "xml" && s.Type != "text" {
+		return fmt.Errorf("secret applies to xml and text steps only")
+	}
 	switch s.Type {
 	case "copy":
 		if s.Src == "" || s.Dest == "" {
@@ -317,4 +322,23 @@ func (v VHosts) check() error {
 		return fmt.Errorf("lb-vhosts needs [step.vhosts] http_port, https_port and mgt_port (the nodes' ports before their offset)")
 	}
 	return nil
+}
+
+// CarriesSecret reports whether the step's file holds a secret, so that it
+// and its backup are kept readable by the product user only (0600): the
+// step says secret = true, or one of its edits names a password in its
+// path, attribute, key or value template (e.g. {{.DB.Password}}), whether
+// or not its `when` holds on a given node.
+func (s Step) CarriesSecret() bool {
+	if s.Secret {
+		return true
+	}
+	for _, e := range s.Edits {
+		for _, f := range []string{e.Path, e.Attr, e.Key, e.Value} {
+			if strings.Contains(strings.ToLower(f), "password") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -697,8 +697,8 @@ func testWriteOwnerModeParents(t *testing.T, c *Client, env *sshEnv, dir string)
 		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o755 {
 			t.Errorf("%s: %v %v", d, st.Mode(), err)
 		}
-		if u, g := ownerOf(t, d); u != uid || g != gid {
-			t.Errorf("%s owned by %d:%d", d, u, g)
+		if u, g := ownerOf(t, d); u != 0 || g != 0 {
+			t.Errorf("%s owned by %d:%d, want root's (the writer's)", d, u, g)
 		}
 	}
 	// Group only, on an existing file: owner kept.
@@ -732,6 +732,161 @@ func testWriteErrors(t *testing.T, c *Client, dir string) {
 		t.Errorf("backup left behind by a failed write")
 	}
 	noTemps(t, dir)
+}
+
+// A root write refuses any directory on the way that another user
+// controls, and leaves the place it points to untouched.
+func TestWriteFileRootRefusesUserControlledDirs(t *testing.T) {
+	env := needSSHD(t)
+	u, uid, gid := lookupUser(t, env.user)
+	cases := []struct {
+		name    string
+		layout  func(t *testing.T, dir, victim string) string // returns the path to write
+		refused string                                        // "" = the write must succeed
+	}{
+		{"user-owned directory", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "home"), 0o755, uid, gid)
+			return filepath.Join(dir, "home", "f")
+		}, "is owned by uid " + u.Uid + ", not root"},
+		{"user-owned directory above a root one", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "home"), 0o755, uid, gid)
+			mustMkdir(t, filepath.Join(dir, "home", "sub"), 0o755, 0, 0)
+			return filepath.Join(dir, "home", "sub", "f")
+		}, "is owned by uid " + u.Uid},
+		{"user's symbolic link to a root directory", func(t *testing.T, dir, victim string) string {
+			link := filepath.Join(dir, "ssh")
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			mustRun(t, "chown", "-h", env.user, link)
+			return filepath.Join(link, "authorized_keys")
+		}, "is owned by uid " + u.Uid},
+		{"root's link to a user directory", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "home"), 0o755, uid, gid)
+			if err := os.Symlink(filepath.Join(dir, "home"), filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(dir, "link", "f")
+		}, "is owned by uid " + u.Uid},
+		{"world-writable directory", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "open"), 0o777, 0, 0)
+			return filepath.Join(dir, "open", "f")
+		}, "writable by every user"},
+		{"directory writable by the user's group", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "grp"), 0o775, 0, gid)
+			return filepath.Join(dir, "grp", "f")
+		}, "writable by group " + u.Gid},
+		{"root's link to a root directory", func(t *testing.T, dir, victim string) string {
+			if err := os.Symlink(victim, filepath.Join(dir, "link")); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(dir, "link", "new")
+		}, ""},
+		{"sticky world-writable directory", func(t *testing.T, dir, _ string) string {
+			mustMkdir(t, filepath.Join(dir, "tmp"), 0o777|os.ModeSticky, 0, 0)
+			return filepath.Join(dir, "tmp", "f")
+		}, ""},
+	}
+	c := env.dial(t, "root")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp(env.dir, "rootpath-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			victim := filepath.Join(dir, "victim")
+			mustMkdir(t, victim, 0o700, 0, 0)
+			writeFile(t, filepath.Join(victim, "authorized_keys"), []byte("root's\n"), 0o600)
+			p := tc.layout(t, dir, victim)
+			err = c.WriteFile(context.Background(), p, []byte("attacker's\n"), WriteOptions{Backup: true, MkdirParents: true})
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatalf("write refused: %v", err)
+				}
+				return
+			}
+			mustContain(t, err, "127.0.0.1", p, tc.refused, "refusing to write")
+			assertFile(t, filepath.Join(victim, "authorized_keys"), []byte("root's\n"), 0o600, 0, 0)
+			if names, _ := filepath.Glob(filepath.Join(victim, "*")); len(names) != 1 {
+				t.Errorf("files appeared in the root directory: %v", names)
+			}
+		})
+	}
+}
+
+// A write as a user is that user's: its file, and the kernel's refusal
+// where that user may not write.
+func TestWriteFileAsUser(t *testing.T) {
+	env := needSSHD(t)
+	u, uid, gid := lookupUser(t, env.user)
+	for _, login := range []string{"root", env.user} {
+		t.Run(login, func(t *testing.T) {
+			c := env.dial(t, login)
+			ctx := context.Background()
+			dir, err := os.MkdirTemp(env.dir, "as-")
+			if err != nil || os.Chmod(dir, 0o755) != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			home := filepath.Join(dir, "home")
+			mustMkdir(t, home, 0o755, uid, gid)
+			// A new file with its parents, then a secret one replacing a
+			// 0644 original: file and backup end up 0600.
+			deep := filepath.Join(home, "a", "b", "f")
+			if err := c.WriteFile(ctx, deep, []byte("x"), WriteOptions{As: env.user, MkdirParents: true, Mode: 0o640}); err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, deep, []byte("x"), 0o640, uid, gid)
+			if u, _ := ownerOf(t, filepath.Join(home, "a", "b")); u != uid {
+				t.Errorf("parent created as uid %d", u)
+			}
+			conf := filepath.Join(home, "secret.xml")
+			writeFile(t, conf, []byte("stock"), 0o644)
+			mustRun(t, "chown", env.user+":"+u.Gid, conf)
+			for _, content := range []string{"pw1", "pw2"} {
+				if err := c.WriteFile(ctx, conf, []byte(content), WriteOptions{As: env.user, Mode: 0o600, Backup: true}); err != nil {
+					t.Fatal(err)
+				}
+				assertFile(t, conf, []byte(content), 0o600, uid, gid)
+				assertFile(t, conf+".carbonctl.orig", []byte("stock"), 0o600, uid, gid)
+			}
+			// The kernel refuses what the user may not write: a root
+			// directory, also through the user's own symbolic link.
+			victim := filepath.Join(dir, "victim")
+			mustMkdir(t, victim, 0o755, 0, 0)
+			if err := os.Symlink(victim, filepath.Join(home, "ssh")); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{filepath.Join(victim, "f"), filepath.Join(home, "ssh", "f")} {
+				err := c.WriteFile(ctx, p, []byte("x"), WriteOptions{As: env.user})
+				mustContain(t, err, "cannot create a temporary file next to "+p)
+			}
+			if names, _ := filepath.Glob(filepath.Join(victim, "*")); len(names) != 0 {
+				t.Errorf("files appeared in the root directory: %v", names)
+			}
+			err = c.WriteFile(ctx, deep, []byte("x"), WriteOptions{As: env.user, Owner: "root"})
+			mustContain(t, err, "Owner and Group must be empty")
+		})
+	}
+}
+
+// Commands run as another user start in a directory every user may enter,
+// not in the login user's home (root's is 0700).
+func TestRunAsAnotherUserStartsInRoot(t *testing.T) {
+	env := needSSHD(t)
+	for _, login := range []string{"root", env.user} {
+		c := env.dial(t, login)
+		for _, as := range []string{env.user, "root"} {
+			if as == login {
+				continue
+			}
+			res, err := c.Run(context.Background(), as, "pwd; find . -maxdepth 0 -newer /nonexistent 2>/dev/null; find /proc/self -maxdepth 0 >/dev/null", nil)
+			if err != nil || res.ExitCode != 0 || string(res.Stdout) != "/\n" {
+				t.Errorf("login %s, as %s: %q %q code %d %v", login, as, res.Stdout, res.Stderr, res.ExitCode, err)
+			}
+		}
+	}
 }
 
 // Readers must see the old or the new content, never a mix or a short file.
@@ -1115,4 +1270,30 @@ func newPublicKey(t *testing.T, keyType string) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return signer.PublicKey()
+}
+
+// mustMkdir creates dir with mode and owner.
+func mustMkdir(t *testing.T, dir string, mode os.FileMode, uid, gid int) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lookupUser returns a local user and its uid and primary gid.
+func lookupUser(t *testing.T, name string) (*user.User, int, int) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return u, uid, gid
 }

@@ -40,12 +40,22 @@ const (
 	sudoMarker = "carbonctl-sudo-ok "
 )
 
-// sudoShell is run by sudo: it reports success, then runs the script ($1).
-const sudoShell = `echo "` + sudoMarker + `$$" >&2; exec sh -c "$1"`
+// sudoShell is run by sudo: it moves to runAsDir, reports success, then
+// runs the script ($1). This is the one place that decides where a command
+// run as another user starts: sshd starts the login shell in the login
+// user's home, which the other user may not enter (root's /root is 0700),
+// and find, for one, fails when it cannot return to its starting directory.
+const sudoShell = `cd ` + runAsDir + ` && echo "` + sudoMarker + `$$" >&2 && exec sh -c "$1"`
+
+// runAsDir is the working directory of every command Run, Gather or
+// WriteFile runs as a user other than the login user: one every user may
+// enter. Scripts that need another directory cd there themselves.
+const runAsDir = "/"
 
 // Run runs a POSIX sh script on the host as user as: "" (or the login user)
-// runs it as the login user, any other user goes through
-// `sudo -n [-u USER] -- sh -c`. stdin, which may be nil, is streamed to the
+// runs it as the login user (in the login user's home, where sshd starts
+// it), any other user goes through `sudo -n [-u USER] -- sh -c` and starts
+// in runAsDir. stdin, which may be nil, is streamed to the
 // script; this is also the way to upload data, e.g. Run(ctx, "root",
 // "tar -xf - -C /opt", archive). A stdin reader that blocks forever keeps a
 // goroutine alive after Run returns.

@@ -22,15 +22,28 @@ type WriteOptions struct {
 	// Backup, if the file exists and PATH.carbonctl.orig does not, keeps
 	// the original as PATH.carbonctl.orig (same inode, so mode, owner and
 	// times are preserved). An existing backup is never overwritten: it
-	// stays the pristine original.
+	// stays the pristine original. The backup is never more readable than
+	// the file: its permission bits are narrowed to the file's (an old
+	// 0644 backup of a file now written 0600 becomes 0600).
 	Backup bool
-	// MkdirParents creates missing parent directories (mode 0755, owned
-	// like Owner/Group).
+	// MkdirParents creates missing parent directories (mode 0755), owned
+	// by the user who writes (root, or As).
 	MkdirParents bool
+	// As writes the file as this user instead of root, so that the kernel
+	// checks every directory on the way with that user's rights: the way to
+	// write below paths an unprivileged user owns (CARBON_HOME, its home).
+	// The file gets As's uid and primary group; Owner and Group must be "".
+	As string
 }
 
 // WriteFile replaces path with data atomically, as root (through sudo -n
-// unless the login user is root), in one round trip: the data goes on stdin
+// unless the login user is root) or as opts.As, in one round trip. As
+// root, it first checks every directory from / down to path's: each must
+// be owned by root and writable by nobody else (unless sticky, like /tmp);
+// a symbolic link on the way must be owned by root, and then the resolved
+// directory is checked the same way. Only root can change what passed that
+// check, so nothing can swap a directory between the check and the write:
+// root never writes through a directory another user controls. Then the data goes on stdin
 // into a temporary file in the same directory (mktemp PATH.carbonctl-XXXXXX),
 // is flushed to disk (dd conv=fsync where dd supports it, else sync), gets
 // its mode and owner, and is renamed over path with mv -f, so readers see
@@ -38,11 +51,18 @@ type WriteOptions struct {
 // (and a backup made by this call) is removed on any failure. A path that is
 // a symbolic link is refused rather than replaced.
 func (c *Client) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
+	if opts.As == "root" {
+		opts.As = ""
+	}
 	script, err := writeScript(path, opts)
 	if err != nil {
 		return fmt.Errorf("writing %s on %s: %w", path, c.host, err)
 	}
-	inv, err := c.invocation(c.rootUser(), script)
+	as := opts.As
+	if as == "" {
+		as = c.rootUser()
+	}
+	inv, err := c.invocation(as, script)
 	if err != nil {
 		return fmt.Errorf("writing %s on %s: %w", path, c.host, err)
 	}
@@ -75,15 +95,21 @@ func writeScript(file string, opts WriteOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, name := range []string{opts.Owner, opts.Group} {
+	for _, name := range []string{opts.Owner, opts.Group, opts.As} {
 		if name != "" && !validUser(name) {
-			return "", fmt.Errorf("invalid owner or group %q", name)
+			return "", fmt.Errorf("invalid owner, group or user %q", name)
 		}
 	}
+	if opts.As != "" && opts.Owner+opts.Group != "" {
+		return "", fmt.Errorf("a file written as %s gets its owner: Owner and Group must be empty", opts.As)
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "p=%s d=%s mode=%s own=%s grp=%s backup=%t\n",
-		Quote(file), Quote(path.Dir(file)), Quote(mode), Quote(opts.Owner), Quote(opts.Group), opts.Backup)
+	fmt.Fprintf(&b, "p=%s d=%s mode=%s own=%s grp=%s backup=%t keep_owner=%t\n",
+		Quote(file), Quote(path.Dir(file)), Quote(mode), Quote(opts.Owner), Quote(opts.Group), opts.Backup, opts.As == "")
 	b.WriteString(writeFunctions)
+	if opts.As == "" {
+		b.WriteString(rootPathCheck)
+	}
 	if opts.MkdirParents {
 		fmt.Fprintf(&b, "make_parents %s\n", quoteAll(ancestors(file)))
 	}
@@ -128,16 +154,16 @@ func quoteAll(words []string) string {
 
 // writeFunctions are the helpers of the WriteFile script. Its variables:
 // p (the file), d (its directory), mode/own/grp (requested, may be empty),
-// backup (true/false).
+// backup and keep_owner (true/false: whether a replaced file's owner and
+// group stay; false when writing as a user, whose the file becomes).
 const writeFunctions = `set -f
 fail() { echo "carbonctl: $*" >&2; exit 1; }
 chown_spec() { s=$1; [ -z "$2" ] || s=$s:$2; echo "$s"; }
-# make_parents DIR...: create the missing ones, owned like own/grp.
+# make_parents DIR...: create the missing ones.
 make_parents() {
 	for a; do
 		[ -d "$a" ] && continue
 		mkdir -m 0755 -- "$a" || fail "cannot create directory $a"
-		[ -z "$own$grp" ] || chown -- "$(chown_spec "$own" "$grp")" "$a" || fail "cannot chown directory $a"
 	done
 }
 # perm_octal MODESTRING: set m to the octal permissions of an ls -l mode.
@@ -171,8 +197,10 @@ if [ -e "$p" ]; then
 	[ -n "$mode" ] || mode=$m
 fi
 [ -n "$mode" ] || mode=0644
-[ -n "$own" ] || own=$uid
-[ -n "$grp" ] || grp=$gid
+if $keep_owner; then
+	[ -n "$own" ] || own=$uid
+	[ -n "$grp" ] || grp=$gid
+fi
 tmp= orig=
 trap cleanup EXIT
 trap 'exit 129' HUP
@@ -195,4 +223,50 @@ if $backup && [ -f "$p" ] && [ ! -e "$p.carbonctl.orig" ] && [ ! -L "$p.carbonct
 fi
 mv -f -- "$tmp" "$p" || fail "cannot rename the temporary file over $p"
 tmp= orig=
+bk=$p.carbonctl.orig
+if $backup && [ -f "$bk" ] && [ ! -L "$bk" ]; then
+	out=$(LC_ALL=C ls -ldn -- "$bk") || fail "cannot stat $bk"
+	set -- $out
+	perm_octal "$1"
+	narrow=$(printf '%04o' $((0$m & 0$mode)))
+	[ "$narrow" = "$m" ] || chmod -- "$narrow" "$bk" || fail "cannot set the mode of $bk"
+fi
+`
+
+// rootPathCheck refuses a root write below a directory someone other than
+// root controls (see WriteFile), before anything is created. It uses the
+// variables and fail of writeFunctions.
+const rootPathCheck = `# check_dir DIR: if DIR exists, it must be owned by root and be a symbolic
+# link (linked=1) or a directory no one else may write to (sticky is fine).
+check_dir() {
+	[ -e "$1" ] || [ -L "$1" ] || return 0
+	last=$1
+	out=$(LC_ALL=C ls -ldn -- "$1") || fail "cannot stat $1"
+	set -- "$1" $out
+	[ "$4" = 0 ] || fail "$1 is owned by uid $4, not root: refusing to write $p as root below it"
+	case $2 in
+	l*) linked=1 ;;
+	d????????[tT]*) ;;
+	d???????w*) fail "$1 is writable by every user: refusing to write $p as root below it" ;;
+	d????w*) [ "$5" = 0 ] || fail "$1 is writable by group $5: refusing to write $p as root below it" ;;
+	d*) ;;
+	*) fail "$1 is not a directory" ;;
+	esac
+}
+# check_path DIR: check / and each component of DIR.
+check_path() {
+	linked= last=/ c= rest=${1#/}
+	check_dir /
+	while [ -n "$rest" ]; do
+		c=$c/${rest%%/*}
+		case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+		check_dir "$c"
+	done
+}
+check_path "$d"
+if [ -n "$linked" ]; then
+	real=$(cd -P -- "$last" && pwd -P) || fail "cannot resolve $last"
+	check_path "$real"
+	[ -z "$linked" ] || fail "cannot resolve $last"
+fi
 `

@@ -39,7 +39,6 @@ type syncSetup struct {
 	receivers []*node // every other node of the inventory, in file order
 	dirs      []string
 	user      string
-	group     string
 	cluster   string
 	port      int // sshd port of the receivers
 }
@@ -72,7 +71,7 @@ func (e *Engine) newSyncSetup() *syncSetup {
 	if src == nil {
 		return nil
 	}
-	s := &syncSetup{source: src, dirs: e.syncDirs(), user: e.inv.Product.User, group: e.inv.Product.Group,
+	s := &syncSetup{source: src, dirs: e.syncDirs(), user: e.inv.Product.User,
 		cluster: e.inv.Cluster.Name, port: e.inv.SSH.Port}
 	for _, n := range e.nodes {
 		if n != src {

@@ -223,15 +223,15 @@ func passwdHome(passwd []byte, user string) string {
 	return ""
 }
 
-// ensureSSHDir creates the product user's ~/.ssh (0700) when missing.
+// ensureSSHDir creates the product user's ~/.ssh (0700) when missing, as
+// that user: the home is the user's, so root never creates anything in it.
 func (e *Engine) ensureSSHDir(ctx context.Context, s *syncSetup, h *host, dir string, res *Result) error {
 	f, err := h.read(ctx, dir)
 	if err != nil || f.Exists {
 		return err
 	}
 	if e.opts.Apply {
-		script := fmt.Sprintf("mkdir -m 0700 %s && chown %s %s", remote.Quote(dir), remote.Quote(s.user+":"+s.group), remote.Quote(dir))
-		if err := run(ctx, h, "root", script, nil, "create "+dir); err != nil {
+		if err := run(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir); err != nil {
 			return err
 		}
 	}
@@ -252,9 +252,11 @@ func (e *Engine) writeAuthorizedKeys(ctx context.Context, s *syncSetup, h *host,
 	if out == string(cur.Content) {
 		return nil
 	}
-	opts := remote.WriteOptions{Backup: true}
+	// As the product user: ~/.ssh is that user's, and whatever it points
+	// to, the kernel lets the write reach only what that user may write.
+	opts := remote.WriteOptions{Backup: true, As: s.user}
 	if !cur.Exists {
-		opts = remote.WriteOptions{Mode: 0o600, Owner: s.user, Group: s.group}
+		opts = remote.WriteOptions{Mode: 0o600, As: s.user}
 	}
 	if err := h.write(ctx, e.opts.Apply, p, []byte(out), opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)

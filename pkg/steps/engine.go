@@ -277,6 +277,9 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 	case "xml", "text":
 		if file, err := n.vars.render(s.Name+".file", s.File); err == nil {
 			req.Contents = append(req.Contents, n.home(file))
+			if s.CarriesSecret() {
+				req.Stats = append(req.Stats, backupPath(n.home(file)))
+			}
 		}
 	case "hosts":
 		req.Contents = append(req.Contents, etcHosts)

@@ -6,11 +6,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -143,10 +144,11 @@ func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, n
 }
 
 // editFile runs edit on the content of a step's file below CARBON_HOME and
-// writes the result when it changed: in place, keeping the file's mode and
-// owner and backing up the original; a file missing on the node is an
-// error unless the step says `create`, which creates it owned by the
-// product user.
+// writes the result, as the product user, when it changed: in place,
+// keeping the file's mode and backing up the original; a file missing on
+// the node is an error unless the step says `create`, which creates it. A
+// file that carries a secret (playbook.Step.CarriesSecret) is made 0600,
+// its backup too, even when its content is already right.
 func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
 	rel, err := n.vars.render(s.Name+".file", s.File)
 	if err != nil {
@@ -165,20 +167,66 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Re
 	if err != nil {
 		return err
 	}
-	if !changed && cur.Exists {
+	backup := &remote.File{Path: backupPath(p)}
+	if s.CarriesSecret() {
+		if backup, err = n.host.read(ctx, backupPath(p)); err != nil {
+			return err
+		}
+	}
+	w := planEdit(cur, backup, changed, s.CarriesSecret())
+	if w.verb == "" && w.chmod == "" {
 		return nil
 	}
-	opts := n.productWrite(0o644)
-	verb := "create"
-	if cur.Exists {
-		verb = "patch"
-		opts.Mode, opts.Owner, opts.Group, opts.Backup = 0, "", "", true
-	}
+	opts := n.productWrite(w.mode)
+	opts.Backup = cur.Exists
 	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	res.fileChanged(verb, p, cur.Content, out)
+	if w.verb != "" {
+		res.fileChanged(w.verb, p, cur.Content, out)
+	}
+	if w.chmod != "" {
+		res.changed(fmt.Sprintf("chmod %04o %s (%s): it carries a secret", secretMode, p, w.chmod), "")
+	}
 	return nil
+}
+
+// secretMode is the mode of a file that carries a secret, and of its backup.
+const secretMode os.FileMode = 0o600
+
+// backupPath is where WriteFile keeps the original of path.
+func backupPath(p string) string { return p + ".carbonctl.orig" }
+
+// editWrite is what editFile does with a step's file.
+type editWrite struct {
+	verb  string      // "create", "patch", or "" when the content is right
+	mode  os.FileMode // the mode to write with; 0 keeps the file's
+	chmod string      // what must become 0600 besides: "", "the file", "its backup" or both
+}
+
+// planEdit decides editFile's write from the file, its backup, whether the
+// edit changed the content, and whether the file carries a secret.
+func planEdit(cur, backup *remote.File, changed, secret bool) editWrite {
+	var w editWrite
+	switch {
+	case !cur.Exists:
+		w.verb, w.mode = "create", 0o644
+	case changed:
+		w.verb = "patch"
+	}
+	if !secret {
+		return w
+	}
+	w.mode = secretMode
+	var fix []string
+	if cur.Exists && cur.Mode.Perm() != secretMode {
+		fix = append(fix, "the file")
+	}
+	if backup.Exists && backup.Mode.Perm()&^secretMode != 0 {
+		fix = append(fix, "its backup")
+	}
+	w.chmod = strings.Join(fix, " and ")
+	return w
 }
 
 // renderEdits turns a step's edit templates into patch operations for node n.

@@ -133,7 +133,7 @@ func (e *Engine) liveMembers(ctx context.Context, n *node) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return runOut(ctx, n.host, "root", script, nil, "read the membership log of "+n.name())
+	return runOut(ctx, n.host, n.vars.Product.User, script, nil, "read the membership log of "+n.name())
 }
 
 func (e *Engine) noteMembers(watch []*node, results map[*node]*Result) {

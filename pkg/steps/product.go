@@ -119,26 +119,39 @@ func (e *Engine) checkMarker(ctx context.Context, n *node) error {
 
 // unpack streams the archive as a tar into HOME.carbonctl-new and renames it
 // into place, so an interrupted upload never leaves a half-filled CARBON_HOME.
+// Root only makes the empty directory (given to the product user with
+// chown -h, which never follows a link) and renames it (mv -T, which never
+// moves into a directory someone put there); the product user unpacks and
+// writes the marker, so root never writes into what that user owns, even
+// when the parent directory is the user's.
 func (e *Engine) unpack(ctx context.Context, n *node) error {
 	home := n.vars.Node.Home
-	tmp := home + ".carbonctl-new"
-	owner := remote.Quote(n.vars.Product.User + ":" + n.vars.Product.Group)
-	script := strings.Join([]string{
+	tmp := remote.Quote(home + ".carbonctl-new")
+	prepare := strings.Join([]string{
 		"set -e",
 		"umask 022",
 		"mkdir -p " + remote.Quote(path.Dir(home)),
-		"rm -rf " + remote.Quote(tmp),
-		"mkdir " + remote.Quote(tmp),
-		"tar -xf - -C " + remote.Quote(tmp) + " --no-same-owner",
-		"printf '%s' " + remote.Quote(e.arch.markerContent()) + " > " + remote.Quote(tmp+"/"+markerName),
-		"chown -R " + owner + " " + remote.Quote(tmp),
-		"mv " + remote.Quote(tmp) + " " + remote.Quote(home),
+		"rm -rf " + tmp,
+		"mkdir " + tmp,
+		"chown -h " + remote.Quote(n.vars.Product.User+":"+n.vars.Product.Group) + " " + tmp,
+	}, "\n")
+	if err := run(ctx, n.host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
+		return err
+	}
+	fill := strings.Join([]string{
+		"set -e",
+		"umask 022",
+		"tar -xpf - -C " + tmp + " --no-same-owner",
+		"printf '%s' " + remote.Quote(e.arch.markerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
 	}, "\n")
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(e.arch.writeTar(pw)) }()
-	err := run(ctx, n.host, "root", script, pr, "unpack the product into "+home)
+	err := run(ctx, n.host, n.vars.Product.User, fill, pr, "unpack the product into "+home)
 	pr.Close()
-	return err
+	if err != nil {
+		return err
+	}
+	return run(ctx, n.host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
 }
 
 // run runs script on h as user and turns a non-zero exit into an error that

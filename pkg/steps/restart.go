@@ -408,7 +408,7 @@ func (e *Engine) logSizesOf(ctx context.Context, peers []*node) (sizes map[*node
 		}
 		script := fmt.Sprintf("wc -c < %s 2>/dev/null || echo 0\n%s && echo running\nexit 0",
 			remote.Quote(p.home(e.pb.Start.Log)), aliveScript(p.home(e.pb.Start.PidFile)))
-		out, err := runOut(ctx, p.host, "root", script, nil, "measure the log of "+p.name())
+		out, err := runOut(ctx, p.host, p.vars.Product.User, script, nil, "measure the log of "+p.name())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -459,7 +459,7 @@ func (e *Engine) awaitRejoin(ctx context.Context, n *node, offsets map[*node]int
 // loggedJoin reports whether p logged, after byte off of its log, that n joined.
 func (e *Engine) loggedJoin(ctx context.Context, p *node, off int64, n *node, match func(string) []string) (bool, error) {
 	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.home(e.pb.Start.Log)))
-	out, err := runOut(ctx, p.host, "root", script, nil, "read the log of "+p.name())
+	out, err := runOut(ctx, p.host, p.vars.Product.User, script, nil, "read the log of "+p.name())
 	if err != nil {
 		return false, err
 	}

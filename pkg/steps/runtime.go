@@ -156,6 +156,9 @@ func (h *host) write(ctx context.Context, apply bool, p string, data []byte, opt
 	defer h.mu.Unlock()
 	old := h.files[p]
 	f := &remote.File{Path: p, Exists: true, Content: data, Size: int64(len(data)), Mode: opts.Mode, Owner: opts.Owner, Group: opts.Group}
+	if opts.As != "" {
+		f.Owner = opts.As
+	}
 	if old != nil && old.Exists {
 		if f.Mode == 0 {
 			f.Mode = old.Mode
@@ -165,6 +168,9 @@ func (h *host) write(ctx context.Context, apply bool, p string, data []byte, opt
 		}
 	}
 	h.files[p] = f
+	if b := h.files[backupPath(p)]; opts.Backup && opts.Mode != 0 && b != nil && b.Exists {
+		b.Mode &^= os.ModePerm &^ opts.Mode // WriteFile narrows the backup's permissions to the file's
+	}
 	return nil
 }
 
@@ -201,7 +207,8 @@ func (n *node) manage(p string) {
 	n.mu.Unlock()
 }
 
-// productOwner is the owner for files carbonctl writes into CARBON_HOME.
+// productWrite is how carbonctl writes a file below CARBON_HOME: as the
+// product user, who owns it (never as root: see remote.WriteOptions.As).
 func (n *node) productWrite(mode os.FileMode) remote.WriteOptions {
-	return remote.WriteOptions{Mode: mode, Owner: n.vars.Product.User, Group: n.vars.Product.Group, MkdirParents: true}
+	return remote.WriteOptions{Mode: mode, As: n.vars.Product.User, MkdirParents: true}
 }

@@ -150,6 +150,7 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 			n := e.targets[0]
 			n.vars.Product.AdminPassword = tt.password
 			setFile(n.host, n.home("repository/conf/user-mgt.xml"), tt.file)
+			setFile(n.host, backupPath(n.home("repository/conf/user-mgt.xml")), nil)
 			marker := []byte(nil)
 			if tt.started {
 				marker = []byte("fingerprint\n")
