@@ -38,11 +38,15 @@ func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
 	if home == "" {
 		return // no [java]: the java step says so
 	}
-	req.Probes[javaProbeName] = javaProbe(home)
-	if e.jdk != nil {
-		req.Contents = append(req.Contents, path.Join(home, markerName))
-		req.Stats = append(req.Stats, home)
+	if e.jdk == nil {
+		req.Probes[javaProbeName] = javaProbe(home)
+		return
 	}
+	// A JDK carbonctl unpacked from the checksummed archive is known by the
+	// archive's release file: its marker and an executable bin/java prove
+	// it is there, without starting a JVM on every run.
+	req.Contents = append(req.Contents, path.Join(home, markerName))
+	req.Stats = append(req.Stats, home, path.Join(home, "bin", "java"))
 }
 
 // javaProbe prints `java -version` of the JDK at home, after checking that
@@ -97,6 +101,9 @@ func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
 	if n.javaHome() == "" {
 		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.name())
 	}
+	if e.jdk != nil {
+		return e.checkInstalledJDK(ctx, n)
+	}
 	p, ok := n.host.probe(javaProbeName)
 	if !ok {
 		return fmt.Errorf("java: no java -version result for %s", n.host.addr)
@@ -106,6 +113,21 @@ func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
 		return e.javaError(n, err)
 	}
 	return e.checkJavaVersion(n, version, "java -version")
+}
+
+// checkInstalledJDK checks the archive's JDK that carbonctl unpacked on
+// n's host (its marker matched): bin/java must still be an executable file,
+// and the archive's version one the playbook supports.
+func (e *Engine) checkInstalledJDK(ctx context.Context, n *node) error {
+	java := path.Join(n.javaHome(), "bin", "java")
+	f, err := n.host.read(ctx, java)
+	if err != nil {
+		return err
+	}
+	if !f.Exists || f.IsDir || f.Mode&0o111 == 0 {
+		return e.javaError(n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.path)))
+	}
+	return e.checkJavaVersion(n, e.jdk.version, "the release file of "+path.Base(e.jdk.path))
 }
 
 // javaError says which node, host and inventory key a JDK problem is about.
@@ -169,6 +191,7 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 	// The next node on this host finds the JDK installed.
 	n.host.remember(home, nil)
 	n.host.remember(path.Join(home, markerName), []byte(e.jdk.markerContent()))
+	n.host.rememberFile(&remote.File{Path: path.Join(home, "bin", "java"), Exists: true, Mode: 0o755})
 	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
 	version, err := parseJavaVersion(out)
 	if err != nil {

@@ -292,3 +292,47 @@ func TestJavaStepSharedHost(t *testing.T) {
 		t.Errorf("%d nodes unpacked the JDK, want 1", changed)
 	}
 }
+
+// TestInstalledJDKNeedsNoJVM: an archive's JDK that carbonctl unpacked is
+// checked by its marker, an executable bin/java and the archive's release
+// version, without a java -version probe (no JVM start on a no-op run).
+func TestInstalledJDKNeedsNoJVM(t *testing.T) {
+	j := writeTarGz(t, t.TempDir(), []tarEntry{{"jdk8u392-b08/bin/java", tar.TypeReg, "x"}, {"jdk8u392-b08/release", tar.TypeReg, "JAVA_VERSION=\"1.8.0_392\"\n"}})
+	jdk, err := inspectJDK(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	java := jdk.home() + "/bin/java"
+	tests := []struct {
+		name     string
+		java     *remote.File
+		versions []string
+		wantErr  string
+	}{
+		{"installed and supported", &remote.File{Path: java, Exists: true, Mode: 0o755}, []string{"1.7", "1.8"}, ""},
+		{"bin/java gone", &remote.File{Path: java}, []string{"1.8"}, "missing or not executable"},
+		{"bin/java not executable", &remote.File{Path: java, Exists: true, Mode: 0o644}, []string{"1.8"}, "missing or not executable"},
+		{"archive version unsupported", &remote.File{Path: java, Exists: true, Mode: 0o755}, []string{"1.7"}, "supports Java 1.7 only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHost("198.18.0.21")
+			h.files[jdk.home()] = &remote.File{Path: jdk.home(), Exists: true, IsDir: true}
+			h.files[jdk.home()+"/"+markerName] = &remote.File{Path: jdk.home() + "/" + markerName, Exists: true, Content: []byte(jdk.markerContent())}
+			h.files[java] = tt.java
+			e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
+			n := &node{host: h, vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.home()}}
+			res := &Result{}
+			err := e.java(context.Background(), n, res)
+			if tt.wantErr == "" {
+				if err != nil || res.Status == Changed {
+					t.Fatalf("err %v, status %v: want ok, unchanged", err, res.Status)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -140,9 +140,14 @@ func (h *host) unpacked(o overlay) {
 
 // remember records what path now holds after a change made by a command.
 func (h *host) remember(p string, content []byte) {
+	h.rememberFile(&remote.File{Path: p, Exists: true, Content: content, Size: int64(len(content))})
+}
+
+// rememberFile records what the host now holds at f.Path.
+func (h *host) rememberFile(f *remote.File) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.files[p] = &remote.File{Path: p, Exists: true, Content: content, Size: int64(len(content))}
+	h.files[f.Path] = f
 }
 
 // write writes data to path (only in apply mode) and records the new content.
