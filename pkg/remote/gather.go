@@ -39,6 +39,13 @@ type GatherRequest struct {
 	// bytes are lost) and exit status. Snippets run as the LOGIN user (not
 	// root) in the C locale: write them so they work unprivileged.
 	Probes map[string]string
+	// As lists, per user, paths (Contents and Stats; no Probes) to read as
+	// that user through sudo -n -u in the same round trip instead of as the
+	// login user: files the user owns and keeps private, such as the 0600
+	// files that carry a secret. Reading them as their owner needs no root
+	// and follows no link the owner could not. A root login, or a login as
+	// that user, reads them with everything else.
+	As map[string]GatherRequest
 }
 
 // Facts is what Gather found, keyed by path and by probe name.
@@ -67,8 +74,12 @@ func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) 
 		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(denied, ", "))
 	}
 	again := GatherRequest{}
+	contents := slices.Clone(req.Contents)
+	for _, r := range req.As {
+		contents = append(contents, r.Contents...)
+	}
 	for _, p := range denied {
-		if slices.Contains(req.Contents, p) {
+		if slices.Contains(contents, p) {
 			again.Contents = append(again.Contents, p)
 		} else {
 			again.Stats = append(again.Stats, p)
@@ -90,7 +101,7 @@ func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) 
 // gatherAs runs one gather script as user as ("" = the login user) and
 // returns the facts and the paths that user could not read.
 func (c *Client) gatherAs(ctx context.Context, as string, req GatherRequest) (*Facts, []string, error) {
-	plan, err := newGatherPlan(req)
+	plan, err := c.newGatherPlans(as, req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
@@ -129,6 +140,46 @@ type gatherPlan struct {
 	contents []string // the paths whose content to read, sorted, unique
 	probes   []string // probe names, sorted
 	snippets map[string]string
+	// as are the plans of req.As that run as another user after this one,
+	// by user, in the order of users.
+	as    map[string]*gatherPlan
+	users []string
+}
+
+// newGatherPlans plans req for a script run as user as ("" = the login
+// user): req.As's paths become nested plans where as is neither root nor
+// their user, and are read with the rest otherwise.
+func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, error) {
+	runAs := as
+	if runAs == "" {
+		runAs = c.user
+	}
+	nested := map[string]*gatherPlan{}
+	for user, r := range req.As {
+		if runAs == "root" || runAs == user || c.isRoot() {
+			req.Contents = append(slices.Clone(req.Contents), r.Contents...)
+			req.Stats = append(slices.Clone(req.Stats), r.Stats...)
+			continue
+		}
+		if !validUser(user) {
+			return nil, fmt.Errorf("invalid user name %q", user)
+		}
+		p, err := newGatherPlan(GatherRequest{Contents: r.Contents, Stats: r.Stats})
+		if err != nil {
+			return nil, err
+		}
+		nested[user] = p
+	}
+	plan, err := newGatherPlan(req)
+	if err != nil {
+		return nil, err
+	}
+	plan.as = nested
+	for user := range nested {
+		plan.users = append(plan.users, user)
+	}
+	slices.Sort(plan.users)
+	return plan, nil
 }
 
 // newGatherPlan validates and orders req.
@@ -191,8 +242,18 @@ fi
 printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 `, i)
 	}
+	for _, user := range p.users {
+		// A sudo that refuses prints nothing after the marker: those paths
+		// then count as denied.
+		fmt.Fprintf(&b, "echo %s\nsudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :\n",
+			Quote(gatherAsMarker+user), Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
+	}
 	return b.String()
 }
+
+// gatherAsMarker, followed by the user's name, starts the output of a
+// nested plan.
+const gatherAsMarker = "carbonctl-as "
 
 // typeLoop returns a loop that prints a line with one type character per
 // path (d directory, f readable regular file, o other, - missing, x cannot

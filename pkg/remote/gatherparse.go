@@ -17,6 +17,41 @@ var errChanged = errors.New("files changed while being read (or unexpected ls/ca
 // script's user could not see or read (type "x"); they are left out of Facts.
 func (p *gatherPlan) parse(out []byte) (*Facts, []string, error) {
 	r := &outputReader{buf: out}
+	facts, denied, err := p.parseSection(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, user := range p.users {
+		if line, err := r.line(); err != nil || line != gatherAsMarker+user {
+			return nil, nil, fmt.Errorf("no %q line in the output", gatherAsMarker+user)
+		}
+		denied = append(denied, p.as[user].parseNested(r, facts)...)
+	}
+	if !r.done() {
+		return nil, nil, fmt.Errorf("%d bytes of unexpected output at the end", len(r.buf)-r.off)
+	}
+	return facts, denied, nil
+}
+
+// parseNested reads a nested plan's output, if its sudo ran, into facts
+// and returns the paths it did not read: all of them when sudo refused.
+func (p *gatherPlan) parseNested(r *outputReader, facts *Facts) []string {
+	if !bytes.HasPrefix(r.buf[r.off:], []byte(gatherStart+"\n")) {
+		return p.paths
+	}
+	more, denied, err := p.parseSection(r)
+	if err != nil {
+		r.off = len(r.buf)
+		return p.paths
+	}
+	for name, f := range more.Files {
+		facts.Files[name] = f
+	}
+	return denied
+}
+
+// parseSection decodes one plan's own output at r.
+func (p *gatherPlan) parseSection(r *outputReader) (*Facts, []string, error) {
 	if err := r.skipTo(gatherStart); err != nil {
 		return nil, nil, err
 	}
@@ -48,9 +83,6 @@ func (p *gatherPlan) parse(out []byte) (*Facts, []string, error) {
 	}
 	if err := p.parseProbes(r, facts.Probes); err != nil {
 		return nil, nil, err
-	}
-	if !r.done() {
-		return nil, nil, fmt.Errorf("%d bytes of unexpected output at the end", len(r.buf)-r.off)
 	}
 	return facts, denied, nil
 }

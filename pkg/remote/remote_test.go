@@ -1297,3 +1297,58 @@ func lookupUser(t *testing.T, name string) (*user.User, int, int) {
 	gid, _ := strconv.Atoi(u.Gid)
 	return u, uid, gid
 }
+
+// TestGatherAs: paths listed under GatherRequest.As are read as their
+// owner inside the same round trip (a file only that user may read, and a
+// missing one); a login whose sudo refuses gets them denied and then the
+// usual root re-read, which reports why.
+func TestGatherAs(t *testing.T) {
+	env := needSSHD(t)
+	dir, err := os.MkdirTemp("", "cc-owner-read-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	secret, missing := filepath.Join(dir, "master-datasources.xml"), filepath.Join(dir, "master-datasources.xml.carbonctl.orig")
+	writeFile(t, secret, []byte("<password>s3cret</password>\n"), 0o600)
+	mustRun(t, "chown", env.pwUser+":"+env.pwUser, secret)
+	public := filepath.Join(dir, "carbon.xml")
+	writeFile(t, public, []byte("<Server/>\n"), 0o644)
+	req := GatherRequest{
+		Contents: []string{public},
+		Probes:   map[string]string{"whoami": "id -un"},
+		As:       map[string]GatherRequest{env.pwUser: {Contents: []string{secret}, Stats: []string{missing}}},
+	}
+	for _, login := range []string{"root", env.user} {
+		t.Run(login, func(t *testing.T) {
+			facts, err := env.dial(t, login).Gather(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFile(t, facts.Files[secret], secret, true)
+			checkFile(t, facts.Files[public], public, true)
+			if f := facts.Files[missing]; f == nil || f.Exists {
+				t.Errorf("%s: %+v, want a missing file", missing, f)
+			}
+			if got := strings.TrimSpace(facts.Probes["whoami"].Stdout); got != login {
+				t.Errorf("probe ran as %q, want the login user %q", got, login)
+			}
+		})
+	}
+	t.Run("nested plan in the script", func(t *testing.T) {
+		plan, err := env.dial(t, env.user).newGatherPlans("", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := plan.script()
+		if !strings.Contains(script, "sudo -n -u "+Quote(env.pwUser)) || strings.Count(script, gatherStart) != 2 {
+			t.Errorf("want one nested gather as %s in the login user's script:\n%s", env.pwUser, script)
+		}
+	})
+	t.Run("sudo refuses", func(t *testing.T) {
+		own := GatherRequest{As: map[string]GatherRequest{env.user: {Contents: []string{secret}}}}
+		_, err := env.dial(t, env.pwUser).Gather(context.Background(), own)
+		mustContain(t, err, "needs a password")
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -254,6 +255,14 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	for h, r := range reqs {
 		r.Contents = dedupe(r.Contents)
 		r.Stats = dedupe(r.Stats)
+		for user, own := range r.As {
+			own.Contents, own.Stats = dedupe(own.Contents), dedupe(own.Stats)
+			r.As[user] = own
+			// A path read as its owner is not also read as the login user
+			// (who may not read it, which costs a round trip as root).
+			r.Contents = slices.DeleteFunc(r.Contents, func(p string) bool { return slices.Contains(own.Contents, p) })
+			r.Stats = slices.DeleteFunc(r.Stats, func(p string) bool { return slices.Contains(own.Contents, p) || slices.Contains(own.Stats, p) })
+		}
 		out[h] = *r
 	}
 	return out
@@ -275,12 +284,23 @@ func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherReques
 			req.Contents = append(req.Contents, n.home(dest))
 		}
 	case "xml", "text":
-		if file, err := n.vars.render(s.Name+".file", s.File); err == nil {
-			req.Contents = append(req.Contents, n.home(file))
-			if s.CarriesSecret() {
-				req.Stats = append(req.Stats, backupPath(n.home(file)))
-			}
+		file, err := n.vars.render(s.Name+".file", s.File)
+		if err != nil {
+			return
 		}
+		if !s.CarriesSecret() {
+			req.Contents = append(req.Contents, n.home(file))
+			return
+		}
+		// A file that carries a secret is the product user's, mode 0600:
+		// read it as that user, in the same round trip.
+		if req.As == nil {
+			req.As = map[string]remote.GatherRequest{}
+		}
+		own := req.As[n.vars.Product.User]
+		own.Contents = append(own.Contents, n.home(file))
+		own.Stats = append(own.Stats, backupPath(n.home(file)))
+		req.As[n.vars.Product.User] = own
 	case "hosts":
 		req.Contents = append(req.Contents, etcHosts)
 	case "databases":
