@@ -14,6 +14,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
-  echo "Go is missing: install Go 1.22+ (e.g. apt-get install golang-go, or /usr/local/go)" >&2
+  echo "Go is missing: install Go 1.26+ (go.mod asks for it), e.g. in /usr/local/go" >&2
   exit 1
 fi
