@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/carbonctl/carbonctl/playbooks"
-	"strings"
 	"testing"
 )
 
@@ -22,15 +21,7 @@ func TestVarDeclarations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.toml", []byte("name = \"p\"\n"+tt.vars+start))
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
+			checkParseErr(t, err, tt.want)
 		})
 	}
 }
