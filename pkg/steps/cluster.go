@@ -288,13 +288,13 @@ type connPool struct {
 // pooledConn is one host's connection, dialled once.
 type pooledConn struct {
 	once   sync.Once
-	client *remote.Client
+	client remote.Host
 	err    error
 }
 
 // dial returns the pooled connection to addr, dialling it the first time;
 // different hosts are dialled in parallel.
-func (p *connPool) dial(ctx context.Context, addr string, cfg remote.Config, keys *remote.HostKeys) (*remote.Client, error) {
+func (p *connPool) dial(ctx context.Context, dial remote.Dialer, addr string, cfg remote.Config, keys *remote.HostKeys) (remote.Host, error) {
 	p.mu.Lock()
 	c := p.conns[addr]
 	if c == nil {
@@ -302,7 +302,7 @@ func (p *connPool) dial(ctx context.Context, addr string, cfg remote.Config, key
 		p.conns[addr] = c
 	}
 	p.mu.Unlock()
-	c.once.Do(func() { c.client, c.err = remote.Dial(ctx, addr, cfg, keys) })
+	c.once.Do(func() { c.client, c.err = dial(ctx, addr, cfg, keys) })
 	return c.client, c.err
 }
 

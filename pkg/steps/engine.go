@@ -38,9 +38,20 @@ type Options struct {
 	// new clustering domain, ...) be carried out as a full restart: every
 	// node of the product stops, then the manager starts first.
 	AllowDowntime bool
+	// Dial opens the connection to a host; nil is remote.DialHost (SSH).
+	// Tests give a fake.
+	Dial remote.Dialer
 	// pool shares connections between the product groups of one run
 	// (RunGroups); nil dials and closes per Run.
 	pool *connPool
+}
+
+// dialer is how this run opens its connections.
+func (o Options) dialer() remote.Dialer {
+	if o.Dial != nil {
+		return o.Dial
+	}
+	return remote.DialHost
 }
 
 // Engine runs one playbook against one inventory.
@@ -190,9 +201,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		h := list[i]
 		began := time.Now()
 		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), h.addr, cfg, keys)
 		} else {
-			h.client, h.err = remote.Dial(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.dialer()(ctx, h.addr, cfg, keys)
 		}
 		dialed := time.Now()
 		if h.err == nil {

@@ -14,7 +14,7 @@ import (
 // host is one machine: one SSH connection and what carbonctl knows of its files.
 type host struct {
 	addr   string
-	client *remote.Client
+	client remote.Host
 	err    error // connection or gather failure: every target on the host fails
 
 	// userMu serialises creating the product user for the nodes that
