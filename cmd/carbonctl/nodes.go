@@ -187,7 +187,7 @@ func parseEdited(c *cli.Context, inv *inventory.Inventory, data []byte, how stri
 
 // checkedGroups splits inv into product groups and checks them.
 func checkedGroups(inv *inventory.Inventory) ([]steps.Group, error) {
-	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ func checkLoadBalancer(groups []Group, names []string) *inventory.Error {
 		return nil
 	}
 	for _, g := range groups {
-		if g.PB.HasLBSteps() {
+		if hasStep[LoadBalancerKind](g.PB) {
 			return nil
 		}
 	}

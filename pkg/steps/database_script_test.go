@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
 // TestLoadScriptsFromArchive reads dbscripts from the product archive and
@@ -26,7 +24,7 @@ func TestLoadScriptsFromArchive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Engine{arch: testArchive(t, map[string]string{"wso2esb-4.9.0/dbscripts/mysql.sql": tt.script})}
-			w, err := e.loadScripts("REGISTRY_DB", playbook.Database{Scripts: []string{"dbscripts/mysql.sql"}}, &dbState{})
+			w, err := e.loadScripts("REGISTRY_DB", Database{Scripts: []string{"dbscripts/mysql.sql"}}, &dbState{})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -72,7 +70,7 @@ func testArchive(t *testing.T, files map[string]string) *archive {
 func TestLoadScriptsPrefersMySQL57(t *testing.T) {
 	both := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)", "p/dbscripts/mysql5.7.sql": "CREATE TABLE B (ID INT)"}
 	plain := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)"}
-	d := playbook.Database{Scripts: []string{"dbscripts/mysql.sql"}, MySQL57Script: []string{"dbscripts/mysql5.7.sql"}}
+	d := Database{Scripts: []string{"dbscripts/mysql.sql"}, MySQL57Script: []string{"dbscripts/mysql5.7.sql"}}
 	tests := []struct {
 		name    string
 		files   map[string]string

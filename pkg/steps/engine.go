@@ -279,85 +279,19 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	return out
 }
 
+// prefetchStep adds to req what step s reads on node n, when its kind reads
+// anything.
 func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherRequest) {
-	switch s.Type {
-	case "product":
-		prefetchProduct(n, req)
-	case "java":
-		e.prefetchJava(n, req)
-	case "copy":
-		// A copy that does not apply (e.g. the SVN client without method
-		// svn) names no file worth reading.
-		if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
-			return
-		}
-		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
-			req.Contents = append(req.Contents, n.home(dest))
-		}
-	case "xml", "text":
-		file, err := n.vars.render(s.Name+".file", s.File)
-		if err != nil {
-			return
-		}
-		if !s.CarriesSecret() {
-			req.Contents = append(req.Contents, n.home(file))
-			return
-		}
-		// A file that carries a secret is the product user's, mode 0600:
-		// read it as that user, in the same round trip.
-		if req.As == nil {
-			req.As = map[string]remote.GatherRequest{}
-		}
-		own := req.As[n.vars.Product.User]
-		own.Contents = append(own.Contents, n.home(file))
-		own.Stats = append(own.Stats, backupPath(n.home(file)))
-		req.As[n.vars.Product.User] = own
-	case "hosts":
-		req.Contents = append(req.Contents, etcHosts)
-	case "databases":
-		if n.vars.Node.Name == e.vars.Manager.Name {
-			for _, db := range s.Databases {
-				for _, sc := range append(append([]string{}, db.Scripts...), db.MySQL57Script...) {
-					req.Contents = append(req.Contents, n.home(sc))
-				}
-			}
-		}
-	case "service":
-		e.prefetchService(n, req)
-	case "start":
-		e.prefetchStart(n, req)
-	case "truststore":
-		prefetchTruststore(s, n, req)
-	case "depsync":
-		e.prefetchDepSync(n, req)
+	if k, ok := s.Kind.(Prefetcher); ok {
+		k.Prefetch(e, s, n, req)
 	}
 }
 
-// runStep runs one playbook step on its targets.
+// runStep runs one playbook step on its targets: as a whole when its kind
+// runs so, else on each target node in parallel.
 func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
-	switch s.Type {
-	case "databases":
-		return []*Result{e.runDatabases(ctx, s)}
-	case "start":
-		return e.runStart(ctx, s)
-	case "service":
-		return e.runService(ctx, s)
-	case "hosts":
-		return e.runHosts(ctx, s)
-	case "lb-certs", "lb-vhosts":
-		if e.lb == nil {
-			e.out.printf("skipping: no [loadbalancer] in %s\n", e.inv.Path)
-			return nil
-		}
-		act := e.lbCerts
-		if s.Type == "lb-vhosts" {
-			act = e.lbVHosts
-		}
-		return []*Result{e.runLB(ctx, s, act)}
-	case "depsync":
-		return e.runDepSync(ctx, s)
-	case "registry-collection":
-		return []*Result{e.runRegistryCollections(ctx, s)}
+	if k, ok := s.Kind.(StepRunner); ok {
+		return k.Run(ctx, e, s)
 	}
 	results := make([]*Result, len(e.targets))
 	e.parallel(len(e.targets), func(i int) {
@@ -382,21 +316,11 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
 	}
-	switch s.Type {
-	case "product":
-		err = e.product(ctx, n, res)
-	case "java":
-		err = e.java(ctx, n, res)
-	case "copy":
-		err = e.copyFile(ctx, s, n, res)
-	case "xml":
-		err = e.patchXML(ctx, s, n, res)
-	case "text":
-		err = e.patchText(ctx, s, n, res)
-	case "truststore":
-		err = e.truststore(ctx, s, n, res)
-	default:
+	k, ok := s.Kind.(NodeActor)
+	if !ok {
 		err = fmt.Errorf("step type %q cannot run per node", s.Type)
+	} else {
+		err = k.RunNode(ctx, e, s, n, res)
 	}
 	if err != nil {
 		n.markFailed()

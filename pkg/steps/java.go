@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"os"
 	"path"
 	"strings"
@@ -31,6 +32,24 @@ func javaHomeOf(j inventory.Java, jdk *jdkArchive) string {
 		return jdk.home()
 	}
 	return j.Home
+}
+
+// Java is the "java" step kind: the node's JDK, checked against the
+// versions the playbook supports, unpacked from [java] archive when given.
+// It has no fields.
+type Java struct{}
+
+// Check has nothing to check.
+func (*Java) Check() error { return nil }
+
+// Prefetch reads the JDK's marker or probes its version.
+func (*Java) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchJava(n, req)
+}
+
+// RunNode makes the node's JDK right.
+func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+	return e.java(ctx, n, res)
 }
 
 func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"io"
 	"path"
 	"strings"
@@ -19,6 +20,23 @@ const (
 	etcPasswd = "/etc/passwd"
 	etcGroup  = "/etc/group"
 )
+
+// Product is the "product" step kind: the product user and CARBON_HOME
+// unpacked from the inventory's archive. It has no fields.
+type Product struct{}
+
+// Check has nothing to check.
+func (*Product) Check() error { return nil }
+
+// Prefetch reads the archive marker, the account databases and CARBON_HOME.
+func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	prefetchProduct(n, req)
+}
+
+// RunNode makes the node's product user and CARBON_HOME right.
+func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+	return e.product(ctx, n, res)
+}
 
 func prefetchProduct(n *node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, n.home(markerName), etcPasswd, etcGroup)

@@ -174,7 +174,7 @@ func (e *Engine) printed(results []*Result) []*Result {
 // startStep is the playbook's start step.
 func (e *Engine) startStep() (playbook.Step, bool) {
 	for _, s := range e.pb.Steps {
-		if s.Type == "start" {
+		if stepIs[NodeStarter](s) {
 			return s, true
 		}
 	}
@@ -190,7 +190,7 @@ func (e *Engine) silentPlan(ctx context.Context) []*Result {
 	defer func() { e.opts.Apply, e.out.w = apply, out }()
 	drift := map[string][]string{}
 	for _, s := range e.pb.Steps {
-		if s.Type == "start" || ctx.Err() != nil {
+		if stepIs[NodeStarter](s) || ctx.Err() != nil {
 			continue
 		}
 		for _, r := range e.runStep(ctx, s) {

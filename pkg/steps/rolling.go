@@ -58,7 +58,7 @@ func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
 	var workers, managers []*startPlan
 	for _, p := range plans {
 		switch {
-		case p.res.Status != Changed || p.d.action != "restart":
+		case p.res.Status != Changed || p.d.action != actRestart:
 		case p.n.vars.Node.IsManager:
 			managers = append(managers, p)
 		default:
@@ -75,7 +75,7 @@ func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
 				fail(p.res, err)
 				return
 			}
-			p.d.action = "start"
+			p.d.action = actStart
 		})
 	}
 }
@@ -90,9 +90,9 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 			continue
 		}
 		switch manager := p.n.vars.Node.IsManager; {
-		case p.d.action == "start" && manager:
+		case p.d.action == actStart && manager:
 			managers = append(managers, p)
-		case p.d.action == "start":
+		case p.d.action == actStart:
 			workers = append(workers, p)
 		case manager:
 			rollManagers = append(rollManagers, p)
@@ -224,7 +224,7 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 		return p
 	}
 	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, e.takesSetup(n), setup.Exists)
-	if p.d.action == "none" {
+	if p.d.action == actNone {
 		res.Note = fmt.Sprintf("running (pid %s)", p.pid)
 		return p
 	}
@@ -235,9 +235,9 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, p.args...), " ")
 	reason := p.d.reason
 	switch {
-	case p.d.action == "restart" && e.split != nil:
+	case p.d.action == actRestart && e.split != nil:
 		reason += "; " + e.split.reason()
-	case p.d.action == "restart":
+	case p.d.action == actRestart:
 		reason += "; rolling: one node at a time, after its peers see it rejoin"
 	}
 	res.changed(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")

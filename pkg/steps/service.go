@@ -134,13 +134,23 @@ func (e *Engine) serviceUnit(n *node) (string, bool) {
 	return unitName(e.inv.Cluster.Name, n.name()), true
 }
 
-func (e *Engine) hasServiceStep() bool {
-	for _, s := range e.pb.Steps {
-		if s.Type == "service" {
-			return true
-		}
-	}
-	return false
+func (e *Engine) hasServiceStep() bool { return hasStep[*Service](e.pb) }
+
+// Service is the "service" step kind: one systemd unit per node, on the
+// hosts that run systemd. It has no fields.
+type Service struct{}
+
+// Check has nothing to check.
+func (*Service) Check() error { return nil }
+
+// Prefetch reads the node's unit and whether systemd runs.
+func (*Service) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchService(n, req)
+}
+
+// Run installs the units, one result per host.
+func (*Service) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runService(ctx, s)
 }
 
 // prefetchService adds to the batch read: whether systemd runs, the node's

@@ -199,7 +199,7 @@ func serviceEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager")
+	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager", Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -202,18 +201,20 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned 
 	original := map[string][]byte{}
 	edited := map[string][]byte{}
 	for _, s := range e.pb.Steps {
-		edit := e.fileEditor(s, n)
-		if edit == nil {
+		k, ok := s.Kind.(FileEditor)
+		if !ok {
 			continue
 		}
-		rel, err := n.vars.render(s.Name+".file", s.File)
+		edit := k.Editor(e, s, n)
+		file, create := k.EditedFile()
+		rel, err := n.vars.render(s.Name+".file", file)
 		if ok, werr := n.vars.when(s.Name+".when", s.When); err != nil || werr != nil || !ok || !holdsMemberSettings(path.Base(rel)) {
 			continue
 		}
 		p := n.home(rel)
 		if _, done := edited[p]; !done {
 			cur, err := n.host.read(ctx, p)
-			if err != nil || !cur.Exists && !s.Create {
+			if err != nil || !cur.Exists && !create {
 				continue // the step itself reports it
 			}
 			original[p], edited[p] = cur.Content, cur.Content
@@ -228,18 +229,6 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned 
 		planned.addFile(path.Base(p), content)
 	}
 	return current, planned
-}
-
-// fileEditor is the edit an xml or text step makes to its file on n; nil
-// for other steps.
-func (e *Engine) fileEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
-	switch s.Type {
-	case "xml":
-		return e.xmlEditor(s, n)
-	case "text":
-		return textEditor(s, n)
-	}
-	return nil
 }
 
 // checkSplit refuses a run whose changes need a full restart (planSplit)

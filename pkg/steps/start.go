@@ -23,9 +23,16 @@ const (
 	setupMarker   = ".carbonctl/setup-done" // the manager's -Dsetup start happened
 )
 
+// What the start step does with a node.
+const (
+	actNone    = "none"
+	actStart   = "start"
+	actRestart = "restart"
+)
+
 // startDecision is what the start step does with one node.
 type startDecision struct {
-	action string // "none", "start" or "restart"
+	action string // actNone, actStart or actRestart
 	setup  bool   // pass the playbook's setup argument
 	reason string
 }
@@ -39,22 +46,44 @@ func (e *Engine) takesSetup(n *node) bool {
 // decideStart picks the action from the node's state: a running node whose
 // configuration is the one it was started with is left alone.
 func decideStart(running bool, startedWith, fingerprint string, takesSetup, setupDone bool) startDecision {
-	d := startDecision{action: "none"}
+	d := startDecision{action: actNone}
 	switch {
 	case running && startedWith == fingerprint:
 		return d
 	case running && startedWith == "":
-		d.action, d.reason = "restart", "running, but not started by carbonctl with this configuration"
+		d.action, d.reason = actRestart, "running, but not started by carbonctl with this configuration"
 	case running:
-		d.action, d.reason = "restart", "configuration changed"
+		d.action, d.reason = actRestart, "configuration changed"
 	default:
-		d.action, d.reason = "start", "not running"
+		d.action, d.reason = actStart, "not running"
 	}
 	if takesSetup && !setupDone {
 		d.setup = true
 		d.reason += "; first start, with the setup argument"
 	}
 	return d
+}
+
+// Start is the "start" step kind: the nodes run with their configuration,
+// managers first, a changed running node restarting in a roll (rolling.go).
+// It has no fields: how to start is the playbook's [start].
+type Start struct{}
+
+// Check has nothing to check.
+func (*Start) Check() error { return nil }
+
+// StartsNodes marks the kind that starts nodes (NodeStarter).
+func (*Start) StartsNodes() {}
+
+// Prefetch reads the node's markers and pid file, probes whether it runs
+// and which peers it sees.
+func (*Start) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchStart(n, req)
+}
+
+// Run decides for every target, then starts and rolls (runStart).
+func (*Start) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runStart(ctx, s)
 }
 
 func (e *Engine) prefetchStart(n *node, req *remote.GatherRequest) {
@@ -144,7 +173,7 @@ func (e *Engine) baseArgs(n *node) []string {
 // its systemd unit where it has one, else detached with nohup), waits for
 // the started line and records the configuration it runs with.
 func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
-	if d.action == "restart" {
+	if d.action == actRestart {
 		if err := e.stopNode(ctx, n); err != nil {
 			return err
 		}
