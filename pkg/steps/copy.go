@@ -72,7 +72,7 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, k *Copy, n *node
 	if cur.Exists && bytes.Equal(cur.Content, data) {
 		return nil
 	}
-	if err := n.host.write(ctx, e.opts.Apply, dest, data, n.productWrite(0o644)); err != nil {
+	if err := e.writeFile(ctx, n.host, dest, data, n.productWrite(0o644)); err != nil {
 		return fmt.Errorf("install %s: %w", dest, err)
 	}
 	verb := "install"

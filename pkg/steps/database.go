@@ -461,11 +461,7 @@ func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, wan
 		if e.opts.Verbose {
 			listing = statementList(w.statements)
 		}
-		res.changed(desc, listing)
-		if !e.opts.Apply {
-			continue
-		}
-		if err := e.importInto(ctx, db, w, present); err != nil {
+		if err := e.change(res, desc, listing, func() error { return e.importInto(ctx, db, w, present) }); err != nil {
 			return err
 		}
 	}
@@ -536,14 +532,12 @@ var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 123
 
 // exec records an SQL action (shown masked) and runs it when applying.
 func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query string, args ...any) error {
-	res.changed(shown, "")
-	if !e.opts.Apply {
+	return e.change(res, shown, "", func() error {
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("%s: %w", shown, err)
+		}
 		return nil
-	}
-	if _, err := db.ExecContext(ctx, query, args...); err != nil {
-		return fmt.Errorf("%s: %w", shown, err)
-	}
-	return nil
+	})
 }
 
 // statementList shows each statement's first line with its script line.

@@ -268,7 +268,7 @@ func (e *Engine) syncFile(ctx context.Context, n *node, p, content string, mode 
 	if cur.Exists && string(cur.Content) == content && cur.Mode.Perm() == mode {
 		return nil
 	}
-	if err := n.host.write(ctx, e.opts.Apply, p, []byte(content), n.productWrite(mode)); err != nil {
+	if err := e.writeFile(ctx, n.host, p, []byte(content), n.productWrite(mode)); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	verb := "write"

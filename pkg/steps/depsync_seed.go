@@ -43,7 +43,7 @@ func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*n
 			mu.Unlock()
 		}
 	})
-	if len(seeded) > 0 && e.opts.Apply {
+	if len(seeded) > 0 && !e.planning() {
 		e.firstSync(ctx, s, seeded, results)
 	}
 }
@@ -114,13 +114,12 @@ func (e *Engine) emptyOnce(ctx context.Context, n *node, rel []string, marker, b
 	if len(abs) == 0 {
 		desc = fmt.Sprintf("record in %s that there is nothing to empty before %s", marker, before)
 	}
-	if e.opts.Apply {
-		if err := run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name()); err != nil {
-			return false, err
-		}
+	if err := e.change(res, desc, "", func() error {
+		return run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name())
+	}); err != nil {
+		return false, err
 	}
 	n.host.remember(marker, []byte(text))
-	res.changed(desc, "")
 	return true, nil
 }
 

@@ -400,6 +400,11 @@ func dedupe(list []string) []string {
 // fileChanged records a file change with its line counts and unified diff
 // (headed a/PATH, b/PATH like git's, for absolute paths too).
 func (r *Result) fileChanged(verb, p string, old, updated []byte) {
+	r.changed(fileChange(verb, p, old, updated))
+}
+
+// fileChange describes a file change with its line counts, and its diff.
+func fileChange(verb, p string, old, updated []byte) (desc, diff string) {
 	added, removed := textdiff.Stat(old, updated)
-	r.changed(fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated))
+	return fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated)
 }

@@ -92,7 +92,7 @@ func (e *Engine) writeHosts(ctx context.Context, h *host, res *Result) error {
 	if !cur.Exists {
 		opts.Mode, opts.Owner, opts.Group = 0o644, "root", "root"
 	}
-	if err := h.write(ctx, e.opts.Apply, etcHosts, []byte(out), opts); err != nil {
+	if err := e.writeFile(ctx, h, etcHosts, []byte(out), opts); err != nil {
 		return fmt.Errorf("write %s on %s: %w", etcHosts, h.addr, err)
 	}
 	res.fileChanged("update", etcHosts, cur.Content, []byte(out))

@@ -137,7 +137,7 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n 
 	}
 	opts := n.productWrite(w.mode)
 	opts.Backup = cur.Exists
-	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
+	if err := e.writeFile(ctx, n.host, p, out, opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	if w.verb != "" {

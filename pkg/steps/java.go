@@ -194,10 +194,9 @@ func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
 // version the unpacked java reports.
 func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 	home := n.javaHome()
-	res.changed(fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.path), e.jdk.sha256, e.jdk.version, home), "")
 	// A plan predicts what java -version will say from the release file.
 	out := fmt.Sprintf("java version %q\n", e.jdk.version)
-	if e.opts.Apply {
+	if err := e.change(res, fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.path), e.jdk.sha256, e.jdk.version, home), "", func() error {
 		f, err := os.Open(e.jdk.path)
 		if err != nil {
 			return fmt.Errorf("JDK archive %s: %w", e.jdk.path, err)
@@ -206,6 +205,9 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 		if out, err = runOut(ctx, n.host, "root", e.jdkInstallScript(), f, "unpack the JDK into "+home); err != nil {
 			return e.javaError(n, err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	// The next node on this host finds the JDK installed.
 	n.host.remember(home, nil)

@@ -54,7 +54,7 @@ func (e *Engine) lbCerts(ctx context.Context, res *Result) error {
 		d.Action, l.certPath(), l.keyPath(), d.Reason, l.conf.CertKeyType.Describe(), l.conf.ServiceHostName,
 		strings.Join(l.names(), ","), l.conf.CertDays)
 	res.changed(desc, "")
-	if !e.opts.Apply {
+	if e.planning() {
 		l.setCert(nil, true, true)
 		return nil
 	}
@@ -124,7 +124,7 @@ func (e *Engine) installProvidedCert(ctx context.Context, crt, key *remote.File,
 			continue
 		}
 		opts := remote.WriteOptions{Mode: f.mode, Owner: "root", Group: "root", Backup: true, MkdirParents: true}
-		if err := l.host.write(ctx, e.opts.Apply, f.cur.Path, f.data, opts); err != nil {
+		if err := e.writeFile(ctx, l.host, f.cur.Path, f.data, opts); err != nil {
 			return fmt.Errorf("install %s: %w", f.cur.Path, err)
 		}
 		res.changed(fmt.Sprintf("install the %s as %s (mode %04o)", f.what, f.cur.Path, f.mode), "")

@@ -77,10 +77,10 @@ func (e *Engine) truststore(ctx context.Context, s playbook.Step, k *Truststore,
 		return nil
 	}
 	res.changed(importDesc(p, conf.TruststoreAlias, held, leaf, cur.Exists), "")
-	if !e.opts.Apply {
+	if e.planning() {
 		// What the file would become is unknown; a stand-in makes the
 		// start step see the change.
-		return n.host.write(ctx, false, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
+		return e.writeFile(ctx, n.host, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
 	}
 	return e.importCert(ctx, n, p, leaf, held != nil)
 }

@@ -130,7 +130,7 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *
 	default:
 		res.changed("nginx -t, then start nginx (it is not running)", "")
 	}
-	if !e.opts.Apply {
+	if e.planning() {
 		return nil
 	}
 	return e.applyVHosts(ctx, changes, running, marker.Path, applied, res)
@@ -167,7 +167,7 @@ func (e *Engine) applyVHosts(ctx context.Context, changes []vhostChange, running
 	l := e.lb
 	for i, c := range changes {
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root", Backup: true}
-		if err := l.host.write(ctx, true, c.cur.Path, c.data, opts); err != nil {
+		if err := e.writeFile(ctx, l.host, c.cur.Path, c.data, opts); err != nil {
 			return e.rollback(ctx, changes[:i], err)
 		}
 	}
@@ -213,7 +213,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 			continue
 		}
 		opts := remote.WriteOptions{Mode: c.cur.Mode, Owner: c.cur.Owner, Group: c.cur.Group}
-		if err := h.write(ctx, true, c.cur.Path, c.cur.Content, opts); err != nil {
+		if err := e.writeFile(ctx, h, c.cur.Path, c.cur.Content, opts); err != nil {
 			failures = append(failures, err.Error())
 		}
 	}

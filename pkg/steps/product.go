@@ -69,12 +69,9 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 		return e.checkMarker(ctx, n)
 	}
 	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.path), e.arch.sha256, home, n.vars.Product.User)
-	if e.opts.Apply {
-		if err := e.unpack(ctx, n); err != nil {
-			return err
-		}
+	if err := e.change(res, desc, "", func() error { return e.unpack(ctx, n) }); err != nil {
+		return err
 	}
-	res.changed(desc, "")
 	// From here on, reads below home are served from the archive: that is what
 	// the host now holds (or, in a plan, would hold).
 	n.host.unpacked(overlay{home: home, arch: e.arch, owner: n.vars.Product.User, group: n.vars.Product.Group})
@@ -105,14 +102,11 @@ func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
 		script = fmt.Sprintf("{ getent group %s >/dev/null || groupadd --system %s; } && %s", remote.Quote(g), remote.Quote(g), script)
 		desc = fmt.Sprintf("create group %s and user %s", g, u)
 	}
-	if e.opts.Apply {
-		if err := run(ctx, n.host, "root", script, nil, "create product user "+u); err != nil {
-			return err
-		}
+	if err := e.change(res, desc, "", func() error { return run(ctx, n.host, "root", script, nil, "create product user "+u) }); err != nil {
+		return err
 	}
 	n.host.remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
 	n.host.remember(etcGroup, []byte(fmt.Sprintf("%s%s:x::\n", group.Content, g)))
-	res.changed(desc, "")
 	return nil
 }
 

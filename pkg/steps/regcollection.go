@@ -151,7 +151,7 @@ func (e *Engine) registryCollections(ctx context.Context, schema string, paths [
 	defer admin.Close()
 	reg := regStore{db: admin, schema: schema}
 	if err := reg.checkSchema(ctx); err != nil {
-		if e.opts.Apply {
+		if !e.planning() {
 			return err
 		}
 		// A plan on fresh hosts: the registry node's databases step,
@@ -173,11 +173,9 @@ func (e *Engine) registryCollections(ctx context.Context, schema string, paths [
 		if len(missing) > 1 {
 			desc += "; first its missing parent collections " + strings.Join(missing[:len(missing)-1], ", ")
 		}
-		res.changed(desc, "")
-		if !e.opts.Apply {
-			continue
-		}
-		if err := reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.inv.Cluster.Name)); err != nil {
+		if err := e.change(res, desc, "", func() error {
+			return reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.inv.Cluster.Name))
+		}); err != nil {
 			return fmt.Errorf("create registry collection %s in %s: %w", p, schema, err)
 		}
 	}

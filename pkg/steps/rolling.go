@@ -32,21 +32,22 @@ func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
-	if e.split != nil && e.opts.Apply {
+	if e.split != nil && !e.planning() {
 		e.stopForFullRestart(ctx, plans)
 	}
 	managers, rolling, workers := startPhases(plans)
-	if e.opts.Apply {
-		e.launchAll(ctx, managers)
+	if e.planning() {
+		// Each plan's result says what `up` would do; nothing starts.
+		e.skipIfManagerDown(s, plans, append(workers, rolling...))
+		return e.inOrder(results)
 	}
+	e.launchAll(ctx, managers)
 	if e.skipIfManagerDown(s, plans, append(workers, rolling...)) {
 		return e.inOrder(results)
 	}
-	if e.opts.Apply {
-		e.launchAll(ctx, workers)
-		e.roll(ctx, rolling)
-		e.awaitMembership(ctx, results)
-	}
+	e.launchAll(ctx, workers)
+	e.roll(ctx, rolling)
+	e.awaitMembership(ctx, results)
 	return e.inOrder(results)
 }
 

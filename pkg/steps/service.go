@@ -274,7 +274,7 @@ func (e *Engine) installUnits(ctx context.Context, h *host, nodes []*node, res *
 	for _, u := range a.write {
 		p := path.Join(unitDir, u.unit)
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}
-		if err := h.write(ctx, e.opts.Apply, p, []byte(u.want), opts); err != nil {
+		if err := e.writeFile(ctx, h, p, []byte(u.want), opts); err != nil {
 			return fmt.Errorf("write unit %s on %s: %w", p, h.addr, err)
 		}
 		verb := "update"
@@ -288,11 +288,8 @@ func (e *Engine) installUnits(ctx context.Context, h *host, nodes []*node, res *
 		res.Note = fmt.Sprintf("%d unit(s) installed and enabled", len(units))
 		return nil
 	}
-	res.changed(script, "")
-	if e.opts.Apply {
-		if err := run(ctx, h, "root", script, nil, "enable and load the units"); err != nil {
-			return err
-		}
+	if err := e.change(res, script, "", func() error { return run(ctx, h, "root", script, nil, "enable and load the units") }); err != nil {
+		return err
 	}
 	for _, u := range a.enable {
 		h.remember(path.Join(wantsDir, u), nil)

@@ -243,7 +243,7 @@ func (e *Engine) checkSplit() *Result {
 	e.out.header("CLUSTER CHANGE", e.inv.Cluster.Name)
 	res := &Result{Step: "cluster-change", Target: e.inv.Cluster.Name}
 	switch {
-	case !e.opts.Apply:
+	case e.planning():
 		e.out.printf("%s: `up --allow-downtime` stops every node of this product, then starts the manager first and the others after it\n", what)
 		return nil
 	case len(e.targets) < len(e.nodes):

@@ -195,11 +195,11 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 			}
 		}
 	}
-	if err := n.host.write(ctx, true, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
+	if err := e.writeFile(ctx, n.host, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
 		return fmt.Errorf("record the started configuration of %s: %w", n.name(), err)
 	}
 	if d.setup {
-		if err := n.host.write(ctx, true, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
+		if err := e.writeFile(ctx, n.host, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
 			return fmt.Errorf("record the setup start of %s: %w", n.name(), err)
 		}
 	}
