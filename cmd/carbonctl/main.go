@@ -188,7 +188,7 @@ func converge(c *cli.Context, apply bool) error {
 		return err
 	}
 	began := time.Now()
-	report, err := steps.RunGroups(c.Context, groups, runOptions(c, apply, c.Command.Name))
+	report, err := steps.Run(c.Context, groups, options(c, apply))
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

@@ -46,8 +46,7 @@ func status(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{Limit: splitList(c.String("limit")), Forks: c.Int("forks"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	st, err := steps.ReadGroupsStatus(c.Context, groups, opts)
+	st, err := steps.ReadStatus(c.Context, groups, options(c, false))
 	if st == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -141,13 +140,8 @@ func lifecycle(c *cli.Context, op string) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{
-		Limit: splitList(c.String("limit")), Forks: c.Int("forks"), Verbose: c.Bool("verbose"),
-		StartTimeout: c.Duration("start-timeout"), JoinTimeout: c.Duration("join-timeout"),
-		AcceptNewHostKeys: c.Bool("accept-new-host-keys"), BreakLock: c.Bool("break-lock"), Out: c.App.Writer,
-	}
 	began := time.Now()
-	report, err := steps.OperateGroups(c.Context, groups, opts, op)
+	report, err := steps.Operate(c.Context, groups, options(c, true), op)
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

@@ -38,7 +38,7 @@ func syncNow(c *cli.Context) error {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
 	began := time.Now()
-	report, err := steps.Sync(c.Context, inv, steps.Options{AcceptNewHostKeys: c.Bool("accept-new-host-keys")})
+	report, err := steps.Sync(c.Context, inv, options(c, false))
 	if errors.Is(err, steps.ErrNoRsyncSync) {
 		return cli.Exit(fmt.Sprintf("%s: %v", inv.Path, err), exitInput)
 	}

@@ -42,7 +42,7 @@ type Options struct {
 	// Tests give a fake.
 	Dial remote.Dialer
 	// pool shares connections between the product groups of one run
-	// (RunGroups); nil dials and closes per Run.
+	// (Run); nil dials and closes per group.
 	pool *connPool
 }
 
@@ -75,9 +75,9 @@ type Engine struct {
 	split *clusterSplit
 }
 
-// Run executes pb against inv and returns what happened. The error is only
-// for problems before any step ran (bad --limit, unreadable archive).
-func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
+// runGroup executes pb against inv and returns what happened. The error is
+// only for problems before any step ran (bad --limit, unreadable archive).
+func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
 	e, closeAll, err := prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err

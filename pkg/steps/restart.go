@@ -76,14 +76,14 @@ func (e *Engine) dial(ctx context.Context) ([]*Result, error) {
 	return e.connect(ctx, keys), nil
 }
 
-// Operate starts, stops or restarts the nodes (op is OpStart, OpStop or
+// operateGroup starts, stops or restarts the nodes (op is OpStart, OpStop or
 // OpRestart) under the cluster's run lock. Start: managers, then workers.
 // Stop: workers, then managers. Restart: rolling, one worker at a time, each
 // waiting until every other node logs that it joined again, the managers
 // last. Start and restart refuse while `up` would change the configuration
 // of a target (they apply none). The error is for problems before any node
 // was touched.
-func Operate(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
+func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
 	opts.Apply, opts.Command = true, op
 	e, done, err := prepare(inv, pb, opts)
 	if err != nil {
