@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonctl/carbonctl/pkg/ops"
 	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
@@ -100,9 +101,9 @@ func logs(c *cli.Context) error {
 		return err
 	}
 	g := groupOf(groups, name)
-	o := steps.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	err = steps.StreamLog(c.Context, g.Inv, g.PB, name, o, c.App.Writer, c.App.ErrWriter)
-	var usage *steps.UsageError
+	o := ops.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
+	err = ops.StreamLog(c.Context, g.Inv, g.PB, name, o, c.App.Writer, c.App.ErrWriter)
+	var usage *ops.UsageError
 	switch {
 	case err == nil:
 		return nil

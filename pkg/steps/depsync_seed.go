@@ -137,7 +137,7 @@ func seedScript(dirs []string, marker, text string) string {
 // firstSync runs the sync script once on the source and reports, on each
 // seeded node's result, what reached it.
 func (e *Engine) firstSync(ctx context.Context, s *syncSetup, seeded []*node, results map[*node]*Result) {
-	out, err := runSyncScript(ctx, s.source.host, s.user, s.source.depsyncPath(depsync.ScriptName))
+	out, err := depsync.RunScript(ctx, s.source.host.client, s.user, s.source.depsyncPath(depsync.ScriptName))
 	for _, n := range seeded {
 		res := results[n]
 		lines := linesOf(out, n.name())
@@ -161,30 +161,4 @@ func linesOf(out, name string) []string {
 		}
 	}
 	return lines
-}
-
-// syncError is a sync script run that exited non-zero.
-type syncError struct {
-	code int
-	out  string
-}
-
-// Error says how the script ended, with its last lines.
-func (e *syncError) Error() string {
-	return fmt.Sprintf("the sync script exited with status %d: %s", e.code, lastLines(strings.TrimSpace(e.out), 5))
-}
-
-// runSyncScript runs the sync script as the product user, waiting for a
-// run in progress to end; it returns what the script printed.
-func runSyncScript(ctx context.Context, h *host, user, script string) (string, error) {
-	cmd := fmt.Sprintf("[ -x %[1]s ] || { echo 'no sync script %[1]s: run carbonctl up first' >&2; exit 3; }\nexec %[1]s --wait", remote.Quote(script))
-	r, err := h.client.Run(ctx, user, cmd, nil)
-	if err != nil {
-		return "", err
-	}
-	out := string(r.Stdout) + string(r.Stderr)
-	if r.ExitCode != 0 {
-		return out, &syncError{code: r.ExitCode, out: out}
-	}
-	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/runlock"
 	"github.com/carbonctl/carbonctl/pkg/textdiff"
 )
 
@@ -46,8 +47,8 @@ type Options struct {
 	pool *connPool
 }
 
-// dialer is how this run opens its connections.
-func (o Options) dialer() remote.Dialer {
+// Dialer is how this run opens its connections.
+func (o Options) Dialer() remote.Dialer {
 	if o.Dial != nil {
 		return o.Dial
 	}
@@ -70,7 +71,7 @@ type Engine struct {
 	local   localFiles
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
-	lockInfo LockInfo
+	lockInfo runlock.LockInfo
 	// split is set when this run's changes need a full restart.
 	split *clusterSplit
 }
@@ -135,8 +136,8 @@ func interrupted(ctx context.Context, step string) error {
 	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
-// sshConfig is how carbonctl logs in to the inventory's hosts.
-func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
+// SSHConfig is how carbonctl logs in to the inventory's hosts.
+func SSHConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
 	cfg := remote.Config{
 		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
 		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
@@ -191,7 +192,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	if e.lb != nil {
 		needed[e.lb.host] = true
 	}
-	cfg := sshConfig(e.inv, e.opts.AcceptNewHostKeys)
+	cfg := SSHConfig(e.inv, e.opts.AcceptNewHostKeys)
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {
@@ -201,9 +202,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		h := list[i]
 		began := time.Now()
 		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), h.addr, cfg, keys)
+			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), h.addr, cfg, keys)
 		} else {
-			h.client, h.err = e.opts.dialer()(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.Dialer()(ctx, h.addr, cfg, keys)
 		}
 		dialed := time.Now()
 		if h.err == nil {
@@ -259,8 +260,8 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	}
 	e.prefetchLB(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {
-		reqs[m.host].Stats = append(reqs[m.host].Stats, sharedLockDir) // where the run lock goes
-		reqs[m.host].Probes[lockProbeName] = lockProbe(sharedLockPath(e.inv.Cluster.Name), e.lockInfo)
+		reqs[m.host].Stats = append(reqs[m.host].Stats, runlock.SharedDir) // where the run lock goes
+		reqs[m.host].Probes[runlock.ProbeName] = runlock.Probe(runlock.SharedPath(e.inv.Cluster.Name), e.lockInfo)
 	}
 	out := map[*host]remote.GatherRequest{}
 	for h, r := range reqs {

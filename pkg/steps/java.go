@@ -100,7 +100,7 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 	case javaUnsafe:
 		return "", fmt.Errorf("the JDK at %s can be changed by users other than root, so carbonctl will not run it (ls -ldnL: %s): make every directory from / to bin/java owned by root and not group- or world-writable", home, strings.ReplaceAll(out, "\n", "; "))
 	}
-	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, lastLines(out, 5))
+	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, remote.LastLines(out, 5))
 }
 
 // java makes sure the node's JDK is there and is one its playbook supports:

@@ -236,7 +236,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 func (e *Engine) nginxBuild() (nginx.Build, error) {
 	p, ok := e.lb.host.probe(probeNginxV)
 	if !ok || p.ExitCode != 0 {
-		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, lastLines(strings.TrimSpace(p.Stdout), 3))
+		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, remote.LastLines(strings.TrimSpace(p.Stdout), 3))
 	}
 	b, err := nginx.ParseV(p.Stdout)
 	if err != nil {

@@ -174,24 +174,5 @@ func run(ctx context.Context, h *host, as, script string, stdin io.Reader, doing
 }
 
 func runOut(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) (string, error) {
-	r, err := h.client.Run(ctx, as, script, stdin)
-	if err != nil {
-		return "", fmt.Errorf("%s on %s: %w", doing, h.addr, err)
-	}
-	if r.ExitCode != 0 {
-		msg := strings.TrimSpace(string(r.Stderr))
-		if msg == "" {
-			msg = strings.TrimSpace(string(r.Stdout))
-		}
-		return "", fmt.Errorf("%s on %s failed (exit %d): %s", doing, h.addr, r.ExitCode, lastLines(msg, 5))
-	}
-	return string(r.Stdout), nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return remote.RunScript(ctx, h.client, h.addr, as, script, stdin, doing)
 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/carbonctl/carbonctl/pkg/runlock"
 	"io"
 	"sort"
 	"strconv"
@@ -45,7 +46,7 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	if command == "" {
 		command = "up"
 	}
-	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: NewLockInfo(command)}
+	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
 	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
 	if inv.Java.Archive != "" {
 		jdk, err := openJDK(inv.Java.Archive)

@@ -364,7 +364,7 @@ tail -c 4096 %s 2>/dev/null | tail -n %d`,
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
-				printable(lastLines(logged, 5)), e.startOutputPath(n))
+				printable(remote.LastLines(logged, 5)), e.startOutputPath(n))
 		}
 		select {
 		case <-ctx.Done():
@@ -390,7 +390,7 @@ func (e *Engine) startFailure(ctx context.Context, n *node, said, logged string)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s stopped during start-up", n.name())
 	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (%s):", e.pb.Start.Script, source), said))
-	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), lastLines(logged, 5)))
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), remote.LastLines(logged, 5)))
 	return fmt.Errorf("%s", b.String())
 }
 
