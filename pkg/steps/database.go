@@ -336,19 +336,19 @@ func (e *Engine) loadScripts(name string, d Database, st *dbState) (wantDB, erro
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
-		if _, _, found, err := e.arch.read(path.Clean(d.MySQL57Script[0])); err == nil && found {
+		if _, _, found, err := e.arch.Read(path.Clean(d.MySQL57Script[0])); err == nil && found {
 			scripts = d.MySQL57Script
 		}
 	}
 	for _, sc := range scripts {
 		rel := path.Clean(sc)
-		w.scriptPath = path.Base(e.arch.path) + ":" + rel
-		data, _, found, err := e.arch.read(rel)
+		w.scriptPath = path.Base(e.arch.Path) + ":" + rel
+		data, _, found, err := e.arch.Read(rel)
 		if err != nil {
 			return w, err
 		}
 		if !found {
-			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.path)
+			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.Path)
 		}
 		stmts, err := sqlscript.Split(string(data))
 		if err != nil {

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"archive/zip"
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func TestLoadScriptsFromArchive(t *testing.T) {
 }
 
 // testArchive writes a product zip holding files and opens it.
-func testArchive(t *testing.T, files map[string]string) *archive {
+func testArchive(t *testing.T, files map[string]string) *archive.Product {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "wso2esb-4.9.0.zip")
 	f, err := os.Create(p)
@@ -57,11 +58,11 @@ func testArchive(t *testing.T, files map[string]string) *archive {
 		t.Fatal(err)
 	}
 	f.Close()
-	a, err := openArchive(p)
+	a, err := archive.OpenProduct(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.close)
+	t.Cleanup(a.Close)
 	return a
 }
 

@@ -57,7 +57,7 @@ func (e *Engine) existingDirs(ctx context.Context, n *node, rel []string) ([]str
 		if err != nil {
 			return nil, err
 		}
-		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.hasDir(d) {
+		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.HasDir(d) {
 			out = append(out, d)
 		}
 	}
@@ -70,16 +70,6 @@ func (h *host) overlaid(home string) bool {
 	defer h.mu.Unlock()
 	for _, o := range h.overlays {
 		if o.home == home {
-			return true
-		}
-	}
-	return false
-}
-
-// hasDir reports whether the archive holds directory rel (relative to CARBON_HOME).
-func (a *archive) hasDir(rel string) bool {
-	for p := range a.byPath {
-		if p == rel || strings.HasPrefix(p, rel+"/") {
 			return true
 		}
 	}

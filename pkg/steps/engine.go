@@ -8,6 +8,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"io"
 	"slices"
 	"sort"
@@ -62,8 +63,8 @@ type Engine struct {
 	opts  Options
 	out   *printer
 	vars  Vars
-	arch  *archive
-	jdk   *jdkArchive // [java] archive; nil with [java] home
+	arch  *archive.Product
+	jdk   *archive.JDK // [java] archive; nil with [java] home
 	hosts map[string]*host
 	nodes []*node // every node of the inventory
 	// targets are the nodes this run works on (--limit).

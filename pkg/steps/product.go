@@ -68,7 +68,7 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 	if dir.Exists {
 		return e.checkMarker(ctx, n)
 	}
-	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.path), e.arch.sha256, home, n.vars.Product.User)
+	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.Path), e.arch.SHA256, home, n.vars.Product.User)
 	if err := e.change(res, desc, "", func() error { return e.unpack(ctx, n) }); err != nil {
 		return err
 	}
@@ -120,11 +120,11 @@ func (e *Engine) checkMarker(ctx context.Context, n *node) error {
 	}
 	if !m.Exists {
 		return fmt.Errorf("%s exists on %s but was not installed by carbonctl (no %s): move it aside, or unpack %s there yourself and write %q into %s",
-			home, n.host.addr, markerName, path.Base(e.arch.path), "sha256 "+e.arch.sha256, markerName)
+			home, n.host.addr, markerName, path.Base(e.arch.Path), "sha256 "+e.arch.SHA256, markerName)
 	}
-	if string(m.Content) != e.arch.markerContent() {
+	if string(m.Content) != e.arch.MarkerContent() {
 		return fmt.Errorf("%s on %s was unpacked from another archive (%s); carbonctl never overwrites an installed product: stop the node and move %s aside to install %s",
-			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.path))
+			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.Path))
 	}
 	return nil
 }
@@ -154,10 +154,10 @@ func (e *Engine) unpack(ctx context.Context, n *node) error {
 		"set -e",
 		"umask 022",
 		"tar -xpf - -C " + tmp + " --no-same-owner",
-		"printf '%s' " + remote.Quote(e.arch.markerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
+		"printf '%s' " + remote.Quote(e.arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
 	}, "\n")
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(e.arch.writeTar(pw)) }()
+	go func() { pw.CloseWithError(e.arch.WriteTar(pw)) }()
 	err := run(ctx, n.host, n.vars.Product.User, fill, pr, "unpack the product into "+home)
 	pr.Close()
 	if err != nil {

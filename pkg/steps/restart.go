@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/runlock"
 	"io"
 	"sort"
@@ -49,7 +50,7 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
 	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
 	if inv.Java.Archive != "" {
-		jdk, err := openJDK(inv.Java.Archive)
+		jdk, err := archive.OpenJDK(inv.Java.Archive)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -60,12 +61,12 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	if err := e.build(); err != nil {
 		return nil, nil, err
 	}
-	arch, err := openArchive(inv.Product.Archive)
+	arch, err := archive.OpenProduct(inv.Product.Archive)
 	if err != nil {
 		return nil, nil, err
 	}
 	e.arch = arch
-	return e, func() { e.closeHosts(); arch.close() }, nil
+	return e, func() { e.closeHosts(); arch.Close() }, nil
 }
 
 // dial connects to the hosts and reads their state.

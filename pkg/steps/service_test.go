@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"io"
 	"os/exec"
 	"path"
@@ -203,7 +204,7 @@ func serviceEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive{sha256: "archive"}}
+	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive.Product{SHA256: "archive"}}
 	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
 	e.vars = newVars(inv, pb)
 	if err := e.build(); err != nil {

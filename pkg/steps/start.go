@@ -142,7 +142,7 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 // files carbonctl manages for it and its start arguments.
 func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "), n.javaHome())
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.SHA256, strings.Join(e.baseArgs(n), " "), n.javaHome())
 	n.mu.Lock()
 	var paths []string
 	for p := range n.managed {
