@@ -1,13 +1,14 @@
 package playbook_test
 
 import (
-	"github.com/carbonctl/carbonctl/pkg/playbook"
-	"github.com/carbonctl/carbonctl/pkg/steps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 const start = `

@@ -1,10 +1,11 @@
 package playbook_test
 
 import (
-	"github.com/carbonctl/carbonctl/pkg/playbook"
-	"github.com/carbonctl/carbonctl/pkg/steps"
 	"strings"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 func TestTextStepChecks(t *testing.T) {

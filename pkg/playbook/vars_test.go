@@ -2,11 +2,11 @@ package playbook_test
 
 import (
 	"fmt"
+	"testing"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/steps"
-
 	"github.com/carbonctl/carbonctl/playbooks"
-	"testing"
 )
 
 func TestVarDeclarations(t *testing.T) {

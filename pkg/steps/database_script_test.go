@@ -2,11 +2,12 @@ package steps
 
 import (
 	"archive/zip"
-	"github.com/carbonctl/carbonctl/pkg/archive"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/archive"
 )
 
 // TestLoadScriptsFromArchive reads dbscripts from the product archive and

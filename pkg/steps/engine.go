@@ -8,7 +8,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/carbonctl/carbonctl/pkg/archive"
 	"io"
 	"slices"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -126,6 +126,56 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 	}
 	report.tally(e.addresses(), e.order())
 	return report, interrupted(ctx, step)
+}
+
+// prepare builds an engine with its archive open; done closes the archive
+// and the connections.
+func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Engine, func(), error) {
+	if opts.Forks <= 0 {
+		opts.Forks = 10
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Minute
+	}
+	if opts.JoinTimeout <= 0 {
+		opts.JoinTimeout = 2 * time.Minute
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	command := opts.Command
+	if command == "" {
+		command = "up"
+	}
+	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
+	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
+	if inv.Java.Archive != "" {
+		jdk, err := archive.OpenJDK(inv.Java.Archive)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.jdk = jdk
+	}
+	e.vars = newVars(inv, pb)
+	e.vars.JavaHome = javaHomeOf(inv.Java, e.jdk)
+	if err := e.build(); err != nil {
+		return nil, nil, err
+	}
+	arch, err := archive.OpenProduct(inv.Product.Archive)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.arch = arch
+	return e, func() { e.closeHosts(); arch.Close() }, nil
+}
+
+// dial connects to the hosts and reads their state.
+func (e *Engine) dial(ctx context.Context) ([]*Result, error) {
+	keys, err := remote.NewHostKeys(e.inv.SSH.KnownHosts, e.opts.AcceptNewHostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", e.inv.Path, err)
+	}
+	return e.connect(ctx, keys), nil
 }
 
 // interrupted names the step that was running when ctx ended (Ctrl-C), or

@@ -3,13 +3,13 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/carbonctl/carbonctl/pkg/archive"
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"os"
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 

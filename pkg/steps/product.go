@@ -3,11 +3,11 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"io"
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 

@@ -3,12 +3,12 @@ package steps
 import (
 	"context"
 	"fmt"
-	"github.com/carbonctl/carbonctl/pkg/archive"
 	"os"
 	"path"
 	"strings"
 	"sync"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 

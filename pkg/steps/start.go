@@ -15,6 +15,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/systemd"
 )
 
 // Files carbonctl keeps in CARBON_HOME/.carbonctl to know what it started.
@@ -190,7 +191,7 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 	if unit, ok := e.serviceUnit(n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
-			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(setupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
+			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
 				return err
 			}
 		}
@@ -244,11 +245,11 @@ func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bo
 // its environment file, and prints its main pid. A unit whose process ended
 // at once has none: the script then fails with the end of its journal.
 func unitStartScript(unit, setupArg string) string {
-	env := remote.Quote(setupEnvFile(unit))
+	env := remote.Quote(systemd.SetupEnvFile(unit))
 	pass := "rm -f " + env
 	if setupArg != "" {
 		pass = fmt.Sprintf("install -d -m 0755 %s && (umask 022 && printf '%%s\\n' %s > %s)",
-			remote.Quote(setupEnvDir), remote.Quote("CARBONCTL_SETUP_ARG="+setupArg), env)
+			remote.Quote(systemd.SetupEnvDir), remote.Quote("CARBONCTL_SETUP_ARG="+setupArg), env)
 	}
 	u := remote.Quote(unit)
 	return fmt.Sprintf(`%s || exit 1
