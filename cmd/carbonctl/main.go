@@ -153,7 +153,7 @@ func loadFile(c *cli.Context, p string) (*inventory.Inventory, []steps.Group, er
 	for _, w := range inv.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
-	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
 	if err == nil {
 		err = steps.Check(groups)
 	}
@@ -188,7 +188,7 @@ func converge(c *cli.Context, apply bool) error {
 		return err
 	}
 	began := time.Now()
-	report, err := steps.RunGroups(c.Context, groups, runOptions(c, apply, c.Command.Name))
+	report, err := steps.Run(c.Context, groups, options(c, apply))
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -242,7 +242,7 @@ func validate(c *cli.Context) error {
 
 func listPlaybooks(c *cli.Context) error {
 	for _, name := range playbook.Names(playbooks.FS) {
-		pb, err := playbook.Load(playbooks.FS, name)
+		pb, err := playbook.Load(playbooks.FS, name, steps.Kinds())
 		if err != nil {
 			return cli.Exit(err.Error(), exitFailed)
 		}

@@ -87,7 +87,8 @@ func TestAllowDowntimeFlag(t *testing.T) {
 		set := flag.NewFlagSet("up", flag.ContinueOnError)
 		set.Bool("allow-downtime", true, "")
 		c := cli.NewContext(app, set, nil)
-		if got := runOptions(c, tt.apply, "up").AllowDowntime; got != tt.want {
+		c.Command = &cli.Command{Name: "up"}
+		if got := options(c, tt.apply).AllowDowntime; got != tt.want {
 			t.Errorf("apply %v: AllowDowntime = %v, want %v", tt.apply, got, tt.want)
 		}
 	}

@@ -141,9 +141,9 @@ func stopNode(c *cli.Context, inv *inventory.Inventory, name string) error {
 	if err != nil {
 		return err
 	}
-	o := runOptions(c, true, "remove-node")
+	o := options(c, true)
 	o.Limit = []string{name}
-	report, err := steps.OperateGroups(c.Context, groups, o, steps.OpRetire)
+	report, err := steps.Operate(c.Context, groups, o, steps.OpRetire)
 	if report != nil && err == nil && !report.Failed() {
 		return nil
 	}
@@ -187,7 +187,7 @@ func parseEdited(c *cli.Context, inv *inventory.Inventory, data []byte, how stri
 
 // checkedGroups splits inv into product groups and checks them.
 func checkedGroups(inv *inventory.Inventory) ([]steps.Group, error) {
-	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, group
 		fmt.Fprintf(w, "dry run: %s is not written; the plan of the new inventory follows\n", inv.Path)
 	}
 	began := time.Now()
-	report, err := steps.RunGroups(c.Context, groups, runOptions(c, apply, c.Command.Name))
+	report, err := steps.Run(c.Context, groups, options(c, apply))
 	if report == nil {
 		return cli.Exit(fmt.Sprintf("%v\n%s", err, fail), exitFailed)
 	}
@@ -224,18 +224,6 @@ func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, group
 		return cli.Exit("", exitFailed)
 	}
 	return nil
-}
-
-// runOptions are the engine options from the flags of a command that
-// converges (up, plan, add-node, remove-node); flags a command lacks read
-// as unset.
-func runOptions(c *cli.Context, apply bool, command string) steps.Options {
-	return steps.Options{
-		Apply: apply, Limit: splitList(c.String("limit")), Forks: c.Int("forks"), ShowDiff: apply && c.Bool("diff"), Verbose: c.Bool("verbose"),
-		StartTimeout: c.Duration("start-timeout"), JoinTimeout: c.Duration("join-timeout"),
-		AcceptNewHostKeys: c.Bool("accept-new-host-keys"), Out: c.App.Writer, Command: command,
-		BreakLock: apply && c.Bool("break-lock"), AllowDowntime: apply && c.Bool("allow-downtime"),
-	}
 }
 
 // inserted returns the bytes that data has and raw has not, when data is

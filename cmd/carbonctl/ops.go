@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonctl/carbonctl/pkg/ops"
 	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
@@ -46,8 +47,7 @@ func status(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{Limit: splitList(c.String("limit")), Forks: c.Int("forks"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	st, err := steps.ReadGroupsStatus(c.Context, groups, opts)
+	st, err := steps.ReadStatus(c.Context, groups, options(c, false))
 	if st == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -101,9 +101,9 @@ func logs(c *cli.Context) error {
 		return err
 	}
 	g := groupOf(groups, name)
-	o := steps.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
-	err = steps.StreamLog(c.Context, g.Inv, g.PB, name, o, c.App.Writer, c.App.ErrWriter)
-	var usage *steps.UsageError
+	o := ops.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow"), AcceptNewHostKeys: c.Bool("accept-new-host-keys")}
+	err = ops.StreamLog(c.Context, g.Inv, g.PB, name, o, c.App.Writer, c.App.ErrWriter)
+	var usage *ops.UsageError
 	switch {
 	case err == nil:
 		return nil
@@ -141,13 +141,8 @@ func lifecycle(c *cli.Context, op string) error {
 	if err != nil {
 		return err
 	}
-	opts := steps.Options{
-		Limit: splitList(c.String("limit")), Forks: c.Int("forks"), Verbose: c.Bool("verbose"),
-		StartTimeout: c.Duration("start-timeout"), JoinTimeout: c.Duration("join-timeout"),
-		AcceptNewHostKeys: c.Bool("accept-new-host-keys"), BreakLock: c.Bool("break-lock"), Out: c.App.Writer,
-	}
 	began := time.Now()
-	report, err := steps.OperateGroups(c.Context, groups, opts, op)
+	report, err := steps.Operate(c.Context, groups, options(c, true), op)
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

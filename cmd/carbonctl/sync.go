@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
-	"github.com/carbonctl/carbonctl/pkg/steps"
+	"github.com/carbonctl/carbonctl/pkg/ops"
 )
 
 // syncCommand is `carbonctl sync INVENTORY`: one rsync deployment sync now.
@@ -38,8 +38,8 @@ func syncNow(c *cli.Context) error {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
 	began := time.Now()
-	report, err := steps.Sync(c.Context, inv, steps.Options{AcceptNewHostKeys: c.Bool("accept-new-host-keys")})
-	if errors.Is(err, steps.ErrNoRsyncSync) {
+	report, err := ops.Sync(c.Context, inv, options(c, false))
+	if errors.Is(err, ops.ErrNoRsyncSync) {
 		return cli.Exit(fmt.Sprintf("%s: %v", inv.Path, err), exitInput)
 	}
 	if report != nil {

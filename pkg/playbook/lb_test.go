@@ -1,8 +1,11 @@
-package playbook
+package playbook_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 const lbHeader = `name = "p"
@@ -36,11 +39,11 @@ name = "truststore"
 type = "truststore"
 file = "repository/resources/security/client-truststore.jks"
 `
-	pb, err := Parse("lb.toml", []byte(good))
+	pb, err := playbook.Parse("lb.toml", []byte(good), steps.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := pb.Steps[1].VHosts
+	v := pb.Steps[1].Kind.(*steps.LBVHosts).VHosts
 	if v.Prefix != "ei" || v.ServiceBackends != "all" || v.MgtPort != 9443 || len(v.Directives) != 1 {
 		t.Fatalf("vhosts %+v", v)
 	}
@@ -51,7 +54,7 @@ file = "repository/resources/security/client-truststore.jks"
 		"truststore no file": {`file = "repository/resources/security/client-truststore.jks"`, ``, "truststore needs file"},
 		"unknown vhost key":  {`mgt_port = 9443`, `mgt_port = 9443` + "\n  sticky = true", "unknown key"},
 	} {
-		_, err := Parse("lb.toml", []byte(strings.Replace(good, tt.old, tt.new, 1)))
+		_, err := playbook.Parse("lb.toml", []byte(strings.Replace(good, tt.old, tt.new, 1)), steps.Kinds())
 		if err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("%s: err = %v, want %q", name, err, tt.err)
 		}

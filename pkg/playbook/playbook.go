@@ -14,7 +14,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
-	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
 // Playbook is one product's list of steps.
@@ -38,7 +37,7 @@ type Playbook struct {
 	// 8280, 8243), by name, before the node's port offset: e.g. MB's AMQP
 	// port. validate checks them for clashes like Carbon's.
 	Ports map[string]int `toml:"ports"`
-	Steps []Step         `toml:"step"`
+	Steps []Step         `toml:"-"` // decoded by Parse through the step kinds
 	// Source is where the playbook was read from (embedded name or path).
 	Source string `toml:"-"`
 }
@@ -73,91 +72,30 @@ type Start struct {
 	StartingLine   string   `toml:"starting_pattern"`
 }
 
-// Step is one entry of a playbook. Type selects the implementation; the
-// other fields are used by the types that need them.
+// Step is one entry of a playbook: its name, its type and when it applies;
+// the fields of its type are the type's own (Kind), decoded by the kind
+// that the registry names for Type.
 type Step struct {
 	Name string `toml:"name"`
-	Type string `toml:"type"` // product | java | copy | databases | xml | hosts | service | start | lb-certs | lb-vhosts | truststore
+	Type string `toml:"type"`
 	// When is a template that must render "true" for the step to apply to a node.
 	When string `toml:"when"`
-
-	// copy; SHA256 (a template, optional) is the sha256 the source must have
-	Src    string `toml:"src"`
-	Dest   string `toml:"dest"`
-	SHA256 string `toml:"sha256"`
-
-	// xml; truststore: the trust store, relative to CARBON_HOME
-	File  string `toml:"file"`
-	Edits []Edit `toml:"edit"`
-	// text: create File (empty, then edited) when the node lacks it
-	Create bool `toml:"create"`
-	// xml, text: File carries a secret (see CarriesSecret)
-	Secret bool `toml:"secret"`
-
-	// databases
-	Databases []Database `toml:"database"`
-
-	// registry-collection: the registry database (template) and the
-	// collections (templates, absolute registry paths) that must exist in it
-	RegistryDB  string   `toml:"registry_db"`
-	Collections []string `toml:"collections"`
-
-	// lb-vhosts
-	VHosts VHosts `toml:"vhosts"`
+	// Kind holds the fields of the step's type.
+	Kind Kind `toml:"-"`
 }
 
-// VHosts describes the load balancer's nginx virtual hosts for a product.
-type VHosts struct {
-	// Prefix names the files: PREFIX.http.conf, PREFIX.https.conf and
-	// mgt.PREFIX.https.conf, as the product's guide does.
-	Prefix string `toml:"prefix"`
-	// ServiceBackends is "workers" (worker/manager split: the service name
-	// goes to the workers; to every node when there is no worker) or "all".
-	ServiceBackends string `toml:"service_backends"`
-	// The nodes' ports before their offset: pass-through HTTP and HTTPS
-	// (service traffic) and the management console's HTTPS port.
-	HTTPPort  int `toml:"http_port"`
-	HTTPSPort int `toml:"https_port"`
-	MgtPort   int `toml:"mgt_port"`
-	// Directives are extra nginx directives for every location block.
-	Directives []string `toml:"directives"`
+// Kind is the fields of one step type, decoded from the step's table and
+// checked when the playbook loads.
+type Kind interface {
+	// Check reports what is wrong with the fields.
+	Check() error
 }
 
-// Edit is one edit of an xml or text step; its strings are templates.
-type Edit struct {
-	Op      string `toml:"op"` // xml: set | attr | ensure | inner | remove; text: property | replace
-	Path    string `toml:"path"`
-	Attr    string `toml:"attr"`
-	Key     string `toml:"key"`     // text property
-	Pattern string `toml:"pattern"` // text replace: a Go regexp
-	Value   string `toml:"value"`
-	When    string `toml:"when"`
-	// Secret marks an edit that writes a secret which does not come from
-	// one of the inventory's secrets: its place is masked in every diff.
-	// Edits whose value uses a secret are masked without it.
-	Secret bool `toml:"secret"`
-}
-
-// Database is one database of a databases step.
-type Database struct {
-	Name          string   `toml:"name"`            // template
-	PerNode       bool     `toml:"per_node"`        // one database per node (Name uses .Node)
-	Scripts       []string `toml:"scripts"`         // relative to the manager's CARBON_HOME
-	MySQL57Script []string `toml:"mysql57_scripts"` // used instead on MySQL >= 5.7 when present
-}
-
-// LBStepTypes are the step types that work with the inventory's
-// [loadbalancer].
-var LBStepTypes = map[string]bool{"lb-certs": true, "lb-vhosts": true, "truststore": true}
-
-// HasLBSteps reports whether the playbook configures a load balancer.
-func (pb *Playbook) HasLBSteps() bool {
-	for _, s := range pb.Steps {
-		if LBStepTypes[s.Type] {
-			return true
-		}
-	}
-	return false
+// Kinds is the registry of step types the loader consults.
+type Kinds interface {
+	// New returns a new, empty Kind of type typ to decode a step's fields
+	// into, or false when no kind has that type.
+	New(typ string) (Kind, bool)
 }
 
 // ExtraPorts lists Ports in name order.
@@ -174,30 +112,21 @@ func (pb *Playbook) ExtraPorts() []inventory.Port {
 	return out
 }
 
-// knownType reports whether the engine implements step type t.
-func knownType(t string) bool {
-	switch t {
-	case "product", "java", "copy", "databases", "xml", "text", "hosts", "service", "start", "lb-certs", "lb-vhosts", "truststore", "depsync", "registry-collection":
-		return true
-	}
-	return false
-}
-
 // Load returns the built-in playbook called nameOrPath, or reads the file at
 // nameOrPath when it looks like a path.
-func Load(builtin fs.FS, nameOrPath string) (*Playbook, error) {
+func Load(builtin fs.FS, nameOrPath string, kinds Kinds) (*Playbook, error) {
 	if strings.Contains(nameOrPath, "/") || strings.HasSuffix(nameOrPath, ".toml") {
 		data, err := inventory.ReadRegular(nameOrPath, inventory.MaxInventorySize)
 		if err != nil {
 			return nil, fmt.Errorf("playbook %s: %w", nameOrPath, err)
 		}
-		return Parse(nameOrPath, data)
+		return Parse(nameOrPath, data, kinds)
 	}
 	data, err := fs.ReadFile(builtin, nameOrPath+".toml")
 	if err != nil {
 		return nil, fmt.Errorf("unknown playbook %q (built-in: %s)", nameOrPath, strings.Join(Names(builtin), ", "))
 	}
-	return Parse(nameOrPath, data)
+	return Parse(nameOrPath, data, kinds)
 }
 
 // Names lists the built-in playbooks.
@@ -211,12 +140,24 @@ func Names(builtin fs.FS) []string {
 	return names
 }
 
-// Parse decodes and checks a playbook.
-func Parse(source string, data []byte) (*Playbook, error) {
-	var pb Playbook
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&pb)
+// Parse decodes and checks a playbook; kinds knows the step types and
+// decodes each step's fields.
+func Parse(source string, data []byte, kinds Kinds) (*Playbook, error) {
+	var raw struct {
+		Playbook
+		Steps []toml.Primitive `toml:"step"`
+	}
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
 	if err != nil {
 		return nil, fmt.Errorf("playbook %s: %w", source, err)
+	}
+	pb := raw.Playbook
+	for i, prim := range raw.Steps {
+		s, err := decodeStep(md, prim, kinds)
+		if err != nil {
+			return nil, fmt.Errorf("playbook %s: step %d (%s): %w", source, i+1, s.Name, err)
+		}
+		pb.Steps = append(pb.Steps, s)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("playbook %s: unknown key %s", source, und[0])
@@ -226,6 +167,24 @@ func Parse(source string, data []byte) (*Playbook, error) {
 		return nil, fmt.Errorf("playbook %s: %w", source, err)
 	}
 	return &pb, nil
+}
+
+// decodeStep decodes one [[step]] table: its name, type and when, then the
+// fields of its type into the kind the registry names.
+func decodeStep(md toml.MetaData, prim toml.Primitive, kinds Kinds) (Step, error) {
+	var s Step
+	if err := md.PrimitiveDecode(prim, &s); err != nil {
+		return s, err
+	}
+	kind, ok := kinds.New(s.Type)
+	if !ok {
+		return s, fmt.Errorf("unknown type %q", s.Type)
+	}
+	if err := md.PrimitiveDecode(prim, kind); err != nil {
+		return s, err
+	}
+	s.Kind = kind
+	return s, nil
 }
 
 func (pb *Playbook) check() error {
@@ -242,10 +201,7 @@ func (pb *Playbook) check() error {
 			return fmt.Errorf("%s: duplicate step name", where)
 		}
 		seen[s.Name] = true
-		if !knownType(s.Type) {
-			return fmt.Errorf("%s: unknown type %q", where, s.Type)
-		}
-		if err := s.checkFields(); err != nil {
+		if err := s.Kind.Check(); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
@@ -269,76 +225,4 @@ func (pb *Playbook) check() error {
 		return fmt.Errorf("[java] versions is missing: list the Java versions the product supports, e.g. versions = [\"1.7\", \"1.8\"]")
 	}
 	return pb.DepSync.check()
-}
-
-func (s Step) checkFields() error {
-	if s.Secret && s.Type != "xml" && s.Type != "text" {
-		return fmt.Errorf("secret applies to xml and text steps only")
-	}
-	switch s.Type {
-	case "copy":
-		if s.Src == "" || s.Dest == "" {
-			return fmt.Errorf("copy needs src and dest")
-		}
-	case "xml":
-		if s.File == "" || len(s.Edits) == 0 {
-			return fmt.Errorf("xml needs file and at least one edit")
-		}
-		for j, e := range s.Edits {
-			if _, err := xmlpatch.ParseKind(e.Op); err != nil {
-				return fmt.Errorf("edit %d: %w", j+1, err)
-			}
-			if e.Path == "" {
-				return fmt.Errorf("edit %d: path is missing", j+1)
-			}
-		}
-	case "text":
-		return s.checkText()
-	case "databases":
-		if len(s.Databases) == 0 {
-			return fmt.Errorf("databases needs at least one [[step.database]]")
-		}
-	case "registry-collection":
-		if s.RegistryDB == "" || len(s.Collections) == 0 {
-			return fmt.Errorf("registry-collection needs registry_db and at least one of collections")
-		}
-	case "truststore":
-		if s.File == "" {
-			return fmt.Errorf("truststore needs file (the trust store, relative to CARBON_HOME)")
-		}
-	case "lb-vhosts":
-		return s.VHosts.check()
-	}
-	return nil
-}
-
-func (v VHosts) check() error {
-	switch {
-	case v.Prefix == "":
-		return fmt.Errorf("lb-vhosts needs [step.vhosts] prefix, e.g. \"esb\" for esb.http.conf")
-	case v.ServiceBackends != "" && v.ServiceBackends != "workers" && v.ServiceBackends != "all":
-		return fmt.Errorf("vhosts.service_backends %q: want \"workers\" or \"all\"", v.ServiceBackends)
-	case v.HTTPPort <= 0 || v.HTTPSPort <= 0 || v.MgtPort <= 0:
-		return fmt.Errorf("lb-vhosts needs [step.vhosts] http_port, https_port and mgt_port (the nodes' ports before their offset)")
-	}
-	return nil
-}
-
-// CarriesSecret reports whether the step's file holds a secret, so that it
-// and its backup are kept readable by the product user only (0600): the
-// step says secret = true, or one of its edits names a password in its
-// path, attribute, key or value template (e.g. {{.DB.Password}}), whether
-// or not its `when` holds on a given node.
-func (s Step) CarriesSecret() bool {
-	if s.Secret {
-		return true
-	}
-	for _, e := range s.Edits {
-		for _, f := range []string{e.Path, e.Attr, e.Key, e.Value} {
-			if strings.Contains(strings.ToLower(f), "password") {
-				return true
-			}
-		}
-	}
-	return false
 }

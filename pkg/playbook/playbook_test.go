@@ -1,4 +1,4 @@
-package playbook
+package playbook_test
 
 import (
 	"os"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 const start = `
@@ -37,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte(tt.text))
+			_, err := playbook.Parse("t.toml", []byte(tt.text), steps.Kinds())
 			checkParseErr(t, err, tt.want)
 		})
 	}
@@ -45,21 +48,21 @@ func TestParseErrors(t *testing.T) {
 
 func TestLoadBuiltinOrPath(t *testing.T) {
 	builtin := fstest.MapFS{"one.toml": {Data: []byte("name = \"one\"\n" + start)}, "two.toml": {Data: []byte("name = \"two\"\n" + start)}}
-	if names := Names(builtin); strings.Join(names, ",") != "one,two" {
+	if names := playbook.Names(builtin); strings.Join(names, ",") != "one,two" {
 		t.Fatalf("Names = %v", names)
 	}
-	if pb, err := Load(builtin, "two"); err != nil || pb.Name != "two" || pb.Source != "two" {
+	if pb, err := playbook.Load(builtin, "two", steps.Kinds()); err != nil || pb.Name != "two" || pb.Source != "two" {
 		t.Fatalf("Load(two) = %+v, %v", pb, err)
 	}
-	if _, err := Load(builtin, "three"); err == nil || !strings.Contains(err.Error(), "built-in: one, two") {
+	if _, err := playbook.Load(builtin, "three", steps.Kinds()); err == nil || !strings.Contains(err.Error(), "built-in: one, two") {
 		t.Fatalf("unknown built-in: %v", err)
 	}
 	p := filepath.Join(t.TempDir(), "custom.toml")
 	os.WriteFile(p, []byte("name = \"custom\"\n"+start), 0o644)
-	if pb, err := Load(builtin, p); err != nil || pb.Name != "custom" {
+	if pb, err := playbook.Load(builtin, p, steps.Kinds()); err != nil || pb.Name != "custom" {
 		t.Fatalf("Load(path) = %+v, %v", pb, err)
 	}
-	if _, err := Load(builtin, filepath.Join(t.TempDir(), "missing.toml")); err == nil || !strings.Contains(err.Error(), "missing.toml") {
+	if _, err := playbook.Load(builtin, filepath.Join(t.TempDir(), "missing.toml"), steps.Kinds()); err == nil || !strings.Contains(err.Error(), "missing.toml") {
 		t.Fatalf("missing path: %v", err)
 	}
 }

@@ -1,8 +1,11 @@
-package playbook
+package playbook_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 func TestTextStepChecks(t *testing.T) {
@@ -21,7 +24,7 @@ func TestTextStepChecks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse("p.toml", []byte(head+c.body))
+			_, err := playbook.Parse("p.toml", []byte(head+c.body), steps.Kinds())
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, c.wantErr)
 			}

@@ -1,10 +1,12 @@
-package playbook
+package playbook_test
 
 import (
 	"fmt"
-
-	"github.com/carbonctl/carbonctl/playbooks"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/steps"
+	"github.com/carbonctl/carbonctl/playbooks"
 )
 
 func TestVarDeclarations(t *testing.T) {
@@ -20,14 +22,14 @@ func TestVarDeclarations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.toml", []byte("name = \"p\"\n"+tt.vars+start))
+			_, err := playbook.Parse("t.toml", []byte("name = \"p\"\n"+tt.vars+start), steps.Kinds())
 			checkParseErr(t, err, tt.want)
 		})
 	}
 }
 
 func TestVarCheck(t *testing.T) {
-	pb, err := Parse("t.toml", []byte("name = \"p\"\n[vars.xms]\ndefault = \"256m\"\npattern = '[1-9][0-9]*[mg]'\n[vars.n]\ndefault = 5\npattern = '[0-9]{1,2}'\n[vars.on]\ndefault = true\npattern = 'true|false'\n"+start))
+	pb, err := playbook.Parse("t.toml", []byte("name = \"p\"\n[vars.xms]\ndefault = \"256m\"\npattern = '[1-9][0-9]*[mg]'\n[vars.n]\ndefault = 5\npattern = '[0-9]{1,2}'\n[vars.on]\ndefault = true\npattern = 'true|false'\n"+start), steps.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +60,8 @@ func TestVarCheck(t *testing.T) {
 // (so declares a pattern for each variable) and that none of its
 // variables accepts shell syntax.
 func TestBuiltinVarsRefuseShell(t *testing.T) {
-	for _, name := range Names(playbooks.FS) {
-		pb, err := Load(playbooks.FS, name)
+	for _, name := range playbook.Names(playbooks.FS) {
+		pb, err := playbook.Load(playbooks.FS, name, steps.Kinds())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,7 @@ func TestASGregRules(t *testing.T) {
 	}
 	t.Setenv("CARBONCTL_DB_ADMIN_PASSWORD", "admin-secret")
 	t.Setenv("CARBONCTL_DB_PASSWORD", "app-secret")
-	load := func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) }
+	load := func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantCheck(t, checkText(t, tt.edit(string(sample)), load), tt.want)

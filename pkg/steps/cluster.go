@@ -173,7 +173,7 @@ func checkLoadBalancer(groups []Group, names []string) *inventory.Error {
 		return nil
 	}
 	for _, g := range groups {
-		if g.PB.HasLBSteps() {
+		if hasStep[LoadBalancerKind](g.PB) {
 			return nil
 		}
 	}
@@ -205,49 +205,69 @@ func checkRules(g Group) inventory.Errors {
 	return errs
 }
 
-// RunGroups runs each group's playbook in turn (see Run), sharing one SSH
-// connection per host between the groups, and returns the combined report.
-// It checks the groups first (Check); that error, like a bad --limit, comes
-// before anything connects.
-func RunGroups(ctx context.Context, groups []Group, opts Options) (*Report, error) {
+// Run runs each product group's playbook in turn (runGroup), sharing one
+// SSH connection per host between the groups, and returns the combined
+// report. It checks the groups first (Check); that error, like a bad
+// --limit, comes before anything connects, with a nil report.
+func Run(ctx context.Context, groups []Group, opts Options) (*Report, error) {
 	if err := Check(groups); err != nil {
 		return nil, err
 	}
-	limits, err := groupLimits(groups, opts.Limit)
-	if err != nil {
-		return nil, err
-	}
-	pool := &connPool{conns: map[string]*pooledConn{}}
-	defer pool.close()
 	combined := &Report{}
 	addresses, order := map[string]string{}, []string{dbTarget, lbTarget}
 	for _, n := range groups[0].Inv.AllNodes() {
 		order = append(order, n.Name)
 	}
-	for i, g := range groups {
-		if limits[i] == nil && len(opts.Limit) > 0 {
-			continue
-		}
-		o := opts
-		o.Limit, o.pool = limits[i], pool
+	ran, err := eachGroup(groups, opts, false, func(g Group, o Options) error {
 		if len(groups) > 1 && o.Out != nil {
 			fmt.Fprintf(o.Out, "\n=== PRODUCT %s (playbook %s, %d nodes) ===\n", productName(g), g.PB.Name, len(g.Inv.Nodes))
 		}
-		r, err := Run(ctx, g.Inv, g.PB, o)
+		r, err := runGroup(ctx, g.Inv, g.PB, o)
 		if r == nil {
-			return nil, err
+			combined = nil
+			return err
 		}
 		combined.Results = append(combined.Results, r.Results...)
 		for _, t := range r.Tallies {
 			addresses[t.Target] = t.Address
 		}
-		if err != nil {
-			combined.tally(addresses, order)
-			return combined, err
-		}
+		return err
+	})
+	if !ran || combined == nil {
+		return nil, err // a bad --limit, or a group that could not start
 	}
 	combined.tally(addresses, order)
-	return combined, nil
+	return combined, err
+}
+
+// eachGroup calls fn for each product group that --limit selects (every
+// group without one), in inventory order or, with reverse, backwards; fn
+// gets opts limited to the group's nodes, and one connection pool shared
+// by all groups. It stops at fn's first error; ran is false when fn was
+// never called (a bad --limit).
+func eachGroup(groups []Group, opts Options, reverse bool, fn func(g Group, o Options) error) (ran bool, err error) {
+	limits, err := groupLimits(groups, opts.Limit)
+	if err != nil {
+		return false, err
+	}
+	pool := &connPool{conns: map[string]*pooledConn{}}
+	defer pool.close()
+	for k := range groups {
+		i := k
+		if reverse {
+			i = len(groups) - 1 - k
+		}
+		if limits[i] == nil && len(opts.Limit) > 0 {
+			continue
+		}
+		o := opts
+		o.Limit, o.pool = limits[i], pool
+		ran = true
+		if err := fn(groups[i], o); err != nil {
+			return true, err
+		}
+	}
+	return ran, nil
 }
 
 // productName is how a group is named in output: its product key, or the
@@ -316,72 +336,57 @@ func (p *connPool) close() {
 	}
 }
 
-// OperateGroups runs Operate (start, stop or restart) on each product
-// group: in inventory order, except stop, which goes in reverse so that the
-// products that depend on another stop first.
-func OperateGroups(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
-	limits, err := groupLimits(groups, opts.Limit)
-	if err != nil {
-		return nil, err
-	}
-	order := make([]int, len(groups))
-	for i := range groups {
-		order[i] = i
-		if op == OpStop || op == OpRetire {
-			order[i] = len(groups) - 1 - i
-		}
-	}
+// Operate runs op (start, stop, restart or retire; operateGroup) on each
+// product group: in inventory order, except stop and retire, which go in
+// reverse so that the products that depend on another stop first. The
+// error with a nil report is for problems before any node was touched.
+func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
 	combined := &Report{}
-	for _, i := range order {
-		if limits[i] == nil && len(opts.Limit) > 0 {
-			continue
-		}
-		o := opts
-		o.Limit = limits[i]
-		r, err := Operate(ctx, groups[i].Inv, groups[i].PB, o, op)
+	ran, err := eachGroup(groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
+		r, err := operateGroup(ctx, g.Inv, g.PB, o, op)
 		if r == nil {
-			return nil, err
+			combined = nil
+			return err
 		}
 		combined.Results = append(combined.Results, r.Results...)
 		combined.Tallies = append(combined.Tallies, r.Tallies...)
-		if err != nil {
-			return combined, err
-		}
+		return err
+	})
+	if !ran || combined == nil {
+		return nil, err // a bad --limit, or a group that could not start
 	}
-	return combined, nil
+	return combined, err
 }
 
-// ReadGroupsStatus reads the status of every product group (ReadStatus)
+// ReadStatus reads the status of every product group (readGroupStatus)
 // and merges them into one.
-func ReadGroupsStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
-	limits, err := groupLimits(groups, opts.Limit)
-	if err != nil {
-		return nil, err
-	}
+func ReadStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
 	var all *ClusterStatus
-	for i, g := range groups {
-		if limits[i] == nil && len(opts.Limit) > 0 {
-			continue
+	_, err := eachGroup(groups, opts, false, func(g Group, o Options) error {
+		st, err := readGroupStatus(ctx, g.Inv, g.PB, o)
+		if err != nil {
+			all = st // nil, or the part read before an interrupt
+			return err
 		}
-		o := opts
-		o.Limit = limits[i]
-		st, err := ReadStatus(ctx, g.Inv, g.PB, o)
-		if st == nil || err != nil {
-			return st, err
-		}
-		if all == nil {
-			all = st
-			continue
-		}
-		all.Healthy = all.Healthy && st.Healthy
-		if all.Other == nil {
-			all.Other = map[string]TargetDrift{}
-		}
-		all.Nodes = append(all.Nodes, st.Nodes...)
-		for k, v := range st.Other {
-			prev := all.Other[k]
-			all.Other[k] = TargetDrift{Drift: append(prev.Drift, v.Drift...), Errors: append(prev.Errors, v.Errors...)}
-		}
+		all = mergeStatus(all, st)
+		return nil
+	})
+	return all, err
+}
+
+// mergeStatus adds st to all (nil at first).
+func mergeStatus(all, st *ClusterStatus) *ClusterStatus {
+	if all == nil {
+		return st
 	}
-	return all, nil
+	all.Healthy = all.Healthy && st.Healthy
+	if all.Other == nil {
+		all.Other = map[string]TargetDrift{}
+	}
+	all.Nodes = append(all.Nodes, st.Nodes...)
+	for k, v := range st.Other {
+		prev := all.Other[k]
+		all.Other[k] = TargetDrift{Drift: append(prev.Drift, v.Drift...), Errors: append(prev.Errors, v.Errors...)}
+	}
+	return all
 }

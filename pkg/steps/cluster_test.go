@@ -95,7 +95,7 @@ func loadTestPlaybook(name string) (*playbook.Playbook, error) {
 	if !ok {
 		return nil, errors.New("unknown playbook " + name)
 	}
-	return playbook.Parse(name, []byte(text))
+	return playbook.Parse(name, []byte(text), Kinds())
 }
 
 func TestGroupsAndCheck(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
 	"github.com/carbonctl/carbonctl/pkg/sqlscript"
 )
 
@@ -44,9 +45,49 @@ type dbState struct {
 	grants     map[string]bool
 }
 
+// Databases is the "databases" step kind: the product's databases, the
+// application user and its grants, each database's scripts sourced once.
+type Databases struct {
+	Databases []Database `toml:"database"`
+}
+
+// Database is one database of a databases step.
+type Database struct {
+	Name          string   `toml:"name"`            // template
+	PerNode       bool     `toml:"per_node"`        // one database per node (Name uses .Node)
+	Scripts       []string `toml:"scripts"`         // relative to the manager's CARBON_HOME
+	MySQL57Script []string `toml:"mysql57_scripts"` // used instead on MySQL >= 5.7 when present
+}
+
+// Check wants at least one database.
+func (k *Databases) Check() error {
+	if len(k.Databases) == 0 {
+		return fmt.Errorf("databases needs at least one [[step.database]]")
+	}
+	return nil
+}
+
+// Prefetch reads the scripts on the manager (its dbscripts are compared
+// with the archive's).
+func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	if n.vars.Node.Name != e.vars.Manager.Name {
+		return
+	}
+	for _, db := range k.Databases {
+		for _, sc := range append(append([]string{}, db.Scripts...), db.MySQL57Script...) {
+			req.Contents = append(req.Contents, n.home(sc))
+		}
+	}
+}
+
+// Run makes the database server right: one result, for the database.
+func (k *Databases) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return []*Result{e.runDatabases(ctx, s, k)}
+}
+
 // runDatabases creates the databases, the application user and its grants,
 // and sources each database's scripts exactly once.
-func (e *Engine) runDatabases(ctx context.Context, s playbook.Step) *Result {
+func (e *Engine) runDatabases(ctx context.Context, s playbook.Step, k *Databases) *Result {
 	res := &Result{Step: s.Name, Target: dbTarget}
 	mgr := e.managerNode()
 	if mgr == nil || mgr.isFailed() {
@@ -54,7 +95,7 @@ func (e *Engine) runDatabases(ctx context.Context, s playbook.Step) *Result {
 		e.failAll()
 		return res
 	}
-	if err := e.databases(ctx, s, res); err != nil {
+	if err := e.databases(ctx, s, k, res); err != nil {
 		e.failAll()
 		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
 	}
@@ -68,7 +109,7 @@ func (e *Engine) failAll() {
 	}
 }
 
-func (e *Engine) databases(ctx context.Context, s playbook.Step, res *Result) error {
+func (e *Engine) databases(ctx context.Context, s playbook.Step, k *Databases, res *Result) error {
 	admin, err := e.openDB(e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
@@ -79,7 +120,7 @@ func (e *Engine) databases(ctx context.Context, s playbook.Step, res *Result) er
 		return err
 	}
 	res.Note = "(" + st.server + ")"
-	want, err := e.wantedDatabases(s, st)
+	want, err := e.wantedDatabases(s, k, st)
 	if err != nil {
 		return err
 	}
@@ -253,10 +294,10 @@ func (e *Engine) passwordWorks(ctx context.Context) (bool, error) {
 
 // wantedDatabases renders the playbook's databases and reads their scripts
 // from the product archive on this machine.
-func (e *Engine) wantedDatabases(s playbook.Step, st *dbState) ([]wantDB, error) {
+func (e *Engine) wantedDatabases(s playbook.Step, k *Databases, st *dbState) ([]wantDB, error) {
 	var want []wantDB
 	seen := map[string]bool{}
-	for _, d := range s.Databases {
+	for _, d := range k.Databases {
 		varsList := []Vars{e.vars}
 		if d.PerNode {
 			varsList = nil
@@ -291,23 +332,23 @@ func (e *Engine) wantedDatabases(s playbook.Step, st *dbState) ([]wantDB, error)
 // the product user, and these statements run as the database admin. Every
 // statement must pass sqlscript.Check. mysql57_scripts are used instead on
 // MySQL 5.7+ when the archive has them.
-func (e *Engine) loadScripts(name string, d playbook.Database, st *dbState) (wantDB, error) {
+func (e *Engine) loadScripts(name string, d Database, st *dbState) (wantDB, error) {
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
-		if _, _, found, err := e.arch.read(path.Clean(d.MySQL57Script[0])); err == nil && found {
+		if _, _, found, err := e.arch.Read(path.Clean(d.MySQL57Script[0])); err == nil && found {
 			scripts = d.MySQL57Script
 		}
 	}
 	for _, sc := range scripts {
 		rel := path.Clean(sc)
-		w.scriptPath = path.Base(e.arch.path) + ":" + rel
-		data, _, found, err := e.arch.read(rel)
+		w.scriptPath = path.Base(e.arch.Path) + ":" + rel
+		data, _, found, err := e.arch.Read(rel)
 		if err != nil {
 			return w, err
 		}
 		if !found {
-			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.path)
+			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.Path)
 		}
 		stmts, err := sqlscript.Split(string(data))
 		if err != nil {
@@ -420,11 +461,7 @@ func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, wan
 		if e.opts.Verbose {
 			listing = statementList(w.statements)
 		}
-		res.changed(desc, listing)
-		if !e.opts.Apply {
-			continue
-		}
-		if err := e.importInto(ctx, db, w, present); err != nil {
+		if err := e.change(res, desc, listing, func() error { return e.importInto(ctx, db, w, present) }); err != nil {
 			return err
 		}
 	}
@@ -495,14 +532,12 @@ var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 123
 
 // exec records an SQL action (shown masked) and runs it when applying.
 func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query string, args ...any) error {
-	res.changed(shown, "")
-	if !e.opts.Apply {
+	return e.change(res, shown, "", func() error {
+		if _, err := db.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("%s: %w", shown, err)
+		}
 		return nil
-	}
-	if _, err := db.ExecContext(ctx, query, args...); err != nil {
-		return fmt.Errorf("%s: %w", shown, err)
-	}
-	return nil
+	})
 }
 
 // statementList shows each statement's first line with its script line.

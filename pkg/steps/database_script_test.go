@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/archive"
 )
 
 // TestLoadScriptsFromArchive reads dbscripts from the product archive and
@@ -26,7 +26,7 @@ func TestLoadScriptsFromArchive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &Engine{arch: testArchive(t, map[string]string{"wso2esb-4.9.0/dbscripts/mysql.sql": tt.script})}
-			w, err := e.loadScripts("REGISTRY_DB", playbook.Database{Scripts: []string{"dbscripts/mysql.sql"}}, &dbState{})
+			w, err := e.loadScripts("REGISTRY_DB", Database{Scripts: []string{"dbscripts/mysql.sql"}}, &dbState{})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -40,7 +40,7 @@ func TestLoadScriptsFromArchive(t *testing.T) {
 }
 
 // testArchive writes a product zip holding files and opens it.
-func testArchive(t *testing.T, files map[string]string) *archive {
+func testArchive(t *testing.T, files map[string]string) *archive.Product {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "wso2esb-4.9.0.zip")
 	f, err := os.Create(p)
@@ -59,11 +59,11 @@ func testArchive(t *testing.T, files map[string]string) *archive {
 		t.Fatal(err)
 	}
 	f.Close()
-	a, err := openArchive(p)
+	a, err := archive.OpenProduct(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.close)
+	t.Cleanup(a.Close)
 	return a
 }
 
@@ -72,7 +72,7 @@ func testArchive(t *testing.T, files map[string]string) *archive {
 func TestLoadScriptsPrefersMySQL57(t *testing.T) {
 	both := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)", "p/dbscripts/mysql5.7.sql": "CREATE TABLE B (ID INT)"}
 	plain := map[string]string{"p/dbscripts/mysql.sql": "CREATE TABLE A (ID INT)"}
-	d := playbook.Database{Scripts: []string{"dbscripts/mysql.sql"}, MySQL57Script: []string{"dbscripts/mysql5.7.sql"}}
+	d := Database{Scripts: []string{"dbscripts/mysql.sql"}, MySQL57Script: []string{"dbscripts/mysql5.7.sql"}}
 	tests := []struct {
 		name    string
 		files   map[string]string

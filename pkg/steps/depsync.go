@@ -100,6 +100,24 @@ func (n *node) depsyncPath(name string) string { return n.home(path.Join(depsync
 // useradd --create-home puts it.
 func (s *syncSetup) guessedHome() string { return "/home/" + s.user }
 
+// DepSync is the "depsync" step kind: the inventory's deployment sync
+// (rsync: key, receivers, crontab, first sync; svn: the first seed). It
+// has no fields: the inventory's [depsync] says what to set up.
+type DepSync struct{}
+
+// Check has nothing to check.
+func (*DepSync) Check() error { return nil }
+
+// Prefetch reads what the sync method reads.
+func (*DepSync) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchDepSync(n, req)
+}
+
+// Run sets up the sync over all targets.
+func (*DepSync) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runDepSync(ctx, s)
+}
+
 // prefetchDepSync adds what the rsync method reads to the host's batch.
 func (e *Engine) prefetchDepSync(n *node, req *remote.GatherRequest) {
 	if e.inv.DepSync.Method == depsync.MethodSVN {
@@ -250,7 +268,7 @@ func (e *Engine) syncFile(ctx context.Context, n *node, p, content string, mode 
 	if cur.Exists && string(cur.Content) == content && cur.Mode.Perm() == mode {
 		return nil
 	}
-	if err := n.host.write(ctx, e.opts.Apply, p, []byte(content), n.productWrite(mode)); err != nil {
+	if err := e.writeFile(ctx, n.host, p, []byte(content), n.productWrite(mode)); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	verb := "write"

@@ -182,7 +182,7 @@ func (e *Engine) installReceiver(ctx context.Context, h *host, res *Result) erro
 		return nil
 	}
 	opts := remote.WriteOptions{Mode: 0o755, Owner: "root", Group: "root", MkdirParents: true}
-	if err := h.write(ctx, e.opts.Apply, depsync.Receiver, []byte(want), opts); err != nil {
+	if err := e.writeFile(ctx, h, depsync.Receiver, []byte(want), opts); err != nil {
 		return fmt.Errorf("install %s: %w", depsync.Receiver, err)
 	}
 	res.fileChanged("install", depsync.Receiver, cur.Content, []byte(want))
@@ -199,7 +199,7 @@ func (e *Engine) productHome(ctx context.Context, h *host, user string) (string,
 	if home := passwdHome(passwd.Content, user); home != "" {
 		return home, nil
 	}
-	if !e.opts.Apply {
+	if e.planning() {
 		return "/home/" + user, nil
 	}
 	out, err := runOut(ctx, h, "", "printf '%s' ~"+user, nil, "find the home directory of "+user)
@@ -230,13 +230,9 @@ func (e *Engine) ensureSSHDir(ctx context.Context, s *syncSetup, h *host, dir st
 	if err != nil || f.Exists {
 		return err
 	}
-	if e.opts.Apply {
-		if err := run(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir); err != nil {
-			return err
-		}
-	}
-	res.changed(fmt.Sprintf("create %s (0700, owned by %s)", dir, s.user), "")
-	return nil
+	return e.change(res, fmt.Sprintf("create %s (0700, owned by %s)", dir, s.user), "", func() error {
+		return run(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir)
+	})
 }
 
 // writeAuthorizedKeys sets the cluster's block of authorized_keys to line.
@@ -258,7 +254,7 @@ func (e *Engine) writeAuthorizedKeys(ctx context.Context, s *syncSetup, h *host,
 	if !cur.Exists {
 		opts = remote.WriteOptions{Mode: 0o600, As: s.user}
 	}
-	if err := h.write(ctx, e.opts.Apply, p, []byte(out), opts); err != nil {
+	if err := e.writeFile(ctx, h, p, []byte(out), opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	verb := "update"

@@ -43,7 +43,7 @@ func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*n
 			mu.Unlock()
 		}
 	})
-	if len(seeded) > 0 && e.opts.Apply {
+	if len(seeded) > 0 && !e.planning() {
 		e.firstSync(ctx, s, seeded, results)
 	}
 }
@@ -57,7 +57,7 @@ func (e *Engine) existingDirs(ctx context.Context, n *node, rel []string) ([]str
 		if err != nil {
 			return nil, err
 		}
-		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.hasDir(d) {
+		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.HasDir(d) {
 			out = append(out, d)
 		}
 	}
@@ -70,16 +70,6 @@ func (h *host) overlaid(home string) bool {
 	defer h.mu.Unlock()
 	for _, o := range h.overlays {
 		if o.home == home {
-			return true
-		}
-	}
-	return false
-}
-
-// hasDir reports whether the archive holds directory rel (relative to CARBON_HOME).
-func (a *archive) hasDir(rel string) bool {
-	for p := range a.byPath {
-		if p == rel || strings.HasPrefix(p, rel+"/") {
 			return true
 		}
 	}
@@ -114,13 +104,12 @@ func (e *Engine) emptyOnce(ctx context.Context, n *node, rel []string, marker, b
 	if len(abs) == 0 {
 		desc = fmt.Sprintf("record in %s that there is nothing to empty before %s", marker, before)
 	}
-	if e.opts.Apply {
-		if err := run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name()); err != nil {
-			return false, err
-		}
+	if err := e.change(res, desc, "", func() error {
+		return run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name())
+	}); err != nil {
+		return false, err
 	}
 	n.host.remember(marker, []byte(text))
-	res.changed(desc, "")
 	return true, nil
 }
 
@@ -138,7 +127,7 @@ func seedScript(dirs []string, marker, text string) string {
 // firstSync runs the sync script once on the source and reports, on each
 // seeded node's result, what reached it.
 func (e *Engine) firstSync(ctx context.Context, s *syncSetup, seeded []*node, results map[*node]*Result) {
-	out, err := runSyncScript(ctx, s.source.host, s.user, s.source.depsyncPath(depsync.ScriptName))
+	out, err := depsync.RunScript(ctx, s.source.host.client, s.user, s.source.depsyncPath(depsync.ScriptName))
 	for _, n := range seeded {
 		res := results[n]
 		lines := linesOf(out, n.name())
@@ -162,30 +151,4 @@ func linesOf(out, name string) []string {
 		}
 	}
 	return lines
-}
-
-// syncError is a sync script run that exited non-zero.
-type syncError struct {
-	code int
-	out  string
-}
-
-// Error says how the script ended, with its last lines.
-func (e *syncError) Error() string {
-	return fmt.Sprintf("the sync script exited with status %d: %s", e.code, lastLines(strings.TrimSpace(e.out), 5))
-}
-
-// runSyncScript runs the sync script as the product user, waiting for a
-// run in progress to end; it returns what the script printed.
-func runSyncScript(ctx context.Context, h *host, user, script string) (string, error) {
-	cmd := fmt.Sprintf("[ -x %[1]s ] || { echo 'no sync script %[1]s: run carbonctl up first' >&2; exit 3; }\nexec %[1]s --wait", remote.Quote(script))
-	r, err := h.client.Run(ctx, user, cmd, nil)
-	if err != nil {
-		return "", err
-	}
-	out := string(r.Stdout) + string(r.Stderr)
-	if r.ExitCode != 0 {
-		return out, &syncError{code: r.ExitCode, out: out}
-	}
-	return out, nil
 }

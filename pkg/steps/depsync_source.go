@@ -35,7 +35,7 @@ func (e *Engine) depSyncKey(ctx context.Context, s *syncSetup, res *Result) (dep
 		return depsync.PublicKey{}, err
 	}
 	desc := fmt.Sprintf("generate the deployment-sync key pair %s (ed25519, on %s, for %s)", keyPath, src.name(), s.user)
-	if !e.opts.Apply {
+	if e.planning() {
 		res.changed(desc, "")
 		return depsync.PublicKey{Type: "ssh-ed25519", Blob: "(key-generated-on-" + src.name() + "-by-this-run)"}, nil
 	}
@@ -121,14 +121,14 @@ func (e *Engine) depSyncCrontab(ctx context.Context, s *syncSetup, res *Result) 
 	if want == cur {
 		return nil
 	}
-	if e.opts.Apply {
+	desc, diff := fileChange("install", "crontab of "+s.user, []byte(cur), []byte(want))
+	if err := e.change(res, desc, diff, func() error {
 		script := "crontab -u " + remote.Quote(s.user) + " -"
-		if err := run(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user); err != nil {
-			return err
-		}
+		return run(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user)
+	}); err != nil {
+		return err
 	}
 	h.remember(cronSpools(s.user)[0], []byte(want))
-	res.fileChanged("install", "crontab of "+s.user, []byte(cur), []byte(want))
 	return nil
 }
 

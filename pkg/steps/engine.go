@@ -15,9 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/runlock"
 	"github.com/carbonctl/carbonctl/pkg/textdiff"
 )
 
@@ -42,12 +44,12 @@ type Options struct {
 	// Tests give a fake.
 	Dial remote.Dialer
 	// pool shares connections between the product groups of one run
-	// (RunGroups); nil dials and closes per Run.
+	// (Run); nil dials and closes per group.
 	pool *connPool
 }
 
-// dialer is how this run opens its connections.
-func (o Options) dialer() remote.Dialer {
+// Dialer is how this run opens its connections.
+func (o Options) Dialer() remote.Dialer {
 	if o.Dial != nil {
 		return o.Dial
 	}
@@ -61,8 +63,8 @@ type Engine struct {
 	opts  Options
 	out   *printer
 	vars  Vars
-	arch  *archive
-	jdk   *jdkArchive // [java] archive; nil with [java] home
+	arch  *archive.Product
+	jdk   *archive.JDK // [java] archive; nil with [java] home
 	hosts map[string]*host
 	nodes []*node // every node of the inventory
 	// targets are the nodes this run works on (--limit).
@@ -70,14 +72,14 @@ type Engine struct {
 	local   localFiles
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
-	lockInfo LockInfo
+	lockInfo runlock.LockInfo
 	// split is set when this run's changes need a full restart.
 	split *clusterSplit
 }
 
-// Run executes pb against inv and returns what happened. The error is only
-// for problems before any step ran (bad --limit, unreadable archive).
-func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
+// runGroup executes pb against inv and returns what happened. The error is
+// only for problems before any step ran (bad --limit, unreadable archive).
+func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
 	e, closeAll, err := prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
@@ -126,6 +128,56 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	return report, interrupted(ctx, step)
 }
 
+// prepare builds an engine with its archive open; done closes the archive
+// and the connections.
+func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Engine, func(), error) {
+	if opts.Forks <= 0 {
+		opts.Forks = 10
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 5 * time.Minute
+	}
+	if opts.JoinTimeout <= 0 {
+		opts.JoinTimeout = 2 * time.Minute
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	command := opts.Command
+	if command == "" {
+		command = "up"
+	}
+	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
+	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
+	if inv.Java.Archive != "" {
+		jdk, err := archive.OpenJDK(inv.Java.Archive)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.jdk = jdk
+	}
+	e.vars = newVars(inv, pb)
+	e.vars.JavaHome = javaHomeOf(inv.Java, e.jdk)
+	if err := e.build(); err != nil {
+		return nil, nil, err
+	}
+	arch, err := archive.OpenProduct(inv.Product.Archive)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.arch = arch
+	return e, func() { e.closeHosts(); arch.Close() }, nil
+}
+
+// dial connects to the hosts and reads their state.
+func (e *Engine) dial(ctx context.Context) ([]*Result, error) {
+	keys, err := remote.NewHostKeys(e.inv.SSH.KnownHosts, e.opts.AcceptNewHostKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", e.inv.Path, err)
+	}
+	return e.connect(ctx, keys), nil
+}
+
 // interrupted names the step that was running when ctx ended (Ctrl-C), or
 // is nil while ctx is live.
 func interrupted(ctx context.Context, step string) error {
@@ -135,8 +187,8 @@ func interrupted(ctx context.Context, step string) error {
 	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
-// sshConfig is how carbonctl logs in to the inventory's hosts.
-func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
+// SSHConfig is how carbonctl logs in to the inventory's hosts.
+func SSHConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
 	cfg := remote.Config{
 		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
 		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
@@ -191,7 +243,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	if e.lb != nil {
 		needed[e.lb.host] = true
 	}
-	cfg := sshConfig(e.inv, e.opts.AcceptNewHostKeys)
+	cfg := SSHConfig(e.inv, e.opts.AcceptNewHostKeys)
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {
@@ -201,9 +253,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		h := list[i]
 		began := time.Now()
 		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), h.addr, cfg, keys)
+			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), h.addr, cfg, keys)
 		} else {
-			h.client, h.err = e.opts.dialer()(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.Dialer()(ctx, h.addr, cfg, keys)
 		}
 		dialed := time.Now()
 		if h.err == nil {
@@ -259,8 +311,8 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	}
 	e.prefetchLB(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {
-		reqs[m.host].Stats = append(reqs[m.host].Stats, sharedLockDir) // where the run lock goes
-		reqs[m.host].Probes[lockProbeName] = lockProbe(sharedLockPath(e.inv.Cluster.Name), e.lockInfo)
+		reqs[m.host].Stats = append(reqs[m.host].Stats, runlock.SharedDir) // where the run lock goes
+		reqs[m.host].Probes[runlock.ProbeName] = runlock.Probe(runlock.SharedPath(e.inv.Cluster.Name), e.lockInfo)
 	}
 	out := map[*host]remote.GatherRequest{}
 	for h, r := range reqs {
@@ -279,85 +331,19 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	return out
 }
 
+// prefetchStep adds to req what step s reads on node n, when its kind reads
+// anything.
 func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherRequest) {
-	switch s.Type {
-	case "product":
-		prefetchProduct(n, req)
-	case "java":
-		e.prefetchJava(n, req)
-	case "copy":
-		// A copy that does not apply (e.g. the SVN client without method
-		// svn) names no file worth reading.
-		if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
-			return
-		}
-		if dest, err := n.vars.render(s.Name+".dest", s.Dest); err == nil {
-			req.Contents = append(req.Contents, n.home(dest))
-		}
-	case "xml", "text":
-		file, err := n.vars.render(s.Name+".file", s.File)
-		if err != nil {
-			return
-		}
-		if !s.CarriesSecret() {
-			req.Contents = append(req.Contents, n.home(file))
-			return
-		}
-		// A file that carries a secret is the product user's, mode 0600:
-		// read it as that user, in the same round trip.
-		if req.As == nil {
-			req.As = map[string]remote.GatherRequest{}
-		}
-		own := req.As[n.vars.Product.User]
-		own.Contents = append(own.Contents, n.home(file))
-		own.Stats = append(own.Stats, backupPath(n.home(file)))
-		req.As[n.vars.Product.User] = own
-	case "hosts":
-		req.Contents = append(req.Contents, etcHosts)
-	case "databases":
-		if n.vars.Node.Name == e.vars.Manager.Name {
-			for _, db := range s.Databases {
-				for _, sc := range append(append([]string{}, db.Scripts...), db.MySQL57Script...) {
-					req.Contents = append(req.Contents, n.home(sc))
-				}
-			}
-		}
-	case "service":
-		e.prefetchService(n, req)
-	case "start":
-		e.prefetchStart(n, req)
-	case "truststore":
-		prefetchTruststore(s, n, req)
-	case "depsync":
-		e.prefetchDepSync(n, req)
+	if k, ok := s.Kind.(Prefetcher); ok {
+		k.Prefetch(e, s, n, req)
 	}
 }
 
-// runStep runs one playbook step on its targets.
+// runStep runs one playbook step on its targets: as a whole when its kind
+// runs so, else on each target node in parallel.
 func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
-	switch s.Type {
-	case "databases":
-		return []*Result{e.runDatabases(ctx, s)}
-	case "start":
-		return e.runStart(ctx, s)
-	case "service":
-		return e.runService(ctx, s)
-	case "hosts":
-		return e.runHosts(ctx, s)
-	case "lb-certs", "lb-vhosts":
-		if e.lb == nil {
-			e.out.printf("skipping: no [loadbalancer] in %s\n", e.inv.Path)
-			return nil
-		}
-		act := e.lbCerts
-		if s.Type == "lb-vhosts" {
-			act = e.lbVHosts
-		}
-		return []*Result{e.runLB(ctx, s, act)}
-	case "depsync":
-		return e.runDepSync(ctx, s)
-	case "registry-collection":
-		return []*Result{e.runRegistryCollections(ctx, s)}
+	if k, ok := s.Kind.(StepRunner); ok {
+		return k.Run(ctx, e, s)
 	}
 	results := make([]*Result, len(e.targets))
 	e.parallel(len(e.targets), func(i int) {
@@ -382,21 +368,11 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
 	}
-	switch s.Type {
-	case "product":
-		err = e.product(ctx, n, res)
-	case "java":
-		err = e.java(ctx, n, res)
-	case "copy":
-		err = e.copyFile(ctx, s, n, res)
-	case "xml":
-		err = e.patchXML(ctx, s, n, res)
-	case "text":
-		err = e.patchText(ctx, s, n, res)
-	case "truststore":
-		err = e.truststore(ctx, s, n, res)
-	default:
+	k, ok := s.Kind.(NodeActor)
+	if !ok {
 		err = fmt.Errorf("step type %q cannot run per node", s.Type)
+	} else {
+		err = k.RunNode(ctx, e, s, n, res)
 	}
 	if err != nil {
 		n.markFailed()
@@ -476,6 +452,11 @@ func dedupe(list []string) []string {
 // fileChanged records a file change with its line counts and unified diff
 // (headed a/PATH, b/PATH like git's, for absolute paths too).
 func (r *Result) fileChanged(verb, p string, old, updated []byte) {
+	r.changed(fileChange(verb, p, old, updated))
+}
+
+// fileChange describes a file change with its line counts, and its diff.
+func fileChange(verb, p string, old, updated []byte) (desc, diff string) {
 	added, removed := textdiff.Stat(old, updated)
-	r.changed(fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated))
+	return fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated)
 }

@@ -32,6 +32,24 @@ func (e *Engine) hostsEntries() []hostsEntry {
 	return list
 }
 
+// Hosts is the "hosts" step kind: the carbonctl block of /etc/hosts (the
+// database alias, the load balancer's names) on every node's host. It has
+// no fields.
+type Hosts struct{}
+
+// Check has nothing to check.
+func (*Hosts) Check() error { return nil }
+
+// Prefetch reads /etc/hosts.
+func (*Hosts) Prefetch(_ *Engine, _ playbook.Step, _ *node, req *remote.GatherRequest) {
+	req.Contents = append(req.Contents, etcHosts)
+}
+
+// Run writes the block once per host.
+func (*Hosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runHosts(ctx, s)
+}
+
 // runHosts writes the carbonctl block of /etc/hosts once per host.
 func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
 	byHost, order := e.targetsByHost()
@@ -74,7 +92,7 @@ func (e *Engine) writeHosts(ctx context.Context, h *host, res *Result) error {
 	if !cur.Exists {
 		opts.Mode, opts.Owner, opts.Group = 0o644, "root", "root"
 	}
-	if err := h.write(ctx, e.opts.Apply, etcHosts, []byte(out), opts); err != nil {
+	if err := e.writeFile(ctx, h, etcHosts, []byte(out), opts); err != nil {
 		return fmt.Errorf("write %s on %s: %w", etcHosts, h.addr, err)
 	}
 	res.fileChanged("update", etcHosts, cur.Content, []byte(out))

@@ -1,18 +1,14 @@
 package steps
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
-	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
 // localFiles caches files read from the control machine during one run.
@@ -35,122 +31,84 @@ func (l *localFiles) read(p string) ([]byte, error) {
 	return data, nil
 }
 
-// copyFile installs a file from the control machine (e.g. the JDBC driver)
-// into CARBON_HOME, skipping it when the node already has identical bytes.
-func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	src, err := n.vars.render(s.Name+".src", s.Src)
-	if err != nil {
-		return err
-	}
-	rel, err := n.vars.render(s.Name+".dest", s.Dest)
-	if err != nil {
-		return err
-	}
-	data, err := e.local.read(src)
-	if err != nil {
-		return fmt.Errorf("read %s on the control machine: %w", src, err)
-	}
-	if err := checkSHA256(s, n, src, data); err != nil {
-		return err
-	}
-	dest := n.home(rel)
-	n.manage(dest)
-	cur, err := n.host.read(ctx, dest)
-	if err != nil {
-		return err
-	}
-	if cur.Exists && bytes.Equal(cur.Content, data) {
-		return nil
-	}
-	if err := n.host.write(ctx, e.opts.Apply, dest, data, n.productWrite(0o644)); err != nil {
-		return fmt.Errorf("install %s: %w", dest, err)
-	}
-	verb := "install"
-	if cur.Exists {
-		verb = "replace"
-	}
-	res.changed(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
-	return nil
+// FileEdits are the fields of the kinds that edit one file of CARBON_HOME
+// in place (xml, text).
+type FileEdits struct {
+	File  string `toml:"file"` // relative to CARBON_HOME (a template)
+	Edits []Edit `toml:"edit"`
+	// Create creates File (empty, then edited) when the node lacks it.
+	Create bool `toml:"create"`
+	// Secret: File carries a secret (see CarriesSecret).
+	Secret bool `toml:"secret"`
 }
 
-// checkSHA256 refuses data (read from src) when the step names a sha256 it
-// does not have: the file changed since validate, or is not the one meant.
-func checkSHA256(s playbook.Step, n *node, src string, data []byte) error {
-	want, err := n.vars.render(s.Name+".sha256", s.SHA256)
-	if err != nil || want == "" {
-		return err
-	}
-	if got := fmt.Sprintf("%x", sha256.Sum256(data)); !strings.EqualFold(got, want) {
-		return fmt.Errorf("%s on the control machine has sha256 %s, not %s as the inventory says: it is not the file meant; nothing was installed", src, got, want)
-	}
-	return nil
+// Edit is one edit of an xml or text step; its strings are templates.
+type Edit struct {
+	Op      string `toml:"op"` // xml: set | attr | ensure | inner | remove; text: property | replace
+	Path    string `toml:"path"`
+	Attr    string `toml:"attr"`
+	Key     string `toml:"key"`     // text property
+	Pattern string `toml:"pattern"` // text replace: a Go regexp
+	Value   string `toml:"value"`
+	When    string `toml:"when"`
+	// Secret marks an edit that writes a secret which does not come from
+	// one of the inventory's secrets: its place is masked in every diff.
+	// Edits whose value uses a secret are masked without it.
+	Secret bool `toml:"secret"`
 }
 
-// patchXML applies a step's XML edits to one file of CARBON_HOME in place.
-// The file's values at the step's secret places, before and after, are
-// masked in what the result prints.
-func (e *Engine) patchXML(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	places, err := secretPlaces(s, n.vars)
-	if err != nil {
-		return err
+// CarriesSecret reports whether the step's file holds a secret, so that it
+// and its backup are kept readable by the product user only (0600): the
+// step says secret = true, or one of its edits names a password in its
+// path, attribute, key or value template (e.g. {{.DB.Password}}), whether
+// or not its `when` holds on a given node.
+func (f *FileEdits) CarriesSecret() bool {
+	if f.Secret {
+		return true
 	}
-	edit := e.xmlEditor(s, n)
-	return e.editFile(ctx, s, n, res, func(p string, content []byte) ([]byte, bool, error) {
-		res.hide(placeValues(content, places)...)
-		out, changed, err := edit(p, content)
-		if err != nil {
-			return nil, false, err
-		}
-		res.hide(placeValues(out, places)...)
-		if changed {
-			if err := e.noteAdminPasswordChange(ctx, s, n, res, content, out); err != nil {
-				return nil, false, err
+	for _, e := range f.Edits {
+		for _, v := range []string{e.Path, e.Attr, e.Key, e.Value} {
+			if strings.Contains(strings.ToLower(v), "password") {
+				return true
 			}
 		}
-		return out, changed, nil
-	})
+	}
+	return false
 }
 
-// xmlEditor applies an xml step's edits for node n to a file's content.
-func (e *Engine) xmlEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
-	return func(p string, content []byte) ([]byte, bool, error) {
-		ops, err := e.renderEdits(s, n)
-		if err != nil {
-			return nil, false, err
-		}
-		out, changed, err := xmlpatch.Patch(content, ops)
-		if err != nil {
-			return nil, false, fmt.Errorf("patch %s: %w", p, err)
-		}
-		return out, changed, nil
-	}
-}
+// EditedFile is the file's template and whether a missing one is created
+// (FileEditor).
+func (f *FileEdits) EditedFile() (string, bool) { return f.File, f.Create }
 
-// noteAdminPasswordChange tells the operator, when a step changes the
-// admin console password of a node carbonctl already started, that Carbon
-// does not apply it: it reads user-mgt.xml's password at the first start
-// only, into the user store, which keeps it.
-func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, n *node, res *Result, old, updated []byte) error {
-	places, err := adminPasswordPlaces(s, n.vars)
-	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
-		return err
+// Prefetch adds the step's file to the batch read (Prefetcher). A file that
+// carries a secret is the product user's, mode 0600: it is read as that
+// user, with its backup's mode, in the same round trip.
+func (f *FileEdits) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
+	file, err := n.vars.render(s.Name+".file", f.File)
+	if err != nil {
+		return
 	}
-	started, err := n.host.read(ctx, n.home(startedMarker))
-	if err != nil || !started.Exists {
-		return err
+	if !f.CarriesSecret() {
+		req.Contents = append(req.Contents, n.home(file))
+		return
 	}
-	res.Note = "the admin console password changed: Carbon applies user-mgt.xml's only at its first start, so the console keeps the old one until it is changed there too"
-	return nil
+	if req.As == nil {
+		req.As = map[string]remote.GatherRequest{}
+	}
+	own := req.As[n.vars.Product.User]
+	own.Contents = append(own.Contents, n.home(file))
+	own.Stats = append(own.Stats, backupPath(n.home(file)))
+	req.As[n.vars.Product.User] = own
 }
 
 // editFile runs edit on the content of a step's file below CARBON_HOME and
 // writes the result, as the product user, when it changed: in place,
 // keeping the file's mode and backing up the original; a file missing on
 // the node is an error unless the step says `create`, which creates it. A
-// file that carries a secret (playbook.Step.CarriesSecret) is made 0600,
+// file that carries a secret (FileEdits.CarriesSecret) is made 0600,
 // its backup too, even when its content is already right.
-func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
-	rel, err := n.vars.render(s.Name+".file", s.File)
+func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
+	rel, err := n.vars.render(s.Name+".file", f.File)
 	if err != nil {
 		return err
 	}
@@ -160,7 +118,7 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Re
 	if err != nil {
 		return err
 	}
-	if !cur.Exists && !s.Create {
+	if !cur.Exists && !f.Create {
 		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
 	}
 	out, changed, err := edit(p, cur.Content)
@@ -168,18 +126,18 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Re
 		return err
 	}
 	backup := &remote.File{Path: backupPath(p)}
-	if s.CarriesSecret() {
+	if f.CarriesSecret() {
 		if backup, err = n.host.read(ctx, backupPath(p)); err != nil {
 			return err
 		}
 	}
-	w := planEdit(cur, backup, changed, s.CarriesSecret())
+	w := planEdit(cur, backup, changed, f.CarriesSecret())
 	if w.verb == "" && w.chmod == "" {
 		return nil
 	}
 	opts := n.productWrite(w.mode)
 	opts.Backup = cur.Exists
-	if err := n.host.write(ctx, e.opts.Apply, p, out, opts); err != nil {
+	if err := e.writeFile(ctx, n.host, p, out, opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	if w.verb != "" {
@@ -227,32 +185,4 @@ func planEdit(cur, backup *remote.File, changed, secret bool) editWrite {
 	}
 	w.chmod = strings.Join(fix, " and ")
 	return w
-}
-
-// renderEdits turns a step's edit templates into patch operations for node n.
-func (e *Engine) renderEdits(s playbook.Step, n *node) ([]xmlpatch.Op, error) {
-	var ops []xmlpatch.Op
-	for i, ed := range s.Edits {
-		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
-		ok, err := n.vars.when(name+".when", ed.When)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		kind, err := xmlpatch.ParseKind(ed.Op)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		op := xmlpatch.Op{Kind: kind, Attr: ed.Attr}
-		if op.Path, err = n.vars.render(name+".path", ed.Path); err != nil {
-			return nil, err
-		}
-		if op.Value, err = n.vars.render(name+".value", ed.Value); err != nil {
-			return nil, err
-		}
-		ops = append(ops, op)
-	}
-	return ops, nil
 }

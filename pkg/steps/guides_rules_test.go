@@ -38,7 +38,7 @@ func TestGuideRules(t *testing.T) {
 	}
 	t.Setenv("CARBONCTL_DB_ADMIN_PASSWORD", "admin-secret")
 	t.Setenv("CARBONCTL_DB_PASSWORD", "app-secret")
-	load := func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) }
+	load := func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "inventories", tt.sample))

@@ -7,7 +7,9 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -26,11 +28,29 @@ func (n *node) javaHome() string { return n.vars.JavaHome }
 
 // javaHomeOf is JAVA_HOME on the nodes for [java]: its home, or where its
 // archive is unpacked.
-func javaHomeOf(j inventory.Java, jdk *jdkArchive) string {
+func javaHomeOf(j inventory.Java, jdk *archive.JDK) string {
 	if jdk != nil {
-		return jdk.home()
+		return jdk.Home()
 	}
 	return j.Home
+}
+
+// Java is the "java" step kind: the node's JDK, checked against the
+// versions the playbook supports, unpacked from [java] archive when given.
+// It has no fields.
+type Java struct{}
+
+// Check has nothing to check.
+func (*Java) Check() error { return nil }
+
+// Prefetch reads the JDK's marker or probes its version.
+func (*Java) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchJava(n, req)
+}
+
+// RunNode makes the node's JDK right.
+func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+	return e.java(ctx, n, res)
 }
 
 func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
@@ -81,7 +101,7 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 	case javaUnsafe:
 		return "", fmt.Errorf("the JDK at %s can be changed by users other than root, so carbonctl will not run it (ls -ldnL: %s): make every directory from / to bin/java owned by root and not group- or world-writable", home, strings.ReplaceAll(out, "\n", "; "))
 	}
-	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, lastLines(out, 5))
+	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, remote.LastLines(out, 5))
 }
 
 // java makes sure the node's JDK is there and is one its playbook supports:
@@ -125,9 +145,9 @@ func (e *Engine) checkInstalledJDK(ctx context.Context, n *node) error {
 		return err
 	}
 	if !f.Exists || f.IsDir || f.Mode&0o111 == 0 {
-		return e.javaError(n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.path)))
+		return e.javaError(n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.Path)))
 	}
-	return e.checkJavaVersion(n, e.jdk.version, "the release file of "+path.Base(e.jdk.path))
+	return e.checkJavaVersion(n, e.jdk.Version, "the release file of "+path.Base(e.jdk.Path))
 }
 
 // javaError says which node, host and inventory key a JDK problem is about.
@@ -164,9 +184,9 @@ func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
 	switch {
 	case !m.Exists:
 		return false, e.javaError(n, fmt.Errorf("%s exists but was not unpacked by carbonctl (no %s): move it aside, or set [java] home = %q to run that JDK", home, markerName, home))
-	case string(m.Content) != e.jdk.markerContent():
+	case string(m.Content) != e.jdk.MarkerContent():
 		return false, e.javaError(n, fmt.Errorf("%s was unpacked from another archive (%s); carbonctl never overwrites a JDK: move %s aside to install %s",
-			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.jdk.path)))
+			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.jdk.Path)))
 	}
 	return true, nil
 }
@@ -175,22 +195,24 @@ func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
 // version the unpacked java reports.
 func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 	home := n.javaHome()
-	res.changed(fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.path), e.jdk.sha256, e.jdk.version, home), "")
 	// A plan predicts what java -version will say from the release file.
-	out := fmt.Sprintf("java version %q\n", e.jdk.version)
-	if e.opts.Apply {
-		f, err := os.Open(e.jdk.path)
+	out := fmt.Sprintf("java version %q\n", e.jdk.Version)
+	if err := e.change(res, fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.Path), e.jdk.SHA256, e.jdk.Version, home), "", func() error {
+		f, err := os.Open(e.jdk.Path)
 		if err != nil {
-			return fmt.Errorf("JDK archive %s: %w", e.jdk.path, err)
+			return fmt.Errorf("JDK archive %s: %w", e.jdk.Path, err)
 		}
 		defer f.Close()
 		if out, err = runOut(ctx, n.host, "root", e.jdkInstallScript(), f, "unpack the JDK into "+home); err != nil {
 			return e.javaError(n, err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	// The next node on this host finds the JDK installed.
 	n.host.remember(home, nil)
-	n.host.remember(path.Join(home, markerName), []byte(e.jdk.markerContent()))
+	n.host.remember(path.Join(home, markerName), []byte(e.jdk.MarkerContent()))
 	n.host.rememberFile(&remote.File{Path: path.Join(home, "bin", "java"), Exists: true, Mode: 0o755})
 	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
 	version, err := parseJavaVersion(out)
@@ -206,8 +228,8 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 // of inventory.JDKInstallDir that are missing and refuses to work below a
 // symbolic link or a directory someone other than root could change.
 func (e *Engine) jdkInstallScript() string {
-	home := e.jdk.home()
-	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.jdk.top)
+	home := e.jdk.Home()
+	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.jdk.Top)
 	var dirs []string
 	for d := inventory.JDKInstallDir; d != "/"; d = path.Dir(d) {
 		dirs = append([]string{remote.Quote(d)}, dirs...)
@@ -230,8 +252,8 @@ chmod -R a+rX,go-w %[3]s/%[4]s
 printf '%%s' %[5]s > %[3]s/%[4]s/%[6]s
 mv %[3]s/%[4]s %[2]s
 rmdir %[3]s
-%[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.jdk.top),
-		remote.Quote(e.jdk.markerContent()), markerName)
+%[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.jdk.Top),
+		remote.Quote(e.jdk.MarkerContent()), markerName)
 }
 
 // checkJava checks [java] archive against every playbook's Java versions
@@ -248,14 +270,14 @@ func checkJava(groups []Group) inventory.Errors {
 	fail := func(format string, args ...any) inventory.Errors {
 		return inventory.Errors{{File: inv.Path, Line: inv.LineOf("java.archive"), Key: "java.archive", Msg: fmt.Sprintf(format, args...)}}
 	}
-	jdk, err := openJDK(inv.Java.Archive)
+	jdk, err := archive.OpenJDK(inv.Java.Archive)
 	if err != nil {
 		return fail("%v", err)
 	}
 	for _, g := range groups {
-		if v := g.PB.Java.Versions; !javaSupported(v, jdk.version) {
+		if v := g.PB.Java.Versions; !javaSupported(v, jdk.Version) {
 			return fail("%s holds Java %s (JAVA_VERSION in its release file), but playbook %s supports Java %s only: point archive at a JDK %s",
-				path.Base(jdk.path), jdk.version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
+				path.Base(jdk.Path), jdk.Version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
 		}
 	}
 	return nil
@@ -266,9 +288,9 @@ func JavaSummary(inv *inventory.Inventory) string {
 	if inv.Java.Archive == "" {
 		return fmt.Sprintf("JAVA_HOME %s (its version is checked on the nodes by plan and up)", inv.Java.Home)
 	}
-	jdk, err := openJDK(inv.Java.Archive)
+	jdk, err := archive.OpenJDK(inv.Java.Archive)
 	if err != nil {
 		return "JDK " + path.Base(inv.Java.Archive)
 	}
-	return fmt.Sprintf("Java %s from %s (JAVA_HOME %s)", jdk.version, path.Base(jdk.path), jdk.home())
+	return fmt.Sprintf("Java %s from %s (JAVA_HOME %s)", jdk.Version, path.Base(jdk.Path), jdk.Home())
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -175,7 +176,7 @@ func TestInspectJDK(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j, err := inspectJDK(writeTarGz(t, t.TempDir(), tt.entries))
+			j, err := archive.InspectJDK(writeTarGz(t, t.TempDir(), tt.entries))
 			if tt.top == "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("inspectJDK = %+v, %v; want an error containing %q", j, err, tt.err)
@@ -185,7 +186,7 @@ func TestInspectJDK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j.top != tt.top || len(j.sha256) != 64 || j.home() != "/opt/carbonctl/jdk/"+tt.top {
+			if j.Top != tt.top || len(j.SHA256) != 64 || j.Home() != "/opt/carbonctl/jdk/"+tt.top {
 				t.Errorf("got %+v", j)
 			}
 		})
@@ -195,7 +196,7 @@ func TestInspectJDK(t *testing.T) {
 func TestInspectJDKNotGzip(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "jdk.tar.gz")
 	os.WriteFile(p, []byte("PK\x03\x04 a zip"), 0o644)
-	if _, err := inspectJDK(p); err == nil || !strings.Contains(err.Error(), "not a gzip-compressed tar") {
+	if _, err := archive.InspectJDK(p); err == nil || !strings.Contains(err.Error(), "not a gzip-compressed tar") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -269,17 +270,17 @@ func runSh(t *testing.T, script string) (string, int) {
 // finds what the first unpacked (here in a plan) instead of unpacking again.
 func TestJavaStepSharedHost(t *testing.T) {
 	j := writeTarGz(t, t.TempDir(), []tarEntry{{"jdk8u392-b08/bin/java", tar.TypeReg, "x"}, {"jdk8u392-b08/release", tar.TypeReg, "JAVA_VERSION=\"1.8.0_392\"\n"}})
-	jdk, err := inspectJDK(j)
+	jdk, err := archive.InspectJDK(j)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := newHost("198.18.0.21")
-	h.files[jdk.home()] = &remote.File{Path: jdk.home()}
+	h.files[jdk.Home()] = &remote.File{Path: jdk.Home()}
 	h.probes[javaProbeName] = remote.ProbeResult{ExitCode: javaMissing}
 	e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
 	var changed int
 	for _, name := range []string{"mb1", "mb2"} {
-		n := &node{host: h, vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.home()}}
+		n := &node{host: h, vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.Home()}}
 		res := &Result{}
 		if err := e.java(context.Background(), n, res); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -298,11 +299,11 @@ func TestJavaStepSharedHost(t *testing.T) {
 // version, without a java -version probe (no JVM start on a no-op run).
 func TestInstalledJDKNeedsNoJVM(t *testing.T) {
 	j := writeTarGz(t, t.TempDir(), []tarEntry{{"jdk8u392-b08/bin/java", tar.TypeReg, "x"}, {"jdk8u392-b08/release", tar.TypeReg, "JAVA_VERSION=\"1.8.0_392\"\n"}})
-	jdk, err := inspectJDK(j)
+	jdk, err := archive.InspectJDK(j)
 	if err != nil {
 		t.Fatal(err)
 	}
-	java := jdk.home() + "/bin/java"
+	java := jdk.Home() + "/bin/java"
 	tests := []struct {
 		name     string
 		java     *remote.File
@@ -317,11 +318,11 @@ func TestInstalledJDKNeedsNoJVM(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHost("198.18.0.21")
-			h.files[jdk.home()] = &remote.File{Path: jdk.home(), Exists: true, IsDir: true}
-			h.files[jdk.home()+"/"+markerName] = &remote.File{Path: jdk.home() + "/" + markerName, Exists: true, Content: []byte(jdk.markerContent())}
+			h.files[jdk.Home()] = &remote.File{Path: jdk.Home(), Exists: true, IsDir: true}
+			h.files[jdk.Home()+"/"+markerName] = &remote.File{Path: jdk.Home() + "/" + markerName, Exists: true, Content: []byte(jdk.MarkerContent())}
 			h.files[java] = tt.java
 			e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
-			n := &node{host: h, vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.home()}}
+			n := &node{host: h, vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
 			res := &Result{}
 			err := e.java(context.Background(), n, res)
 			if tt.wantErr == "" {

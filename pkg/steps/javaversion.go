@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -13,9 +12,6 @@ import (
 // LTS`, after lines such as "Picked up _JAVA_OPTIONS: ...".
 var javaVersionLine = regexp.MustCompile(`(?m)^(?:openjdk|java) version "([^"]+)"`)
 
-// releaseVersion finds JAVA_VERSION in a JDK's release file.
-var releaseVersion = regexp.MustCompile(`(?m)^JAVA_VERSION="([^"]+)"\s*$`)
-
 // parseJavaVersion returns the version `java -version` printed, e.g.
 // "1.8.0_392" or "11.0.21".
 func parseJavaVersion(out string) (string, error) {
@@ -24,15 +20,6 @@ func parseJavaVersion(out string) (string, error) {
 		return "", fmt.Errorf("java -version printed no version line: %q", clip(out, 300))
 	}
 	return m[1], nil
-}
-
-// parseReleaseVersion returns JAVA_VERSION of a JDK's release file.
-func parseReleaseVersion(release []byte) (string, error) {
-	m := releaseVersion.FindSubmatch(release)
-	if m == nil {
-		return "", errors.New(`its release file has no JAVA_VERSION="..." line`)
-	}
-	return string(m[1]), nil
 }
 
 // javaFeature is the feature release of a Java version, the way playbooks

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
-	"github.com/carbonctl/carbonctl/pkg/nginx"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -62,7 +61,7 @@ func (e *Engine) buildLB() {
 	if conf == nil {
 		return
 	}
-	if !e.pb.HasLBSteps() {
+	if !hasStep[LoadBalancerKind](e.pb) {
 		return
 	}
 	h := e.hosts[conf.Host]
@@ -133,19 +132,24 @@ func (e *Engine) prefetchLB(reqs map[*host]*remote.GatherRequest) {
 	}
 	req.Contents = append(req.Contents, e.lb.certPath(), e.lb.keyPath())
 	for _, s := range e.pb.Steps {
-		if s.Type == "lb-vhosts" {
-			for _, name := range nginx.FileNames(s.VHosts.Prefix) {
-				req.Contents = append(req.Contents, path.Join(nginxConfDir, name))
-			}
-			req.Contents = append(req.Contents, e.lb.appliedPath(s.VHosts.Prefix))
-			req.Probes[probeNginxV] = sbinPath + "nginx -V 2>&1"
-			req.Probes[probeNginxAlive] = aliveScript(nginxPidFile)
+		if k, ok := s.Kind.(LBPrefetcher); ok {
+			k.PrefetchLB(e, s, req)
 		}
 	}
 }
 
-// runLB runs a load balancer step: one result, for the target "lb".
-func (e *Engine) runLB(ctx context.Context, s playbook.Step, act func(context.Context, playbook.Step, *Result) error) *Result {
+// runLB runs a load balancer step: one result, for the target "lb"; a
+// failed certStep leaves the load balancer without a certificate.
+func (e *Engine) runLB(ctx context.Context, s playbook.Step, certStep bool, act func(context.Context, *Result) error) []*Result {
+	if e.lb == nil {
+		e.out.printf("skipping: no [loadbalancer] in %s\n", e.inv.Path)
+		return nil
+	}
+	return []*Result{e.runLBTarget(ctx, s, certStep, act)}
+}
+
+// runLBTarget runs act on the load balancer, honouring failures and `when`.
+func (e *Engine) runLBTarget(ctx context.Context, s playbook.Step, certStep bool, act func(context.Context, *Result) error) *Result {
 	res := &Result{Step: s.Name, Target: lbTarget}
 	switch {
 	case e.lb.host.err != nil:
@@ -163,8 +167,8 @@ func (e *Engine) runLB(ctx context.Context, s playbook.Step, act func(context.Co
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
 	}
-	if err := act(ctx, s, res); err != nil {
-		e.lb.markFailed(s.Type == "lb-certs")
+	if err := act(ctx, res); err != nil {
+		e.lb.markFailed(certStep)
 		return fail(res, fmt.Errorf("load balancer %s: %w", e.lb.conf.Host, err))
 	}
 	return res

@@ -78,7 +78,7 @@ func lbEngine(t *testing.T, lb string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager")
+	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager", Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 		h.probes[probeNginxAlive] = remote.ProbeResult{ExitCode: 1}
 	}
 	build, _ := nginx.ParseV(nginxV)
-	files, err := nginx.Render(e.vhostConfig(e.step(t, "lb-vhosts").VHosts, build))
+	files, err := nginx.Render(e.vhostConfig(e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,8 +216,8 @@ func TestLBPlanDecisions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, lbTable)
 			e.setLBHost(t, tt.state)
-			rc := e.runLB(ctx, e.step(t, "lb-certs"), e.lbCerts)
-			rv := e.runLB(ctx, e.step(t, "lb-vhosts"), e.lbVHosts)
+			rc := e.runLBTarget(ctx, e.step(t, "lb-certs"), true, e.lbCerts)
+			rv := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]
 			if rc.Status != tt.certs || rv.Status != tt.vhosts {
 				t.Fatalf("lb-certs %s (%v), lb-vhosts %s (%v); want %s, %s\n%s\n%s", rc.Status, rc.Err, rv.Status, rv.Err, tt.certs, tt.vhosts, actions(rc), actions(rv))
 			}
@@ -246,10 +246,10 @@ func TestLBFailuresAndSkips(t *testing.T) {
 
 	e := lbEngine(t, lbTable)
 	e.setLBHost(t, lbHostState{cert: good, key: goodKey, nginxV: &remote.ProbeResult{ExitCode: 127, Stdout: "sh: 1: nginx: not found\n"}})
-	if r := e.runLB(ctx, e.step(t, "lb-vhosts"), e.lbVHosts); r.Status != Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
+	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
 		t.Errorf("nginx missing: %s %v", r.Status, r.Err)
 	}
-	if r := e.runLB(ctx, e.step(t, "lb-vhosts"), e.lbVHosts); r.Status != Skipped {
+	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Skipped {
 		t.Errorf("after a failure on the load balancer: %s", r.Status)
 	}
 	if r := e.runNodeStep(ctx, e.step(t, "truststore"), e.targets[0]); r.Status == Skipped {
@@ -258,7 +258,7 @@ func TestLBFailuresAndSkips(t *testing.T) {
 
 	e = lbEngine(t, lbTable)
 	e.setLBHost(t, lbHostState{cert: []byte("junk"), key: goodKey, nginxV: &remote.ProbeResult{Stdout: "nginx version: nginx/1.18.0\nconfigure arguments: --prefix=/x\n"}})
-	if r := e.runLB(ctx, e.step(t, "lb-vhosts"), e.lbVHosts); r.Status != Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
+	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
 		t.Errorf("nginx without SSL: %s %v", r.Status, r.Err)
 	}
 
@@ -343,7 +343,7 @@ func TestTruststoreDecisions(t *testing.T) {
 	t.Run("certificate still to be generated", func(t *testing.T) {
 		e := lbEngine(t, lbTable)
 		e.setLBHost(t, lbHostState{})
-		e.runLB(ctx, e.step(t, "lb-certs"), e.lbCerts)
+		e.runLBTarget(ctx, e.step(t, "lb-certs"), true, e.lbCerts)
 		n := e.targets[0]
 		setFile(n.host, n.home("repository/resources/security/client-truststore.jks"), store(leaf.Raw, "wso2carbon"))
 		r := e.runNodeStep(ctx, e.step(t, "truststore"), n)
@@ -355,7 +355,7 @@ func TestTruststoreDecisions(t *testing.T) {
 
 func TestVHostBackends(t *testing.T) {
 	e := lbEngine(t, lbTable)
-	v := e.step(t, "lb-vhosts").VHosts
+	v := e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts
 	c := e.vhostConfig(v, nginx.Build{SSL: true})
 	got := func(bs []nginx.Backend) string {
 		var out []string

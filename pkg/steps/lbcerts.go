@@ -13,10 +13,25 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
+// LBCerts is the "lb-certs" step kind: the load balancer's certificate and
+// key. It has no fields: the inventory's [loadbalancer] names them.
+type LBCerts struct{}
+
+// Check has nothing to check.
+func (*LBCerts) Check() error { return nil }
+
+// UsesLoadBalancer marks a load balancer kind.
+func (*LBCerts) UsesLoadBalancer() {}
+
+// Run makes the certificate right: one result, for the load balancer.
+func (*LBCerts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runLB(ctx, s, true, e.lbCerts)
+}
+
 // lbCerts makes sure the load balancer has a certificate and key nginx can
 // serve for the service and management names: the operator's, or one
 // generated there with openssl. A valid one is kept.
-func (e *Engine) lbCerts(ctx context.Context, _ playbook.Step, res *Result) error {
+func (e *Engine) lbCerts(ctx context.Context, res *Result) error {
 	l := e.lb
 	crt, err := l.host.read(ctx, l.certPath())
 	if err != nil {
@@ -39,7 +54,7 @@ func (e *Engine) lbCerts(ctx context.Context, _ playbook.Step, res *Result) erro
 		d.Action, l.certPath(), l.keyPath(), d.Reason, l.conf.CertKeyType.Describe(), l.conf.ServiceHostName,
 		strings.Join(l.names(), ","), l.conf.CertDays)
 	res.changed(desc, "")
-	if !e.opts.Apply {
+	if e.planning() {
 		l.setCert(nil, true, true)
 		return nil
 	}
@@ -109,7 +124,7 @@ func (e *Engine) installProvidedCert(ctx context.Context, crt, key *remote.File,
 			continue
 		}
 		opts := remote.WriteOptions{Mode: f.mode, Owner: "root", Group: "root", Backup: true, MkdirParents: true}
-		if err := l.host.write(ctx, e.opts.Apply, f.cur.Path, f.data, opts); err != nil {
+		if err := e.writeFile(ctx, l.host, f.cur.Path, f.data, opts); err != nil {
 			return fmt.Errorf("install %s: %w", f.cur.Path, err)
 		}
 		res.changed(fmt.Sprintf("install the %s as %s (mode %04o)", f.what, f.cur.Path, f.mode), "")

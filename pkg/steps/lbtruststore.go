@@ -11,18 +11,41 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
-// prefetchTruststore reads a node's trust store in the one gather.
-func prefetchTruststore(s playbook.Step, n *node, req *remote.GatherRequest) {
-	if rel, err := n.vars.render(s.Name+".file", s.File); err == nil {
+// Truststore is the "truststore" step kind: the node's trust store holds
+// the load balancer's certificate.
+type Truststore struct {
+	// File is the trust store, relative to CARBON_HOME (a template).
+	File string `toml:"file"`
+}
+
+// Check wants the file.
+func (k *Truststore) Check() error {
+	if k.File == "" {
+		return fmt.Errorf("truststore needs file (the trust store, relative to CARBON_HOME)")
+	}
+	return nil
+}
+
+// UsesLoadBalancer marks a load balancer kind.
+func (*Truststore) UsesLoadBalancer() {}
+
+// Prefetch reads a node's trust store in the one gather.
+func (k *Truststore) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
+	if rel, err := n.vars.render(s.Name+".file", k.File); err == nil {
 		req.Contents = append(req.Contents, n.home(rel))
 	}
+}
+
+// RunNode makes the node's trust store right.
+func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+	return e.truststore(ctx, s, k, n, res)
 }
 
 // truststore makes the node's trust store hold the load balancer's
 // certificate under the inventory's alias. The store is read from the
 // gathered bytes (JKS, checked with the password); keytool runs only when
 // the alias is missing or holds another certificate.
-func (e *Engine) truststore(ctx context.Context, s playbook.Step, n *node, res *Result) error {
+func (e *Engine) truststore(ctx context.Context, s playbook.Step, k *Truststore, n *node, res *Result) error {
 	switch {
 	case e.lb == nil:
 		res.Status, res.Note = Skipped, "(no [loadbalancer] in the inventory)"
@@ -31,7 +54,7 @@ func (e *Engine) truststore(ctx context.Context, s playbook.Step, n *node, res *
 		res.Status, res.Note = Skipped, "(the load balancer's certificate is not available)"
 		return nil
 	}
-	rel, err := n.vars.render(s.Name+".file", s.File)
+	rel, err := n.vars.render(s.Name+".file", k.File)
 	if err != nil {
 		return err
 	}
@@ -54,10 +77,10 @@ func (e *Engine) truststore(ctx context.Context, s playbook.Step, n *node, res *
 		return nil
 	}
 	res.changed(importDesc(p, conf.TruststoreAlias, held, leaf, cur.Exists), "")
-	if !e.opts.Apply {
+	if e.planning() {
 		// What the file would become is unknown; a stand-in makes the
 		// start step see the change.
-		return n.host.write(ctx, false, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
+		return e.writeFile(ctx, n.host, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
 	}
 	return e.importCert(ctx, n, p, leaf, held != nil)
 }

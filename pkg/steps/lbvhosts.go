@@ -21,16 +21,72 @@ type vhostChange struct {
 	data []byte
 }
 
+// LBVHosts is the "lb-vhosts" step kind: the load balancer's nginx virtual
+// hosts for the product.
+type LBVHosts struct {
+	VHosts VHosts `toml:"vhosts"`
+}
+
+// VHosts describes the load balancer's nginx virtual hosts for a product.
+type VHosts struct {
+	// Prefix names the files: PREFIX.http.conf, PREFIX.https.conf and
+	// mgt.PREFIX.https.conf, as the product's guide does.
+	Prefix string `toml:"prefix"`
+	// ServiceBackends is "workers" (worker/manager split: the service name
+	// goes to the workers; to every node when there is no worker) or "all".
+	ServiceBackends string `toml:"service_backends"`
+	// The nodes' ports before their offset: pass-through HTTP and HTTPS
+	// (service traffic) and the management console's HTTPS port.
+	HTTPPort  int `toml:"http_port"`
+	HTTPSPort int `toml:"https_port"`
+	MgtPort   int `toml:"mgt_port"`
+	// Directives are extra nginx directives for every location block.
+	Directives []string `toml:"directives"`
+}
+
+// Check wants the prefix, known backends and the three ports.
+func (k *LBVHosts) Check() error {
+	v := k.VHosts
+	switch {
+	case v.Prefix == "":
+		return fmt.Errorf("lb-vhosts needs [step.vhosts] prefix, e.g. \"esb\" for esb.http.conf")
+	case v.ServiceBackends != "" && v.ServiceBackends != "workers" && v.ServiceBackends != "all":
+		return fmt.Errorf("vhosts.service_backends %q: want \"workers\" or \"all\"", v.ServiceBackends)
+	case v.HTTPPort <= 0 || v.HTTPSPort <= 0 || v.MgtPort <= 0:
+		return fmt.Errorf("lb-vhosts needs [step.vhosts] http_port, https_port and mgt_port (the nodes' ports before their offset)")
+	}
+	return nil
+}
+
+// UsesLoadBalancer marks a load balancer kind.
+func (*LBVHosts) UsesLoadBalancer() {}
+
+// PrefetchLB reads the vhost files and what nginx was built with, and
+// probes whether it runs.
+func (k *LBVHosts) PrefetchLB(e *Engine, _ playbook.Step, req *remote.GatherRequest) {
+	for _, name := range nginx.FileNames(k.VHosts.Prefix) {
+		req.Contents = append(req.Contents, path.Join(nginxConfDir, name))
+	}
+	req.Contents = append(req.Contents, e.lb.appliedPath(k.VHosts.Prefix))
+	req.Probes[probeNginxV] = sbinPath + "nginx -V 2>&1"
+	req.Probes[probeNginxAlive] = aliveScript(nginxPidFile)
+}
+
+// Run writes the vhosts: one result, for the load balancer.
+func (k *LBVHosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runLB(ctx, s, false, func(ctx context.Context, res *Result) error { return e.lbVHosts(ctx, s, k.VHosts, res) })
+}
+
 // lbVHosts writes the nginx vhost files and, when something nginx reads
 // changed (or nginx is not running), tests the configuration and reloads or
 // starts nginx. A configuration nginx rejects is rolled back.
-func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, res *Result) error {
+func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *Result) error {
 	l := e.lb
 	build, err := e.nginxBuild()
 	if err != nil {
 		return err
 	}
-	files, err := nginx.Render(e.vhostConfig(s.VHosts, build))
+	files, err := nginx.Render(e.vhostConfig(vh, build))
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
@@ -55,7 +111,7 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, res *Result) err
 	if err != nil {
 		return err
 	}
-	marker, err := l.host.read(ctx, l.appliedPath(s.VHosts.Prefix))
+	marker, err := l.host.read(ctx, l.appliedPath(vh.Prefix))
 	if err != nil {
 		return err
 	}
@@ -74,7 +130,7 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, res *Result) err
 	default:
 		res.changed("nginx -t, then start nginx (it is not running)", "")
 	}
-	if !e.opts.Apply {
+	if e.planning() {
 		return nil
 	}
 	return e.applyVHosts(ctx, changes, running, marker.Path, applied, res)
@@ -111,7 +167,7 @@ func (e *Engine) applyVHosts(ctx context.Context, changes []vhostChange, running
 	l := e.lb
 	for i, c := range changes {
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root", Backup: true}
-		if err := l.host.write(ctx, true, c.cur.Path, c.data, opts); err != nil {
+		if err := e.writeFile(ctx, l.host, c.cur.Path, c.data, opts); err != nil {
 			return e.rollback(ctx, changes[:i], err)
 		}
 	}
@@ -157,7 +213,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 			continue
 		}
 		opts := remote.WriteOptions{Mode: c.cur.Mode, Owner: c.cur.Owner, Group: c.cur.Group}
-		if err := h.write(ctx, true, c.cur.Path, c.cur.Content, opts); err != nil {
+		if err := e.writeFile(ctx, h, c.cur.Path, c.cur.Content, opts); err != nil {
 			failures = append(failures, err.Error())
 		}
 	}
@@ -180,7 +236,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 func (e *Engine) nginxBuild() (nginx.Build, error) {
 	p, ok := e.lb.host.probe(probeNginxV)
 	if !ok || p.ExitCode != 0 {
-		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, lastLines(strings.TrimSpace(p.Stdout), 3))
+		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, remote.LastLines(strings.TrimSpace(p.Stdout), 3))
 	}
 	b, err := nginx.ParseV(p.Stdout)
 	if err != nil {
@@ -200,7 +256,7 @@ func (e *Engine) nginxPID() (string, bool) {
 }
 
 // vhostConfig gathers what the vhost files depend on.
-func (e *Engine) vhostConfig(v playbook.VHosts, build nginx.Build) nginx.Config {
+func (e *Engine) vhostConfig(v VHosts, build nginx.Build) nginx.Config {
 	l := e.lb
 	c := nginx.Config{
 		Cluster: e.inv.Cluster.Name, Prefix: v.Prefix,

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -39,14 +38,14 @@ func TestEIBusinessProcessPlaybookOnStockAndFixtureFiles(t *testing.T) {
 func TestEIBusinessProcessLoadBalancer(t *testing.T) {
 	pb := loadBuiltin(t, "ei-business-process")
 	v := sampleVars(t, "ei-bp-lab.toml", "", nil)
-	var vh playbook.VHosts
+	var vh VHosts
 	for _, s := range pb.Steps {
-		if s.Type == "lb-vhosts" {
-			vh = s.VHosts
+		if k, ok := s.Kind.(*LBVHosts); ok {
+			vh = k.VHosts
 		}
 	}
-	if !pb.HasLBSteps() || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
-		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", pb.HasLBSteps(), vh, v.LB)
+	if !hasStep[LoadBalancerKind](pb) || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
+		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", hasStep[LoadBalancerKind](pb), vh, v.LB)
 	}
 	var svc, mgt []string
 	for _, n := range serviceNodes(v.Nodes, vh.ServiceBackends) {
@@ -69,11 +68,12 @@ func TestEIBusinessProcessLoadBalancer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range pb.Steps {
-		if st.Type != "truststore" {
+		ts, ok := st.Kind.(*Truststore)
+		if !ok {
 			continue
 		}
-		if got, ok, err := xmlpatch.Get(doc, "/Server/Security/TrustStore/Location"); err != nil || !ok || got != "${carbon.home}/"+st.File {
-			t.Errorf("stock TrustStore Location %q (%v %v), the truststore step imports into %s", got, ok, err, st.File)
+		if got, ok, err := xmlpatch.Get(doc, "/Server/Security/TrustStore/Location"); err != nil || !ok || got != "${carbon.home}/"+ts.File {
+			t.Errorf("stock TrustStore Location %q (%v %v), the truststore step imports into %s", got, ok, err, ts.File)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -19,6 +20,23 @@ const (
 	etcPasswd = "/etc/passwd"
 	etcGroup  = "/etc/group"
 )
+
+// Product is the "product" step kind: the product user and CARBON_HOME
+// unpacked from the inventory's archive. It has no fields.
+type Product struct{}
+
+// Check has nothing to check.
+func (*Product) Check() error { return nil }
+
+// Prefetch reads the archive marker, the account databases and CARBON_HOME.
+func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	prefetchProduct(n, req)
+}
+
+// RunNode makes the node's product user and CARBON_HOME right.
+func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+	return e.product(ctx, n, res)
+}
 
 func prefetchProduct(n *node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, n.home(markerName), etcPasswd, etcGroup)
@@ -50,13 +68,10 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 	if dir.Exists {
 		return e.checkMarker(ctx, n)
 	}
-	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.path), e.arch.sha256, home, n.vars.Product.User)
-	if e.opts.Apply {
-		if err := e.unpack(ctx, n); err != nil {
-			return err
-		}
+	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.Path), e.arch.SHA256, home, n.vars.Product.User)
+	if err := e.change(res, desc, "", func() error { return e.unpack(ctx, n) }); err != nil {
+		return err
 	}
-	res.changed(desc, "")
 	// From here on, reads below home are served from the archive: that is what
 	// the host now holds (or, in a plan, would hold).
 	n.host.unpacked(overlay{home: home, arch: e.arch, owner: n.vars.Product.User, group: n.vars.Product.Group})
@@ -87,14 +102,11 @@ func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
 		script = fmt.Sprintf("{ getent group %s >/dev/null || groupadd --system %s; } && %s", remote.Quote(g), remote.Quote(g), script)
 		desc = fmt.Sprintf("create group %s and user %s", g, u)
 	}
-	if e.opts.Apply {
-		if err := run(ctx, n.host, "root", script, nil, "create product user "+u); err != nil {
-			return err
-		}
+	if err := e.change(res, desc, "", func() error { return run(ctx, n.host, "root", script, nil, "create product user "+u) }); err != nil {
+		return err
 	}
 	n.host.remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
 	n.host.remember(etcGroup, []byte(fmt.Sprintf("%s%s:x::\n", group.Content, g)))
-	res.changed(desc, "")
 	return nil
 }
 
@@ -108,11 +120,11 @@ func (e *Engine) checkMarker(ctx context.Context, n *node) error {
 	}
 	if !m.Exists {
 		return fmt.Errorf("%s exists on %s but was not installed by carbonctl (no %s): move it aside, or unpack %s there yourself and write %q into %s",
-			home, n.host.addr, markerName, path.Base(e.arch.path), "sha256 "+e.arch.sha256, markerName)
+			home, n.host.addr, markerName, path.Base(e.arch.Path), "sha256 "+e.arch.SHA256, markerName)
 	}
-	if string(m.Content) != e.arch.markerContent() {
+	if string(m.Content) != e.arch.MarkerContent() {
 		return fmt.Errorf("%s on %s was unpacked from another archive (%s); carbonctl never overwrites an installed product: stop the node and move %s aside to install %s",
-			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.path))
+			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.Path))
 	}
 	return nil
 }
@@ -142,10 +154,10 @@ func (e *Engine) unpack(ctx context.Context, n *node) error {
 		"set -e",
 		"umask 022",
 		"tar -xpf - -C " + tmp + " --no-same-owner",
-		"printf '%s' " + remote.Quote(e.arch.markerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
+		"printf '%s' " + remote.Quote(e.arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
 	}, "\n")
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(e.arch.writeTar(pw)) }()
+	go func() { pw.CloseWithError(e.arch.WriteTar(pw)) }()
 	err := run(ctx, n.host, n.vars.Product.User, fill, pr, "unpack the product into "+home)
 	pr.Close()
 	if err != nil {
@@ -162,24 +174,5 @@ func run(ctx context.Context, h *host, as, script string, stdin io.Reader, doing
 }
 
 func runOut(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) (string, error) {
-	r, err := h.client.Run(ctx, as, script, stdin)
-	if err != nil {
-		return "", fmt.Errorf("%s on %s: %w", doing, h.addr, err)
-	}
-	if r.ExitCode != 0 {
-		msg := strings.TrimSpace(string(r.Stderr))
-		if msg == "" {
-			msg = strings.TrimSpace(string(r.Stdout))
-		}
-		return "", fmt.Errorf("%s on %s failed (exit %d): %s", doing, h.addr, r.ExitCode, lastLines(msg, 5))
-	}
-	return string(r.Stdout), nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return remote.RunScript(ctx, h.client, h.addr, as, script, stdin, doing)
 }

@@ -29,13 +29,35 @@ const (
 // registryTables are the tables a registry-collection step writes to.
 var registryTables = []string{"REG_PATH", "REG_RESOURCE"}
 
+// RegistryCollection is the "registry-collection" step kind: collections
+// that must exist in the registry database before a product mounts them.
+type RegistryCollection struct {
+	// RegistryDB is the registry database (a template).
+	RegistryDB string `toml:"registry_db"`
+	// Collections are absolute registry paths (templates).
+	Collections []string `toml:"collections"`
+}
+
+// Check wants the database and at least one collection.
+func (k *RegistryCollection) Check() error {
+	if k.RegistryDB == "" || len(k.Collections) == 0 {
+		return fmt.Errorf("registry-collection needs registry_db and at least one of collections")
+	}
+	return nil
+}
+
+// Run creates the missing collections: one result, for the database.
+func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return []*Result{e.runRegistryCollections(ctx, s, k)}
+}
+
 // runRegistryCollections makes sure the collections a registry-collection
 // step names exist in a registry database (the REG_PATH and REG_RESOURCE
 // tables of the Carbon 4.4 schema), creating each missing one and its
 // missing parents the way Carbon's registry adds a collection — what a
 // clustering guide does by hand in the registry's management console
 // before another product mounts the collection.
-func (e *Engine) runRegistryCollections(ctx context.Context, s playbook.Step) *Result {
+func (e *Engine) runRegistryCollections(ctx context.Context, s playbook.Step, k *RegistryCollection) *Result {
 	res := &Result{Step: s.Name, Target: dbTarget}
 	ok, err := e.vars.when(s.Name+".when", s.When)
 	switch {
@@ -49,7 +71,7 @@ func (e *Engine) runRegistryCollections(ctx context.Context, s playbook.Step) *R
 		res.Status, res.Note = Skipped, "(earlier steps failed on every node)"
 		return res
 	}
-	schema, paths, err := e.renderCollections(s)
+	schema, paths, err := e.renderCollections(s, k)
 	if err == nil {
 		err = e.registryCollections(ctx, schema, paths, res)
 	}
@@ -72,8 +94,8 @@ func (e *Engine) allTargetsFailed() bool {
 }
 
 // renderCollections renders the step's database and collection paths.
-func (e *Engine) renderCollections(s playbook.Step) (string, []string, error) {
-	schema, err := e.vars.render(s.Name+".registry_db", s.RegistryDB)
+func (e *Engine) renderCollections(s playbook.Step, k *RegistryCollection) (string, []string, error) {
+	schema, err := e.vars.render(s.Name+".registry_db", k.RegistryDB)
 	if err != nil {
 		return "", nil, err
 	}
@@ -81,7 +103,7 @@ func (e *Engine) renderCollections(s playbook.Step) (string, []string, error) {
 		return "", nil, fmt.Errorf("step %s: registry_db %q is not a plain identifier (letters, digits, _)", s.Name, schema)
 	}
 	var paths []string
-	for i, c := range s.Collections {
+	for i, c := range k.Collections {
 		p, err := e.vars.render(fmt.Sprintf("%s.collections[%d]", s.Name, i), c)
 		if err != nil {
 			return "", nil, err
@@ -129,7 +151,7 @@ func (e *Engine) registryCollections(ctx context.Context, schema string, paths [
 	defer admin.Close()
 	reg := regStore{db: admin, schema: schema}
 	if err := reg.checkSchema(ctx); err != nil {
-		if e.opts.Apply {
+		if !e.planning() {
 			return err
 		}
 		// A plan on fresh hosts: the registry node's databases step,
@@ -151,11 +173,9 @@ func (e *Engine) registryCollections(ctx context.Context, schema string, paths [
 		if len(missing) > 1 {
 			desc += "; first its missing parent collections " + strings.Join(missing[:len(missing)-1], ", ")
 		}
-		res.changed(desc, "")
-		if !e.opts.Apply {
-			continue
-		}
-		if err := reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.inv.Cluster.Name)); err != nil {
+		if err := e.change(res, desc, "", func() error {
+			return reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.inv.Cluster.Name))
+		}); err != nil {
 			return fmt.Errorf("create registry collection %s in %s: %w", p, schema, err)
 		}
 	}

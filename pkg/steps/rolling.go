@@ -32,21 +32,22 @@ func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
-	if e.split != nil && e.opts.Apply {
+	if e.split != nil && !e.planning() {
 		e.stopForFullRestart(ctx, plans)
 	}
 	managers, rolling, workers := startPhases(plans)
-	if e.opts.Apply {
-		e.launchAll(ctx, managers)
+	if e.planning() {
+		// Each plan's result says what `up` would do; nothing starts.
+		e.skipIfManagerDown(s, plans, append(workers, rolling...))
+		return e.inOrder(results)
 	}
+	e.launchAll(ctx, managers)
 	if e.skipIfManagerDown(s, plans, append(workers, rolling...)) {
 		return e.inOrder(results)
 	}
-	if e.opts.Apply {
-		e.launchAll(ctx, workers)
-		e.roll(ctx, rolling)
-		e.awaitMembership(ctx, results)
-	}
+	e.launchAll(ctx, workers)
+	e.roll(ctx, rolling)
+	e.awaitMembership(ctx, results)
 	return e.inOrder(results)
 }
 
@@ -58,7 +59,7 @@ func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
 	var workers, managers []*startPlan
 	for _, p := range plans {
 		switch {
-		case p.res.Status != Changed || p.d.action != "restart":
+		case p.res.Status != Changed || p.d.action != actRestart:
 		case p.n.vars.Node.IsManager:
 			managers = append(managers, p)
 		default:
@@ -75,7 +76,7 @@ func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
 				fail(p.res, err)
 				return
 			}
-			p.d.action = "start"
+			p.d.action = actStart
 		})
 	}
 }
@@ -90,9 +91,9 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 			continue
 		}
 		switch manager := p.n.vars.Node.IsManager; {
-		case p.d.action == "start" && manager:
+		case p.d.action == actStart && manager:
 			managers = append(managers, p)
-		case p.d.action == "start":
+		case p.d.action == actStart:
 			workers = append(workers, p)
 		case manager:
 			rollManagers = append(rollManagers, p)
@@ -224,7 +225,7 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 		return p
 	}
 	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, e.takesSetup(n), setup.Exists)
-	if p.d.action == "none" {
+	if p.d.action == actNone {
 		res.Note = fmt.Sprintf("running (pid %s)", p.pid)
 		return p
 	}
@@ -235,9 +236,9 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, p.args...), " ")
 	reason := p.d.reason
 	switch {
-	case p.d.action == "restart" && e.split != nil:
+	case p.d.action == actRestart && e.split != nil:
 		reason += "; " + e.split.reason()
-	case p.d.action == "restart":
+	case p.d.action == actRestart:
 		reason += "; rolling: one node at a time, after its peers see it rejoin"
 	}
 	res.changed(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -33,7 +34,7 @@ type host struct {
 // host holds (or, in a plan, would hold) once the product step has unpacked it.
 type overlay struct {
 	home  string
-	arch  *archive
+	arch  *archive.Product
 	owner string
 	group string
 }
@@ -115,7 +116,7 @@ func (h *host) fromOverlay(p string) (*remote.File, bool) {
 		if !ok {
 			continue
 		}
-		data, mode, found, err := o.arch.read(rel)
+		data, mode, found, err := o.arch.Read(rel)
 		if err != nil || !found {
 			return &remote.File{Path: p}, true
 		}

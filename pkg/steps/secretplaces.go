@@ -45,21 +45,21 @@ func (v Vars) withAdminProbe() Vars {
 // .Product.AdminPassword), whether or not their `when` holds. Inside an
 // ensure or inner fragment, the places are the elements and attributes the
 // secret lands in (all of them for a marked edit).
-func secretPlaces(s playbook.Step, v Vars) ([]secretPlace, error) {
-	return probedPlaces(s, v, v.withProbes(), true)
+func secretPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
+	return probedPlaces(s, f, v, v.withProbes(), true)
 }
 
 // adminPasswordPlaces lists the places where the step writes the admin
 // console password.
-func adminPasswordPlaces(s playbook.Step, v Vars) ([]secretPlace, error) {
-	return probedPlaces(s, v, v.withAdminProbe(), false)
+func adminPasswordPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
+	return probedPlaces(s, f, v, v.withAdminProbe(), false)
 }
 
 // probedPlaces lists the places whose value, rendered with probe, holds
 // secretProbe, and with marked those of edits marked `secret = true`.
-func probedPlaces(s playbook.Step, v, probe Vars, marked bool) ([]secretPlace, error) {
+func probedPlaces(s playbook.Step, f *FileEdits, v, probe Vars, marked bool) ([]secretPlace, error) {
 	var places []secretPlace
-	for i, ed := range s.Edits {
+	for i, ed := range f.Edits {
 		// A place is secret on every node, whether or not the edit
 		// applies to this one: a skipped edit's old secret may still
 		// show as a diff's context.

@@ -19,23 +19,23 @@ func TestSecretPlaces(t *testing.T) {
 	v.DB.Password = "today"
 	tests := []struct {
 		name string
-		edit playbook.Edit
+		edit Edit
 		want []secretPlace
 	}{
-		{"set from the DB password", playbook.Edit{Op: "set", Path: "/a/password", Value: "{{.DB.Password}}"}, []secretPlace{{path: "/a/password"}}},
-		{"plain value", playbook.Edit{Op: "set", Path: "/a/user", Value: "{{.DB.User}}"}, nil},
-		{"attr marked secret", playbook.Edit{Op: "attr", Path: "/a/b", Attr: "key", Value: "literal", Secret: true}, []secretPlace{{path: "/a/b", attr: "key"}}},
-		{"skipped edit still marks its place", playbook.Edit{Op: "set", Path: "/s/SvnPassword", Value: "{{.DepSync.SvnPassword}}", When: "false"}, []secretPlace{{path: "/s/SvnPassword"}}},
-		{"admin password", playbook.Edit{Op: "set", Path: "/u/Password", Value: "{{.Product.AdminPassword}}"}, []secretPlace{{path: "/u/Password"}}},
-		{"inside an ensured fragment", playbook.Edit{Op: "ensure", Path: "/ds/datasource[name='X']",
+		{"set from the DB password", Edit{Op: "set", Path: "/a/password", Value: "{{.DB.Password}}"}, []secretPlace{{path: "/a/password"}}},
+		{"plain value", Edit{Op: "set", Path: "/a/user", Value: "{{.DB.User}}"}, nil},
+		{"attr marked secret", Edit{Op: "attr", Path: "/a/b", Attr: "key", Value: "literal", Secret: true}, []secretPlace{{path: "/a/b", attr: "key"}}},
+		{"skipped edit still marks its place", Edit{Op: "set", Path: "/s/SvnPassword", Value: "{{.DepSync.SvnPassword}}", When: "false"}, []secretPlace{{path: "/s/SvnPassword"}}},
+		{"admin password", Edit{Op: "set", Path: "/u/Password", Value: "{{.Product.AdminPassword}}"}, []secretPlace{{path: "/u/Password"}}},
+		{"inside an ensured fragment", Edit{Op: "ensure", Path: "/ds/datasource[name='X']",
 			Value: `<datasource><name>X</name><definition><configuration><username>u</username><password>{{xml .DB.Password}}</password></configuration></definition></datasource>`},
 			[]secretPlace{{path: "/ds/datasource[name='X']/definition/configuration/password"}}},
-		{"attribute inside an inner fragment", playbook.Edit{Op: "inner", Path: "/a", Value: `<k id="1" pw="{{.DB.Password}}"/>`},
+		{"attribute inside an inner fragment", Edit{Op: "inner", Path: "/a", Value: `<k id="1" pw="{{.DB.Password}}"/>`},
 			[]secretPlace{{path: "/a/k", attr: "pw"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := secretPlaces(playbook.Step{Name: "s", Type: "xml", Edits: []playbook.Edit{tt.edit}}, v)
+			got, err := secretPlaces(playbook.Step{Name: "s", Type: "xml"}, &FileEdits{Edits: []Edit{tt.edit}}, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,11 +74,11 @@ func TestRotatedSecretsMasked(t *testing.T) {
 				all := testVars(false)
 				tt.set(&all, secret)
 				n := &node{vars: all.forNode(all.Nodes[0])}
-				ops, err := (&Engine{}).renderEdits(step, n)
+				ops, err := (&Engine{}).renderEdits(step, fileEditsOf(t, step), n)
 				if err != nil {
 					t.Fatal(err)
 				}
-				places, err := secretPlaces(step, n.vars)
+				places, err := secretPlaces(step, fileEditsOf(t, step), n.vars)
 				if err != nil {
 					t.Fatal(err)
 				}

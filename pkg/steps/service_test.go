@@ -8,115 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/systemd"
 	"github.com/carbonctl/carbonctl/playbooks"
 )
 
-func TestRenderUnit(t *testing.T) {
-	base := unitSpec{
-		Name:        "wso2-esb-prod-wrk1.service",
-		Description: "WSO2 esb-worker-manager node wrk1 of cluster esb-prod (carbonctl)",
-		User:        "wso2", Group: "wso2",
-		Home:   "/opt/wso2esb-4.9.0",
-		Script: "/opt/wso2esb-4.9.0/bin/wso2server.sh",
-		Args:   []string{"-DworkerNode=true"},
-	}
-	cases := []struct {
-		name     string
-		edit     func(*unitSpec)
-		want     []string // lines the unit must have
-		wantNone []string // substrings it must not have
-	}{
-		{"worker without JAVA_HOME", func(*unitSpec) {}, []string{
-			"[Unit]",
-			"Description=WSO2 esb-worker-manager node wrk1 of cluster esb-prod (carbonctl)",
-			"User=wso2", "Group=wso2",
-			"WorkingDirectory=/opt/wso2esb-4.9.0",
-			"EnvironmentFile=-/run/carbonctl/wso2-esb-prod-wrk1.env",
-			`ExecStart=/bin/sh "/opt/wso2esb-4.9.0/bin/wso2server.sh" $CARBONCTL_SETUP_ARG "-DworkerNode=true"`,
-			"Restart=on-failure",
-			"SuccessExitStatus=143",
-			"LimitNOFILE=4096:65535",
-			"LimitNPROC=20000",
-			"[Install]",
-			"WantedBy=multi-user.target",
-		}, []string{"JAVA_HOME", " start"}},
-		{"JAVA_HOME set", func(s *unitSpec) { s.JavaHome = "/usr/lib/jvm/java-8-openjdk-amd64" },
-			[]string{`Environment="JAVA_HOME=/usr/lib/jvm/java-8-openjdk-amd64"`}, nil},
-		{"manager without arguments", func(s *unitSpec) { s.Args = nil },
-			[]string{`ExecStart=/bin/sh "/opt/wso2esb-4.9.0/bin/wso2server.sh" $CARBONCTL_SETUP_ARG`}, nil},
-		{"specifiers, dollars and quotes are taken literally", func(s *unitSpec) {
-			s.Home, s.Script, s.Args = "/opt/a%b", "/opt/a%b/bin/x.sh", []string{`-Dp=$HOME "q" \`}
-		}, []string{
-			"WorkingDirectory=/opt/a%%b",
-			`ExecStart=/bin/sh "/opt/a%%b/bin/x.sh" $CARBONCTL_SETUP_ARG "-Dp=$$HOME \"q\" \\"`,
-		}, nil},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := base
-			c.edit(&s)
-			got := renderUnit(s)
-			lines := map[string]bool{}
-			for _, l := range strings.Split(got, "\n") {
-				lines[l] = true
-			}
-			for _, w := range c.want {
-				if !lines[w] {
-					t.Errorf("unit lacks line %q:\n%s", w, got)
-				}
-			}
-			for _, w := range c.wantNone {
-				if strings.Contains(got, w) {
-					t.Errorf("unit has %q:\n%s", w, got)
-				}
-			}
-		})
-	}
-}
-
-func TestDecideUnits(t *testing.T) {
-	const want = "unit text\n"
-	unit := func(name, current string, exists, enabled bool) unitState {
-		return unitState{unit: name, current: []byte(current), exists: exists, enabled: enabled, want: want}
-	}
-	cases := []struct {
-		name   string
-		units  []unitState
-		write  string // units written, comma-separated
-		script string
-	}{
-		{"fresh host, two nodes: two units, one reload",
-			[]unitState{unit("a.service", "", false, false), unit("b.service", "", false, false)},
-			"a.service,b.service", "systemctl --no-reload enable --quiet 'a.service' 'b.service' && systemctl daemon-reload"},
-		{"unchanged and enabled: nothing", []unitState{unit("a.service", want, true, true), unit("b.service", want, true, true)},
-			"", ""},
-		{"one unit changed: that unit, one reload", []unitState{unit("a.service", want, true, true), unit("b.service", "old\n", true, true)},
-			"b.service", "systemctl daemon-reload"},
-		{"disabled by hand: enable again, no write", []unitState{unit("a.service", want, true, false)},
-			"", "systemctl --no-reload enable --quiet 'a.service' && systemctl daemon-reload"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			a := decideUnits(c.units)
-			var written []string
-			for _, u := range a.write {
-				written = append(written, u.unit)
-			}
-			if got := strings.Join(written, ","); got != c.write {
-				t.Errorf("written %q, want %q", got, c.write)
-			}
-			if got := reloadScript(a); got != c.script {
-				t.Errorf("script %q, want %q", got, c.script)
-			}
-		})
-	}
-}
-
-// TestUnitStartScript checks the setup argument's environment file as sh
-// and systemd read it.
 func TestUnitStartScript(t *testing.T) {
 	cases := []struct {
 		name, setup string
@@ -199,18 +98,18 @@ func serviceEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager")
+	pb, err := playbook.Load(playbooks.FS, "esb-worker-manager", Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive{sha256: "archive"}}
+	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive.Product{SHA256: "archive"}}
 	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
 	e.vars = newVars(inv, pb)
 	if err := e.build(); err != nil {
 		t.Fatal(err)
 	}
-	e.hosts["198.18.0.21"].files[systemdDir] = &remote.File{Path: systemdDir, Exists: true, IsDir: true}
-	setFile(e.hosts["198.18.0.23"], systemdDir, nil)
+	e.hosts["198.18.0.21"].files[systemd.RunDir] = &remote.File{Path: systemd.RunDir, Exists: true, IsDir: true}
+	setFile(e.hosts["198.18.0.23"], systemd.RunDir, nil)
 	return e
 }
 
@@ -224,10 +123,10 @@ func (e *Engine) installed(name, content string, enabled bool) {
 		}
 	}
 	if content == "" {
-		content = renderUnit(e.unitSpecOf(n))
+		content = systemd.Render(e.unitSpecOf(n))
 	}
 	setFile(n.host, e.unitPath(n), []byte(content))
-	wants := path.Join(wantsDir, unitName(e.inv.Cluster.Name, name))
+	wants := path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, name))
 	if enabled {
 		setFile(n.host, wants, []byte{})
 	} else {
@@ -314,7 +213,7 @@ func TestUnitInFingerprint(t *testing.T) {
 	e.runService(ctx, e.step(t, "service"))
 	// The unit carbonctl wants for wrk1 changes (e.g. a new JAVA_HOME).
 	n := e.nodes[1]
-	setFile(n.host, e.unitPath(n), []byte(renderUnit(unitSpec{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
+	setFile(n.host, e.unitPath(n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
 	for _, m := range e.nodes {
 		fp, err := e.fingerprint(ctx, m)
 		if err != nil {

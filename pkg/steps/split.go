@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -202,18 +201,20 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned 
 	original := map[string][]byte{}
 	edited := map[string][]byte{}
 	for _, s := range e.pb.Steps {
-		edit := e.fileEditor(s, n)
-		if edit == nil {
+		k, ok := s.Kind.(FileEditor)
+		if !ok {
 			continue
 		}
-		rel, err := n.vars.render(s.Name+".file", s.File)
+		edit := k.Editor(e, s, n)
+		file, create := k.EditedFile()
+		rel, err := n.vars.render(s.Name+".file", file)
 		if ok, werr := n.vars.when(s.Name+".when", s.When); err != nil || werr != nil || !ok || !holdsMemberSettings(path.Base(rel)) {
 			continue
 		}
 		p := n.home(rel)
 		if _, done := edited[p]; !done {
 			cur, err := n.host.read(ctx, p)
-			if err != nil || !cur.Exists && !s.Create {
+			if err != nil || !cur.Exists && !create {
 				continue // the step itself reports it
 			}
 			original[p], edited[p] = cur.Content, cur.Content
@@ -230,18 +231,6 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned 
 	return current, planned
 }
 
-// fileEditor is the edit an xml or text step makes to its file on n; nil
-// for other steps.
-func (e *Engine) fileEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
-	switch s.Type {
-	case "xml":
-		return e.xmlEditor(s, n)
-	case "text":
-		return textEditor(s, n)
-	}
-	return nil
-}
-
 // checkSplit refuses a run whose changes need a full restart (planSplit)
 // unless the operator allows the downtime, and a full restart limited to
 // some nodes; it returns the failed result, or nil when the run may go on.
@@ -254,7 +243,7 @@ func (e *Engine) checkSplit() *Result {
 	e.out.header("CLUSTER CHANGE", e.inv.Cluster.Name)
 	res := &Result{Step: "cluster-change", Target: e.inv.Cluster.Name}
 	switch {
-	case !e.opts.Apply:
+	case e.planning():
 		e.out.printf("%s: `up --allow-downtime` stops every node of this product, then starts the manager first and the others after it\n", what)
 		return nil
 	case len(e.targets) < len(e.nodes):

@@ -15,6 +15,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/systemd"
 )
 
 // Files carbonctl keeps in CARBON_HOME/.carbonctl to know what it started.
@@ -23,9 +24,16 @@ const (
 	setupMarker   = ".carbonctl/setup-done" // the manager's -Dsetup start happened
 )
 
+// What the start step does with a node.
+const (
+	actNone    = "none"
+	actStart   = "start"
+	actRestart = "restart"
+)
+
 // startDecision is what the start step does with one node.
 type startDecision struct {
-	action string // "none", "start" or "restart"
+	action string // actNone, actStart or actRestart
 	setup  bool   // pass the playbook's setup argument
 	reason string
 }
@@ -39,22 +47,44 @@ func (e *Engine) takesSetup(n *node) bool {
 // decideStart picks the action from the node's state: a running node whose
 // configuration is the one it was started with is left alone.
 func decideStart(running bool, startedWith, fingerprint string, takesSetup, setupDone bool) startDecision {
-	d := startDecision{action: "none"}
+	d := startDecision{action: actNone}
 	switch {
 	case running && startedWith == fingerprint:
 		return d
 	case running && startedWith == "":
-		d.action, d.reason = "restart", "running, but not started by carbonctl with this configuration"
+		d.action, d.reason = actRestart, "running, but not started by carbonctl with this configuration"
 	case running:
-		d.action, d.reason = "restart", "configuration changed"
+		d.action, d.reason = actRestart, "configuration changed"
 	default:
-		d.action, d.reason = "start", "not running"
+		d.action, d.reason = actStart, "not running"
 	}
 	if takesSetup && !setupDone {
 		d.setup = true
 		d.reason += "; first start, with the setup argument"
 	}
 	return d
+}
+
+// Start is the "start" step kind: the nodes run with their configuration,
+// managers first, a changed running node restarting in a roll (rolling.go).
+// It has no fields: how to start is the playbook's [start].
+type Start struct{}
+
+// Check has nothing to check.
+func (*Start) Check() error { return nil }
+
+// StartsNodes marks the kind that starts nodes (NodeStarter).
+func (*Start) StartsNodes() {}
+
+// Prefetch reads the node's markers and pid file, probes whether it runs
+// and which peers it sees.
+func (*Start) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+	e.prefetchStart(n, req)
+}
+
+// Run decides for every target, then starts and rolls (runStart).
+func (*Start) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	return e.runStart(ctx, s)
 }
 
 func (e *Engine) prefetchStart(n *node, req *remote.GatherRequest) {
@@ -113,7 +143,7 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 // files carbonctl manages for it and its start arguments.
 func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.sha256, strings.Join(e.baseArgs(n), " "), n.javaHome())
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.SHA256, strings.Join(e.baseArgs(n), " "), n.javaHome())
 	n.mu.Lock()
 	var paths []string
 	for p := range n.managed {
@@ -144,7 +174,7 @@ func (e *Engine) baseArgs(n *node) []string {
 // its systemd unit where it has one, else detached with nohup), waits for
 // the started line and records the configuration it runs with.
 func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
-	if d.action == "restart" {
+	if d.action == actRestart {
 		if err := e.stopNode(ctx, n); err != nil {
 			return err
 		}
@@ -161,16 +191,16 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 	if unit, ok := e.serviceUnit(n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
-			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(setupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
+			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
 				return err
 			}
 		}
 	}
-	if err := n.host.write(ctx, true, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
+	if err := e.writeFile(ctx, n.host, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
 		return fmt.Errorf("record the started configuration of %s: %w", n.name(), err)
 	}
 	if d.setup {
-		if err := n.host.write(ctx, true, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
+		if err := e.writeFile(ctx, n.host, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
 			return fmt.Errorf("record the setup start of %s: %w", n.name(), err)
 		}
 	}
@@ -215,11 +245,11 @@ func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bo
 // its environment file, and prints its main pid. A unit whose process ended
 // at once has none: the script then fails with the end of its journal.
 func unitStartScript(unit, setupArg string) string {
-	env := remote.Quote(setupEnvFile(unit))
+	env := remote.Quote(systemd.SetupEnvFile(unit))
 	pass := "rm -f " + env
 	if setupArg != "" {
 		pass = fmt.Sprintf("install -d -m 0755 %s && (umask 022 && printf '%%s\\n' %s > %s)",
-			remote.Quote(setupEnvDir), remote.Quote("CARBONCTL_SETUP_ARG="+setupArg), env)
+			remote.Quote(systemd.SetupEnvDir), remote.Quote("CARBONCTL_SETUP_ARG="+setupArg), env)
 	}
 	u := remote.Quote(unit)
 	return fmt.Sprintf(`%s || exit 1
@@ -335,7 +365,7 @@ tail -c 4096 %s 2>/dev/null | tail -n %d`,
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
-				printable(lastLines(logged, 5)), e.startOutputPath(n))
+				printable(remote.LastLines(logged, 5)), e.startOutputPath(n))
 		}
 		select {
 		case <-ctx.Done():
@@ -361,7 +391,7 @@ func (e *Engine) startFailure(ctx context.Context, n *node, said, logged string)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s stopped during start-up", n.name())
 	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (%s):", e.pb.Start.Script, source), said))
-	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), lastLines(logged, 5)))
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), remote.LastLines(logged, 5)))
 	return fmt.Errorf("%s", b.String())
 }
 

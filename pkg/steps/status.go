@@ -74,9 +74,9 @@ type PortStatus struct {
 	Listening bool   `json:"listening"`
 }
 
-// ReadStatus reads the state of every node: the engine runs the playbook as a
+// readGroupStatus reads the state of every node: the engine runs the playbook as a
 // silent plan (for drift), then each host's listening ports are read.
-func ReadStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*ClusterStatus, error) {
+func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*ClusterStatus, error) {
 	opts.Apply, opts.Out, opts.ShowDiff = false, io.Discard, false
 	e, done, err := prepare(inv, pb, opts)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // loadBuiltin loads a built-in playbook.
 func loadBuiltin(t testing.TB, name string) *playbook.Playbook {
 	t.Helper()
-	pb, err := playbook.Load(playbooks.FS, name)
+	pb, err := playbook.Load(playbooks.FS, name, Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name) })
+	groups, err := Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,39 +92,40 @@ func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars
 	n := &node{vars: v}
 	out := map[string][]byte{}
 	for _, s := range pb.Steps {
-		if s.Type != "xml" && s.Type != "text" {
+		if !stepIs[FileEditor](s) {
 			continue
 		}
+		f := fileEditsOf(t, s)
 		if ok, err := v.when(s.Name, s.When); err != nil || !ok {
 			if err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		src, seen := out[s.File]
-		if !seen && absent[s.File] {
+		src, seen := out[f.File]
+		if !seen && absent[f.File] {
 			continue
 		}
 		if !seen {
 			var err error
-			if src, err = os.ReadFile(filepath.Join(home, s.File)); err != nil && !(s.Create && os.IsNotExist(err)) {
+			if src, err = os.ReadFile(filepath.Join(home, f.File)); err != nil && !(f.Create && os.IsNotExist(err)) {
 				t.Fatal(err)
 			}
 		}
 		apply, allowed := stepApplier(t, e, s, n, src)
 		got, changed := apply(src)
 		if !changed {
-			t.Errorf("%s (%s): nothing changed on a stock file", s.File, s.Name)
+			t.Errorf("%s (%s): nothing changed on a stock file", f.File, s.Name)
 		}
 		if again, changed2 := apply(got); changed2 || !bytes.Equal(again, got) {
-			t.Errorf("%s (%s): second application is not a no-op:\n%s", s.File, s.Name, textdiff.Unified(s.File, got, again))
+			t.Errorf("%s (%s): second application is not a no-op:\n%s", f.File, s.Name, textdiff.Unified(f.File, got, again))
 		}
-		checkBytesKept(t, s.File, src, got)
+		checkBytesKept(t, f.File, src, got)
 		if _, removed := textdiff.Stat(src, got); removed > allowed {
-			t.Errorf("%s (%s): %d original lines changed, %d allowed:\n%s", s.File, s.Name, removed, allowed, textdiff.Unified(s.File, src, got))
+			t.Errorf("%s (%s): %d original lines changed, %d allowed:\n%s", f.File, s.Name, removed, allowed, textdiff.Unified(f.File, src, got))
 		}
-		out[s.File] = got
-		out[filepath.Base(s.File)] = got
+		out[f.File] = got
+		out[filepath.Base(f.File)] = got
 	}
 	return out
 }
@@ -134,31 +135,32 @@ func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars
 // step may change: one per edit, plus the old content of inner edits.
 func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *node, src []byte) (func([]byte) ([]byte, bool), int) {
 	t.Helper()
-	if s.Type == "text" {
-		edits, err := renderTextEdits(s, n.vars)
+	f := fileEditsOf(t, s)
+	if _, text := s.Kind.(*Text); text {
+		edits, err := renderTextEdits(s, f, n.vars)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return func(src []byte) ([]byte, bool) {
-			got, changed, err := textedit.Apply(s.File, src, edits)
+			got, changed, err := textedit.Apply(f.File, src, edits)
 			if err != nil {
-				t.Fatalf("%s: %v", s.File, err)
+				t.Fatalf("%s: %v", f.File, err)
 			}
 			return got, changed
 		}, len(edits)
 	}
-	ops, err := e.renderEdits(s, n)
+	ops, err := e.renderEdits(s, f, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	apply := func(src []byte) ([]byte, bool) {
 		got, changed, err := xmlpatch.Patch(src, ops)
 		if err != nil {
-			t.Fatalf("%s: %v", s.File, err)
+			t.Fatalf("%s: %v", f.File, err)
 		}
 		return got, changed
 	}
-	return apply, len(ops) + innerLines(t, s.File, src, ops)
+	return apply, len(ops) + innerLines(t, f.File, src, ops)
 }
 
 // innerLines counts the original lines that the inner edits of ops may

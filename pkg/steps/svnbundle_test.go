@@ -49,11 +49,11 @@ func TestSVNClientBundleSteps(t *testing.T) {
 					if ok, err := v.when(s.Name, s.When); err != nil || !ok {
 						continue
 					}
-					dest, err := v.render(s.Name, s.Dest)
+					dest, err := v.render(s.Name, s.Kind.(*Copy).Dest)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if sum, _ := v.render(s.Name, s.SHA256); sum == "" {
+					if sum, _ := v.render(s.Name, s.Kind.(*Copy).SHA256); sum == "" {
 						t.Errorf("%s: no sha256 to check", s.Name)
 					}
 					got[s.Name] = dest
@@ -108,7 +108,7 @@ func TestCopyChecksSHA256(t *testing.T) {
 		{strings.ToUpper(sum), ""},
 		{strings.Repeat("0", 64), "/dist/x.jar on the control machine has sha256 " + sum + ", not " + strings.Repeat("0", 64)},
 	} {
-		err := checkSHA256(playbook.Step{Name: "svn-client-bundle", SHA256: tt.sha}, n, "/dist/x.jar", data)
+		err := checkSHA256(playbook.Step{Name: "svn-client-bundle"}, &Copy{SHA256: tt.sha}, n, "/dist/x.jar", data)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("sha256 %q: error %v, want %q", tt.sha, err, tt.want)
 		}

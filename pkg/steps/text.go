@@ -3,22 +3,66 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/textedit"
 )
 
+// Text is the "text" step kind: edits of one text file of CARBON_HOME
+// (properties files, shell scripts), in place.
+type Text struct {
+	FileEdits
+}
+
+// Check wants the file and edits whose op and fields fit. Templates are
+// checked when rendered; a pattern without a template is compiled here
+// already.
+func (k *Text) Check() error {
+	if k.File == "" || len(k.Edits) == 0 {
+		return fmt.Errorf("text needs file and at least one edit")
+	}
+	for j, e := range k.Edits {
+		op, err := textedit.ParseOp(e.Op)
+		if err != nil {
+			return fmt.Errorf("edit %d: %w", j+1, err)
+		}
+		switch {
+		case op == textedit.Property && (e.Key == "" || e.Pattern != "" || e.Path != ""):
+			return fmt.Errorf("edit %d: property needs key (and no pattern or path)", j+1)
+		case op == textedit.Replace && (e.Pattern == "" || e.Key != "" || e.Path != ""):
+			return fmt.Errorf("edit %d: replace needs pattern (and no key or path)", j+1)
+		}
+		if op == textedit.Replace && !strings.Contains(e.Pattern, "{{") {
+			if err := (textedit.Edit{Op: op, Pattern: e.Pattern}).Check(); err != nil {
+				return fmt.Errorf("edit %d: %w", j+1, err)
+			}
+		}
+	}
+	return nil
+}
+
+// RunNode edits the file on n.
+func (k *Text) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+	return e.patchText(ctx, s, &k.FileEdits, n, res)
+}
+
+// Editor is the step's edit of the file on n (FileEditor).
+func (k *Text) Editor(_ *Engine, s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+	return textEditor(s, &k.FileEdits, n)
+}
+
 // patchText applies a text step's edits (properties files, shell scripts)
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
-func (e *Engine) patchText(ctx context.Context, s playbook.Step, n *node, res *Result) error {
-	return e.editFile(ctx, s, n, res, textEditor(s, n))
+func (e *Engine) patchText(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result) error {
+	return e.editFile(ctx, s, f, n, res, textEditor(s, f, n))
 }
 
 // textEditor applies a text step's edits for node n to a file's content.
-func textEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func textEditor(s playbook.Step, f *FileEdits, n *node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
-		edits, err := renderTextEdits(s, n.vars)
+		edits, err := renderTextEdits(s, f, n.vars)
 		if err != nil {
 			return nil, false, err
 		}
@@ -27,9 +71,9 @@ func textEditor(s playbook.Step, n *node) func(p string, content []byte) ([]byte
 }
 
 // renderTextEdits turns a text step's edit templates into edits for one node.
-func renderTextEdits(s playbook.Step, v Vars) ([]textedit.Edit, error) {
+func renderTextEdits(s playbook.Step, f *FileEdits, v Vars) ([]textedit.Edit, error) {
 	var edits []textedit.Edit
-	for i, ed := range s.Edits {
+	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
 		ok, err := v.when(name+".when", ed.When)
 		if err != nil {

@@ -10,25 +10,25 @@ import (
 )
 
 func TestPatchText(t *testing.T) {
-	prop := playbook.Edit{Op: "property", Key: "hazelcast.logging.type", Value: "{{.Vars.logging}}"}
-	heap := playbook.Edit{Op: "replace", Pattern: `-Xmx[0-9]+m`, Value: "-Xmx{{.Vars.xmx}}"}
+	prop := Edit{Op: "property", Key: "hazelcast.logging.type", Value: "{{.Vars.logging}}"}
+	heap := Edit{Op: "replace", Pattern: `-Xmx[0-9]+m`, Value: "-Xmx{{.Vars.xmx}}"}
 	cases := []struct {
 		name     string
 		content  *string // nil: the node lacks the file
 		create   bool
-		edits    []playbook.Edit
+		edits    []Edit
 		wantDesc string // the action; "" = nothing to do
 		wantErr  string
 		want     string // the file afterwards
 	}{
-		{"property set in place", textPtr("a=1\r\nhazelcast.logging.type=jdk\r\n"), false, []playbook.Edit{prop},
+		{"property set in place", textPtr("a=1\r\nhazelcast.logging.type=jdk\r\n"), false, []Edit{prop},
 			"patch /h/f (+1 -1)", "", "a=1\r\nhazelcast.logging.type=log4j\r\n"},
-		{"already set", textPtr("hazelcast.logging.type=log4j"), false, []playbook.Edit{prop}, "", "", "hazelcast.logging.type=log4j"},
-		{"missing file refused", nil, false, []playbook.Edit{prop}, "", "/h/f not found on 198.18.0.21", ""},
-		{"missing file created", nil, true, []playbook.Edit{prop}, "create /h/f (+1 -0)", "", "hazelcast.logging.type=log4j\n"},
-		{"replace", textPtr("#!/bin/sh\njava -Xms256m -Xmx1024m\n"), false, []playbook.Edit{heap}, "patch /h/f (+1 -1)", "", "#!/bin/sh\njava -Xms256m -Xmx2048m\n"},
-		{"replace finds nothing", textPtr("#!/bin/sh\n# -Xmx1024m\n"), false, []playbook.Edit{heap}, "", `/h/f: edit 1: pattern "-Xmx[0-9]+m" matches no line`, ""},
-		{"edit skipped by when", textPtr("x=1\n"), false, []playbook.Edit{{Op: "property", Key: "x", Value: "2", When: "{{false}}"}}, "", "", "x=1\n"},
+		{"already set", textPtr("hazelcast.logging.type=log4j"), false, []Edit{prop}, "", "", "hazelcast.logging.type=log4j"},
+		{"missing file refused", nil, false, []Edit{prop}, "", "/h/f not found on 198.18.0.21", ""},
+		{"missing file created", nil, true, []Edit{prop}, "create /h/f (+1 -0)", "", "hazelcast.logging.type=log4j\n"},
+		{"replace", textPtr("#!/bin/sh\njava -Xms256m -Xmx1024m\n"), false, []Edit{heap}, "patch /h/f (+1 -1)", "", "#!/bin/sh\njava -Xms256m -Xmx2048m\n"},
+		{"replace finds nothing", textPtr("#!/bin/sh\n# -Xmx1024m\n"), false, []Edit{heap}, "", `/h/f: edit 1: pattern "-Xmx[0-9]+m" matches no line`, ""},
+		{"edit skipped by when", textPtr("x=1\n"), false, []Edit{{Op: "property", Key: "x", Value: "2", When: "{{false}}"}}, "", "", "x=1\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -41,10 +41,11 @@ func TestPatchText(t *testing.T) {
 			v := Vars{Node: NodeVars{Name: "n1", Home: "/h"}, Vars: map[string]any{"logging": "log4j", "xmx": "2048m"}}
 			n := &node{vars: v, host: h, managed: map[string]bool{}}
 			e := &Engine{pb: &playbook.Playbook{Name: "p"}}
-			s := playbook.Step{Name: "f", Type: "text", File: "f", Create: c.create, Edits: c.edits}
+			s := playbook.Step{Name: "f", Type: "text"}
+			f := &FileEdits{File: "f", Create: c.create, Edits: c.edits}
 			for round := 1; round <= 2; round++ {
 				res := &Result{}
-				err := e.patchText(context.Background(), s, n, res)
+				err := e.patchText(context.Background(), s, f, n, res)
 				if c.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 						t.Fatalf("err = %v, want %q", err, c.wantErr)

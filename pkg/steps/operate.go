@@ -13,6 +13,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/nginx"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/systemd"
 )
 
 // Operations of `carbonctl start|stop|restart`.
@@ -26,64 +27,14 @@ const (
 	OpRetire = "retire"
 )
 
-// prepare builds an engine with its archive open; done closes the archive
-// and the connections.
-func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Engine, func(), error) {
-	if opts.Forks <= 0 {
-		opts.Forks = 10
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 5 * time.Minute
-	}
-	if opts.JoinTimeout <= 0 {
-		opts.JoinTimeout = 2 * time.Minute
-	}
-	if opts.Out == nil {
-		opts.Out = io.Discard
-	}
-	command := opts.Command
-	if command == "" {
-		command = "up"
-	}
-	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: NewLockInfo(command)}
-	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
-	if inv.Java.Archive != "" {
-		jdk, err := openJDK(inv.Java.Archive)
-		if err != nil {
-			return nil, nil, err
-		}
-		e.jdk = jdk
-	}
-	e.vars = newVars(inv, pb)
-	e.vars.JavaHome = javaHomeOf(inv.Java, e.jdk)
-	if err := e.build(); err != nil {
-		return nil, nil, err
-	}
-	arch, err := openArchive(inv.Product.Archive)
-	if err != nil {
-		return nil, nil, err
-	}
-	e.arch = arch
-	return e, func() { e.closeHosts(); arch.close() }, nil
-}
-
-// dial connects to the hosts and reads their state.
-func (e *Engine) dial(ctx context.Context) ([]*Result, error) {
-	keys, err := remote.NewHostKeys(e.inv.SSH.KnownHosts, e.opts.AcceptNewHostKeys)
-	if err != nil {
-		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", e.inv.Path, err)
-	}
-	return e.connect(ctx, keys), nil
-}
-
-// Operate starts, stops or restarts the nodes (op is OpStart, OpStop or
+// operateGroup starts, stops or restarts the nodes (op is OpStart, OpStop or
 // OpRestart) under the cluster's run lock. Start: managers, then workers.
 // Stop: workers, then managers. Restart: rolling, one worker at a time, each
 // waiting until every other node logs that it joined again, the managers
 // last. Start and restart refuse while `up` would change the configuration
 // of a target (they apply none). The error is for problems before any node
 // was touched.
-func Operate(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
+func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
 	opts.Apply, opts.Command = true, op
 	e, done, err := prepare(inv, pb, opts)
 	if err != nil {
@@ -174,7 +125,7 @@ func (e *Engine) printed(results []*Result) []*Result {
 // startStep is the playbook's start step.
 func (e *Engine) startStep() (playbook.Step, bool) {
 	for _, s := range e.pb.Steps {
-		if s.Type == "start" {
+		if stepIs[NodeStarter](s) {
 			return s, true
 		}
 	}
@@ -190,7 +141,7 @@ func (e *Engine) silentPlan(ctx context.Context) []*Result {
 	defer func() { e.opts.Apply, e.out.w = apply, out }()
 	drift := map[string][]string{}
 	for _, s := range e.pb.Steps {
-		if s.Type == "start" || ctx.Err() != nil {
+		if stepIs[NodeStarter](s) || ctx.Err() != nil {
 			continue
 		}
 		for _, r := range e.runStep(ctx, s) {
@@ -284,7 +235,7 @@ func (e *Engine) removeUnit(ctx context.Context, n *node, res *Result) {
 		return
 	}
 	script := fmt.Sprintf("systemctl --no-reload disable --quiet %s && rm -f %s %s && systemctl daemon-reload",
-		remote.Quote(unit), remote.Quote(e.unitPath(n)), remote.Quote(setupEnvFile(unit)))
+		remote.Quote(unit), remote.Quote(e.unitPath(n)), remote.Quote(systemd.SetupEnvFile(unit)))
 	res.changed("disable and delete "+unit, "")
 	if err := run(ctx, n.host, "root", script, nil, "remove the unit "+unit); err != nil {
 		fail(res, err)

@@ -1,4 +1,7 @@
-package steps
+// Package archive reads the distributions carbonctl installs from the
+// control machine: the product zip (Product) and a [java] JDK tarball (JDK),
+// each checksummed.
+package archive
 
 import (
 	"archive/tar"
@@ -17,9 +20,9 @@ import (
 )
 
 // archive is the product zip on the control machine.
-type archive struct {
-	path   string
-	sha256 string
+type Product struct {
+	Path   string
+	SHA256 string
 	zr     *zip.ReadCloser
 	root   string // the single top-level directory stripped on unpack ("" if none)
 	byPath map[string]*zip.File
@@ -29,8 +32,8 @@ type archive struct {
 }
 
 // openArchive opens and hashes the product zip.
-func openArchive(p string) (*archive, error) {
-	sum, err := cachedSHA256(p)
+func OpenProduct(p string) (*Product, error) {
+	sum, err := CachedSHA256(p)
 	if err != nil {
 		return nil, fmt.Errorf("product archive %s: %w", p, err)
 	}
@@ -38,7 +41,7 @@ func openArchive(p string) (*archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("product archive %s: not a readable zip: %w", p, err)
 	}
-	a := &archive{path: p, sha256: sum, zr: zr, byPath: map[string]*zip.File{}, cache: map[string][]byte{}}
+	a := &Product{Path: p, SHA256: sum, zr: zr, byPath: map[string]*zip.File{}, cache: map[string][]byte{}}
 	a.root = commonRoot(zr.File)
 	for _, f := range zr.File {
 		a.byPath[a.rel(f.Name)] = f
@@ -46,14 +49,14 @@ func openArchive(p string) (*archive, error) {
 	return a, nil
 }
 
-func (a *archive) close() {
+func (a *Product) Close() {
 	if a != nil && a.zr != nil {
 		a.zr.Close()
 	}
 }
 
 // rel maps a zip entry name to a path relative to CARBON_HOME.
-func (a *archive) rel(name string) string {
+func (a *Product) rel(name string) string {
 	name = strings.TrimPrefix(name, a.root)
 	return strings.TrimSuffix(strings.TrimPrefix(name, "/"), "/")
 }
@@ -79,7 +82,7 @@ func commonRoot(files []*zip.File) string {
 }
 
 // read returns the content of a regular file at rel (relative to CARBON_HOME).
-func (a *archive) read(rel string) ([]byte, os.FileMode, bool, error) {
+func (a *Product) Read(rel string) ([]byte, os.FileMode, bool, error) {
 	f, ok := a.byPath[rel]
 	if !ok || f.FileInfo().IsDir() {
 		return nil, 0, false, nil
@@ -91,19 +94,19 @@ func (a *archive) read(rel string) ([]byte, os.FileMode, bool, error) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.path, err)
+		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.Path, err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.path, err)
+		return nil, 0, false, fmt.Errorf("read %s from %s: %w", f.Name, a.Path, err)
 	}
 	a.cache[rel] = data
 	return data, f.Mode().Perm(), true, nil
 }
 
 // writeTar streams the archive as a tar (top-level directory stripped) to w.
-func (a *archive) writeTar(w io.Writer) error {
+func (a *Product) WriteTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	for _, f := range a.zr.File {
 		rel := a.rel(f.Name)
@@ -111,7 +114,7 @@ func (a *archive) writeTar(w io.Writer) error {
 			continue
 		}
 		if err := addTarEntry(tw, f, rel); err != nil {
-			return fmt.Errorf("%s: %s: %w", a.path, f.Name, err)
+			return fmt.Errorf("%s: %s: %w", a.Path, f.Name, err)
 		}
 	}
 	return tw.Close()
@@ -165,7 +168,7 @@ func readZipFile(f *zip.File) ([]byte, error) {
 // (a product zip is hundreds of MB: hashing it would dominate a no-op run).
 // The cache lives in the user's cache directory; any problem with it just
 // means hashing again.
-func cachedSHA256(p string) (string, error) {
+func CachedSHA256(p string) (string, error) {
 	cacheFile, err := factsCacheFile(p, "sha256")
 	if err != nil {
 		return "", err
@@ -209,6 +212,16 @@ func saveFacts(cacheFile string, data []byte) {
 }
 
 // markerContent is what the product step leaves in CARBON_HOME/.carbonctl-archive.
-func (a *archive) markerContent() string {
-	return fmt.Sprintf("sha256 %s\narchive %s\n", a.sha256, path.Base(a.path))
+func (a *Product) MarkerContent() string {
+	return fmt.Sprintf("sha256 %s\narchive %s\n", a.SHA256, path.Base(a.Path))
+}
+
+// HasDir reports whether the archive holds directory rel (relative to CARBON_HOME).
+func (a *Product) HasDir(rel string) bool {
+	for p := range a.byPath {
+		if p == rel || strings.HasPrefix(p, rel+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -1,4 +1,8 @@
-package steps
+// Package ops holds the operations on a cluster that are not playbook
+// steps and need no engine run: following a node's log and running the
+// deployment sync once. (start, stop, restart and status run the engine:
+// steps.Operate and steps.ReadStatus.)
+package ops
 
 import (
 	"context"
@@ -9,6 +13,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 // LogOptions say what `carbonctl logs` shows.
@@ -33,19 +38,12 @@ func StreamLog(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playb
 	if err != nil {
 		return &UsageError{Msg: fmt.Sprintf("%s: ssh.known_hosts: %v", inv.Path, err)}
 	}
-	c, err := remote.Dial(ctx, n.Host, sshConfig(inv, o.AcceptNewHostKeys), keys)
+	c, err := remote.Dial(ctx, n.Host, steps.SSHConfig(inv, o.AcceptNewHostKeys), keys)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	v := newVars(inv, pb)
-	var home string
-	for _, nv := range v.Nodes {
-		if nv.Name == name {
-			home = nv.Home
-		}
-	}
-	code, err := c.Stream(ctx, inv.Product.User, tailScript(path.Join(home, pb.Start.Log), o), stdout, stderr)
+	code, err := c.Stream(ctx, inv.Product.User, tailScript(path.Join(nodeHome(inv, *n), pb.Start.Log), o), stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -69,3 +67,11 @@ func tailScript(file string, o LogOptions) string {
 type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
+
+// nodeHome is node n's CARBON_HOME: its own home, else the product's.
+func nodeHome(inv *inventory.Inventory, n inventory.Node) string {
+	if n.Home != "" {
+		return n.Home
+	}
+	return inv.Product.Home
+}

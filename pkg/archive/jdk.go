@@ -1,4 +1,4 @@
-package steps
+package archive
 
 import (
 	"archive/tar"
@@ -19,48 +19,48 @@ import (
 
 // jdkArchive is a [java] archive on the control machine: a JDK tarball
 // with one top-level directory holding bin/java and a release file.
-type jdkArchive struct {
-	path    string
-	sha256  string
-	top     string // the top-level directory: the name of the install below inventory.JDKInstallDir
-	version string // JAVA_VERSION of its release file, e.g. "1.8.0_392"
+type JDK struct {
+	Path    string
+	SHA256  string
+	Top     string // the top-level directory: the name of the install below inventory.JDKInstallDir
+	Version string // JAVA_VERSION of its release file, e.g. "1.8.0_392"
 }
 
 // jdkTopDir is a top-level directory name carbonctl accepts for a JDK.
 var jdkTopDir = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
 
 // home is JAVA_HOME on the nodes once the archive is unpacked.
-func (j *jdkArchive) home() string { return path.Join(inventory.JDKInstallDir, j.top) }
+func (j *JDK) Home() string { return path.Join(inventory.JDKInstallDir, j.Top) }
 
 // markerContent is what the java step leaves in JAVA_HOME/.carbonctl-archive.
-func (j *jdkArchive) markerContent() string {
-	return fmt.Sprintf("sha256 %s\narchive %s\n", j.sha256, path.Base(j.path))
+func (j *JDK) MarkerContent() string {
+	return fmt.Sprintf("sha256 %s\narchive %s\n", j.SHA256, path.Base(j.Path))
 }
 
 // openJDK inspects the JDK archive at p, reusing what an earlier run found
 // while the file is unchanged (see factsCacheFile): reading a JDK tarball
 // means decompressing about 200 MB.
-func openJDK(p string) (*jdkArchive, error) {
+func OpenJDK(p string) (*JDK, error) {
 	cacheFile, err := factsCacheFile(p, "jdk")
 	if err != nil {
 		return nil, fmt.Errorf("JDK archive %s: %w", p, err)
 	}
 	if data, err := os.ReadFile(cacheFile); cacheFile != "" && err == nil {
 		if f := strings.Fields(string(data)); len(f) == 3 && len(f[0]) == 64 {
-			return &jdkArchive{path: p, sha256: f[0], top: f[1], version: f[2]}, nil
+			return &JDK{Path: p, SHA256: f[0], Top: f[1], Version: f[2]}, nil
 		}
 	}
-	j, err := inspectJDK(p)
+	j, err := InspectJDK(p)
 	if err != nil {
 		return nil, fmt.Errorf("JDK archive %s: %w", p, err)
 	}
-	saveFacts(cacheFile, []byte(fmt.Sprintf("%s %s %s\n", j.sha256, j.top, j.version)))
+	saveFacts(cacheFile, []byte(fmt.Sprintf("%s %s %s\n", j.SHA256, j.Top, j.Version)))
 	return j, nil
 }
 
 // inspectJDK reads the whole archive once: its sha256, its single top-level
 // directory, its release file's version, and that it has bin/java.
-func inspectJDK(p string) (*jdkArchive, error) {
+func InspectJDK(p string) (*JDK, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func inspectJDK(p string) (*jdkArchive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip-compressed tar: %w", err)
 	}
-	j := &jdkArchive{path: p}
+	j := &JDK{Path: p}
 	hasJava, err := j.scan(tar.NewReader(gz))
 	if err != nil {
 		return nil, err
@@ -80,21 +80,21 @@ func inspectJDK(p string) (*jdkArchive, error) {
 	if _, err := io.Copy(io.Discard, in); err != nil {
 		return nil, err
 	}
-	j.sha256 = hex.EncodeToString(h.Sum(nil))
+	j.SHA256 = hex.EncodeToString(h.Sum(nil))
 	switch {
-	case j.top == "":
+	case j.Top == "":
 		return nil, errors.New("the archive is empty")
 	case !hasJava:
-		return nil, fmt.Errorf("no %s/bin/java: point [java] archive at a JDK tarball", j.top)
-	case j.version == "":
-		return nil, fmt.Errorf("no %s/release file with JAVA_VERSION: carbonctl reads the JDK's version from it (every JDK since 1.7 ships one)", j.top)
+		return nil, fmt.Errorf("no %s/bin/java: point [java] archive at a JDK tarball", j.Top)
+	case j.Version == "":
+		return nil, fmt.Errorf("no %s/release file with JAVA_VERSION: carbonctl reads the JDK's version from it (every JDK since 1.7 ships one)", j.Top)
 	}
 	return j, nil
 }
 
 // scan walks the tar entries, setting top and version; it reports whether
 // bin/java is there.
-func (j *jdkArchive) scan(tr *tar.Reader) (hasJava bool, err error) {
+func (j *JDK) scan(tr *tar.Reader) (hasJava bool, err error) {
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -110,10 +110,10 @@ func (j *jdkArchive) scan(tr *tar.Reader) (hasJava bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		if j.top != "" && top != j.top {
-			return false, fmt.Errorf("entries below both %s/ and %s/: a JDK archive has one top-level directory", j.top, top)
+		if j.Top != "" && top != j.Top {
+			return false, fmt.Errorf("entries below both %s/ and %s/: a JDK archive has one top-level directory", j.Top, top)
 		}
-		j.top = top
+		j.Top = top
 		switch rel {
 		case "bin/java":
 			hasJava = hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeSymlink
@@ -122,7 +122,7 @@ func (j *jdkArchive) scan(tr *tar.Reader) (hasJava bool, err error) {
 			if err != nil {
 				return false, fmt.Errorf("read %s: %w", hdr.Name, err)
 			}
-			if j.version, err = parseReleaseVersion(data); err != nil {
+			if j.Version, err = parseReleaseVersion(data); err != nil {
 				return false, fmt.Errorf("%s: %w", hdr.Name, err)
 			}
 		}
@@ -146,4 +146,16 @@ func jdkEntry(hdr *tar.Header) (top, rel string, err error) {
 		return "", "", fmt.Errorf("entry %q: the top-level directory must be a plain name such as jdk8u392-b08", hdr.Name)
 	}
 	return top, rel, nil
+}
+
+// releaseVersion finds JAVA_VERSION in a JDK's release file.
+var releaseVersion = regexp.MustCompile(`(?m)^JAVA_VERSION="([^"]+)"\s*$`)
+
+// parseReleaseVersion returns JAVA_VERSION of a JDK's release file.
+func parseReleaseVersion(release []byte) (string, error) {
+	m := releaseVersion.FindSubmatch(release)
+	if m == nil {
+		return "", errors.New(`its release file has no JAVA_VERSION="..." line`)
+	}
+	return string(m[1]), nil
 }

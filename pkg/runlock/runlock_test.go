@@ -1,4 +1,4 @@
-package steps
+package runlock
 
 import (
 	"os"
@@ -183,16 +183,16 @@ func TestLockPlaceFor(t *testing.T) {
 	tests := []struct {
 		name    string
 		runLock *remote.File
-		want    lockPlace
+		want    Place
 	}{
-		{"debian /run/lock", &remote.File{Exists: true, IsDir: true, Mode: sticky}, lockPlace{path: "/run/lock/carbonctl-esb.lock"}},
-		{"root-only /run/lock", &remote.File{Exists: true, IsDir: true, Mode: 0o755}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
-		{"writable but not sticky", &remote.File{Exists: true, IsDir: true, Mode: 0o777}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
-		{"no /run/lock", &remote.File{}, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
-		{"not read", nil, lockPlace{path: "/var/lib/carbonctl/esb.lock", as: "root"}},
+		{"debian /run/lock", &remote.File{Exists: true, IsDir: true, Mode: sticky}, Place{Path: "/run/lock/carbonctl-esb.lock"}},
+		{"root-only /run/lock", &remote.File{Exists: true, IsDir: true, Mode: 0o755}, Place{Path: "/var/lib/carbonctl/esb.lock", As: "root"}},
+		{"writable but not sticky", &remote.File{Exists: true, IsDir: true, Mode: 0o777}, Place{Path: "/var/lib/carbonctl/esb.lock", As: "root"}},
+		{"no /run/lock", &remote.File{}, Place{Path: "/var/lib/carbonctl/esb.lock", As: "root"}},
+		{"not read", nil, Place{Path: "/var/lib/carbonctl/esb.lock", As: "root"}},
 	}
 	for _, tt := range tests {
-		if got := lockPlaceFor("esb", tt.runLock); got != tt.want {
+		if got := PlaceFor("esb", tt.runLock); got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
@@ -209,7 +209,7 @@ func TestLockProbe(t *testing.T) {
 	plain := t.TempDir()
 	info := LockInfo{Host: "ctl", User: "op", PID: 42, Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Command: "up", Token: "t0k"}
 	run := func(p string) string {
-		out, err := exec.Command("sh", "-c", lockProbe(p, info)).Output()
+		out, err := exec.Command("sh", "-c", Probe(p, info)).Output()
 		if err != nil {
 			t.Fatalf("probe: %v", err)
 		}

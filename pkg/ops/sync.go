@@ -1,4 +1,4 @@
-package steps
+package ops
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/remote"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 // SyncReport is what one `carbonctl sync` did.
@@ -27,7 +28,7 @@ var ErrNoRsyncSync = errors.New(`the inventory's [depsync] method is not "rsync"
 // script `up` installed there (waiting for a run cron started, if any).
 // The error is set when the sync could not run or a node failed; the report
 // then holds what the script printed, if it ran.
-func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncReport, error) {
+func Sync(ctx context.Context, inv *inventory.Inventory, opts steps.Options) (*SyncReport, error) {
 	if inv.DepSync.Method != depsync.MethodRsync {
 		return nil, ErrNoRsyncSync
 	}
@@ -35,27 +36,23 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncRep
 	if mgr == nil {
 		return nil, errors.New("the inventory has no manager")
 	}
-	home := mgr.Home
-	if home == "" {
-		home = inv.Product.Home
-	}
+	home := nodeHome(inv, *mgr)
 	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, opts.AcceptNewHostKeys)
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
 	}
-	client, err := opts.dialer()(ctx, mgr.Host, sshConfig(inv, opts.AcceptNewHostKeys), keys)
+	client, err := opts.Dialer()(ctx, mgr.Host, steps.SSHConfig(inv, opts.AcceptNewHostKeys), keys)
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	h := &host{addr: mgr.Host, client: client}
-	out, err := runSyncScript(ctx, h, inv.Product.User, path.Join(home, depsync.Dir, depsync.ScriptName))
-	masker := NewMasker(inv.Secrets())
+	out, err := depsync.RunScript(ctx, client, inv.Product.User, path.Join(home, depsync.Dir, depsync.ScriptName))
+	masker := steps.NewMasker(inv.Secrets())
 	report := &SyncReport{Source: mgr.Name, Addr: mgr.Host, Output: masker.String(out)}
-	var failed *syncError
+	var failed *depsync.ScriptError
 	switch {
 	case errors.As(err, &failed):
-		return report, fmt.Errorf("the sync script on %s exited with status %d (its output says which nodes failed)", mgr.Name, failed.code)
+		return report, fmt.Errorf("the sync script on %s exited with status %d (its output says which nodes failed)", mgr.Name, failed.Code)
 	case err != nil:
 		return report, errors.New(masker.String(err.Error()))
 	}

@@ -1,0 +1,97 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// Copy is the "copy" step kind: a file from the control machine (e.g. the
+// JDBC driver) installed into CARBON_HOME.
+type Copy struct {
+	Src  string `toml:"src"`  // on the control machine (a template)
+	Dest string `toml:"dest"` // relative to CARBON_HOME (a template)
+	// SHA256 (a template, optional) is the sha256 the source must have.
+	SHA256 string `toml:"sha256"`
+}
+
+// Check wants src and dest.
+func (k *Copy) Check() error {
+	if k.Src == "" || k.Dest == "" {
+		return fmt.Errorf("copy needs src and dest")
+	}
+	return nil
+}
+
+// Prefetch reads the destination, when the step applies to n (a copy that
+// does not apply, e.g. the SVN client without method svn, names no file
+// worth reading).
+func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
+	if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
+		return
+	}
+	if dest, err := n.vars.render(s.Name+".dest", k.Dest); err == nil {
+		req.Contents = append(req.Contents, n.home(dest))
+	}
+}
+
+// RunNode installs the file on n unless it has identical bytes.
+func (k *Copy) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+	return e.copyFile(ctx, s, k, n, res)
+}
+
+// copyFile installs a file from the control machine (e.g. the JDBC driver)
+// into CARBON_HOME, skipping it when the node already has identical bytes.
+func (e *Engine) copyFile(ctx context.Context, s playbook.Step, k *Copy, n *node, res *Result) error {
+	src, err := n.vars.render(s.Name+".src", k.Src)
+	if err != nil {
+		return err
+	}
+	rel, err := n.vars.render(s.Name+".dest", k.Dest)
+	if err != nil {
+		return err
+	}
+	data, err := e.local.read(src)
+	if err != nil {
+		return fmt.Errorf("read %s on the control machine: %w", src, err)
+	}
+	if err := checkSHA256(s, k, n, src, data); err != nil {
+		return err
+	}
+	dest := n.home(rel)
+	n.manage(dest)
+	cur, err := n.host.read(ctx, dest)
+	if err != nil {
+		return err
+	}
+	if cur.Exists && bytes.Equal(cur.Content, data) {
+		return nil
+	}
+	if err := e.writeFile(ctx, n.host, dest, data, n.productWrite(0o644)); err != nil {
+		return fmt.Errorf("install %s: %w", dest, err)
+	}
+	verb := "install"
+	if cur.Exists {
+		verb = "replace"
+	}
+	res.changed(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
+	return nil
+}
+
+// checkSHA256 refuses data (read from src) when the step names a sha256 it
+// does not have: the file changed since validate, or is not the one meant.
+func checkSHA256(s playbook.Step, k *Copy, n *node, src string, data []byte) error {
+	want, err := n.vars.render(s.Name+".sha256", k.SHA256)
+	if err != nil || want == "" {
+		return err
+	}
+	if got := fmt.Sprintf("%x", sha256.Sum256(data)); !strings.EqualFold(got, want) {
+		return fmt.Errorf("%s on the control machine has sha256 %s, not %s as the inventory says: it is not the file meant; nothing was installed", src, got, want)
+	}
+	return nil
+}

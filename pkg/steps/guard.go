@@ -1,0 +1,36 @@
+package steps
+
+import (
+	"context"
+
+	"github.com/carbonctl/carbonctl/pkg/remote"
+)
+
+// The guard is the one way steps act on hosts and the database: every
+// change is recorded in its step's result, which is what `plan` shows, and
+// performed only when the run applies (Options.Apply), like k0sctl's
+// Manager.Wet or pyinfra's two-phase operations. A step decides from what
+// it read, then calls change or writeFile; it never tests Apply itself.
+
+// change records desc (and diff) in res and, when the run applies,
+// performs act.
+func (e *Engine) change(res *Result, desc, diff string, act func() error) error {
+	res.changed(desc, diff)
+	if !e.opts.Apply || act == nil {
+		return nil
+	}
+	return act()
+}
+
+// writeFile writes data to p on h when the run applies; either way the
+// host's cache holds the new content, so later steps decide from what the
+// host holds after this run (or, in a plan, would hold). The caller
+// records the change in its result.
+func (e *Engine) writeFile(ctx context.Context, h *host, p string, data []byte, opts remote.WriteOptions) error {
+	return h.write(ctx, e.opts.Apply, p, data, opts)
+}
+
+// planning reports whether the run only plans: where acting would produce
+// something later decisions need (a generated key, a certificate), a step
+// predicts it instead.
+func (e *Engine) planning() bool { return !e.opts.Apply }
