@@ -1,0 +1,604 @@
+package steps_test
+
+// Step kinds tested as data: each testdata/kinds/KIND/*.toml is a case —
+// an inventory, a playbook with the step under test, the hosts' facts
+// (files, probes, scripted commands) — and the runs to make against it
+// through steps.Run with fake hosts (remotetest), each with what it must
+// return (results), write (files), run (commands) and print. A plan must
+// write nothing and run nothing, whatever the case says.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/playbook"
+	"github.com/carbonctl/carbonctl/pkg/remote/remotetest"
+	"github.com/carbonctl/carbonctl/pkg/steps"
+)
+
+// kindCase is one testdata/kinds case file.
+type kindCase struct {
+	Description string
+	// Inventory replaces testdata/kinds/inventory.toml; InventoryAppend
+	// is added to it (e.g. a [loadbalancer] table).
+	Inventory       string
+	InventoryAppend string `toml:"inventory_append"`
+	// Playbook replaces testdata/kinds/playbook.toml (the header: name,
+	// [java], [start]); Steps is added to it.
+	Playbook string
+	Steps    string
+	Env      map[string]string // the environment the inventory's *_env secrets come from
+	// Local are files on the control machine, relative to the inventory.
+	Local map[string]string
+	// Archive are the product zip's files, relative to CARBON_HOME.
+	Archive map[string]string
+	Hosts   []hostCase `toml:"host"`
+	Runs    []runCase  `toml:"run"`
+}
+
+// hostCase sets up one fake host (every host of the inventory exists, as
+// remotetest.NewLinuxHost lays it out, whether listed or not).
+type hostCase struct {
+	Addr string
+	// Installed: the nodes of this host have their product user and a
+	// CARBON_HOME unpacked from the archive by carbonctl.
+	Installed bool
+	Systemd   bool // /run/systemd/system exists
+	Files     []fileCase `toml:"file"`
+	Dirs      []fileCase `toml:"dir"`
+	Links     []fileCase `toml:"link"`
+	Remove    []string
+	Probes    map[string]probeCase
+	Commands  []commandCase `toml:"command"`
+}
+
+// fileCase is a file, directory or link to create (or, in a run, to find).
+type fileCase struct {
+	Host, Path, Content, Mode, Owner, Group, Target string
+	As                                              string   // a write: who wrote it ("" = root)
+	Contains                                        []string // a write: substrings of its content
+	Missing                                         bool     // a state check: the path must not exist
+}
+
+type probeCase struct {
+	Stdout string
+	Exit   int
+}
+
+// commandCase scripts a command and what it changes on the host.
+type commandCase struct {
+	As             string
+	Contains       []string
+	Stdout, Stderr string
+	Exit, Times    int
+	Files          []fileCase `toml:"file"`
+	Links          []fileCase `toml:"link"`
+}
+
+// runCase is one steps.Run and what it must do.
+type runCase struct {
+	Apply         bool
+	Limit         []string
+	AllowDowntime bool   `toml:"allow_downtime"`
+	JoinTimeout   string `toml:"join_timeout"`
+	Err           string // steps.Run's error, "" for none
+	Results       []resultCase `toml:"result"`
+	// Writes are exactly the files the run writes.
+	Writes []fileCase `toml:"write"`
+	// Commands are exactly the commands the run runs (besides releasing
+	// the run lock).
+	Commands  []callCase `toml:"command"`
+	State     []fileCase `toml:"state"`
+	Output    []string
+	NotOutput []string `toml:"not_output"`
+}
+
+// resultCase is one result of a run; a run must return exactly these.
+type resultCase struct {
+	Target, Step, Status string
+	Message              string   // in the error or the note
+	Actions              []string // each in some action's description
+	Diff                 []string // each in some action's diff
+}
+
+type callCase struct {
+	Host, As string
+	Contains []string
+}
+
+// Fixed facts of the base inventory.
+const (
+	productUser = "wso2"
+	archiveName = "wso2esb-4.9.0.zip"
+	lockRelease = "grep -qxF 'token="
+)
+
+func TestStepKindsAsData(t *testing.T) {
+	files, err := filepath.Glob("testdata/kinds/*/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "testdata/kinds/"), ".toml")
+		t.Run(name, func(t *testing.T) {
+			var c kindCase
+			md, err := toml.DecodeFile(file, &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if und := md.Undecoded(); len(und) > 0 {
+				t.Fatalf("%s: unknown key %s", file, und[0])
+			}
+			c.run(t)
+		})
+	}
+}
+
+// run sets the case up and makes its runs in order, on the same hosts.
+func (c *kindCase) run(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the archive's sha256 cache
+	dir := t.TempDir()
+	inv := c.inventory(t, dir)
+	pb := c.playbook(t)
+	net := remotetest.NewNetwork(t)
+	for _, addr := range hostAddrs(inv) {
+		h := net.Add(addr)
+		h.Probe("run-lock", "acquired\n", 0)
+		h.OnCommand(remotetest.Command{As: remotetest.AnyUser, Contains: []string{lockRelease}})
+	}
+	marker := fmt.Sprintf("sha256 %s\narchive %s\n", fileSHA256(t, filepath.Join(dir, archiveName)), archiveName)
+	for _, hc := range c.Hosts {
+		h := net.Host(hc.Addr)
+		if h == nil {
+			t.Fatalf("host %s is not in the inventory", hc.Addr)
+		}
+		hc.setUp(t, h, inv, c.Archive, marker)
+	}
+	if len(c.Runs) == 0 {
+		t.Fatal("the case has no [[run]]")
+	}
+	for i, r := range c.Runs {
+		what := fmt.Sprintf("run %d (%s)", i+1, map[bool]string{false: "plan", true: "up"}[r.Apply])
+		r.check(t, what, net, inv, pb)
+	}
+}
+
+// inventory writes the case's inventory and control-machine files to dir
+// and parses it.
+func (c *kindCase) inventory(t *testing.T, dir string) *inventory.Inventory {
+	text := c.Inventory
+	if text == "" {
+		text = readFile(t, "testdata/kinds/inventory.toml")
+	}
+	text += "\n" + c.InventoryAppend
+	local := map[string]string{"mysql-connector.jar": "JDBC driver v1\n", "known_hosts": ""}
+	for k, v := range c.Local {
+		local[k] = v
+	}
+	for name, data := range local {
+		writeLocal(t, filepath.Join(dir, name), []byte(data))
+	}
+	writeArchive(t, filepath.Join(dir, archiveName), c.Archive)
+	env := func(k string) (string, bool) {
+		v, ok := c.Env[k]
+		return v, ok
+	}
+	inv, err := inventory.Parse(filepath.Join(dir, "inventory.toml"), dir, []byte(text), env, inventory.Options{CheckFiles: true})
+	if err != nil {
+		t.Fatalf("inventory: %v", err)
+	}
+	return inv
+}
+
+func (c *kindCase) playbook(t *testing.T) *playbook.Playbook {
+	text := c.Playbook
+	if text == "" {
+		text = readFile(t, "testdata/kinds/playbook.toml")
+	}
+	pb, err := playbook.Parse("case playbook", []byte(text+"\n"+c.Steps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb
+}
+
+// hostAddrs are the addresses of the inventory's hosts.
+func hostAddrs(inv *inventory.Inventory) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(a string) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for _, n := range inv.Nodes {
+		add(n.Host)
+	}
+	if inv.LoadBalancer != nil {
+		add(inv.LoadBalancer.Host)
+	}
+	return out
+}
+
+// setUp gives h the case's facts.
+func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker string) {
+	if hc.Installed {
+		install(h, inv, archive, marker)
+	}
+	if hc.Systemd {
+		h.Dir("/run/systemd/system", 0o755, "root", "root")
+	}
+	for _, d := range hc.Dirs {
+		h.Dir(d.Path, parseMode(t, d.Mode, 0o755), or(d.Owner, "root"), or(d.Group, or(d.Owner, "root")))
+	}
+	for _, f := range hc.Files {
+		h.File(f.Path, f.Content, parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
+	}
+	for _, l := range hc.Links {
+		h.Symlink(l.Path, l.Target, or(l.Owner, "root"))
+	}
+	for _, p := range hc.Remove {
+		h.Remove(p)
+	}
+	for name, p := range hc.Probes {
+		h.Probe(name, p.Stdout, p.Exit)
+	}
+	for _, cc := range hc.Commands {
+		h.OnCommand(cc.command(t))
+	}
+}
+
+// install lays out, for every node of h, what a converged product step
+// leaves: the product user and group, and CARBON_HOME (the user's) holding
+// the archive's files and carbonctl's marker.
+func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker string) {
+	h.File("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nwso2:x:999:999::/home/wso2:/bin/bash\n", 0o644, "root", "root")
+	h.File("/etc/group", "root:x:0:\nwso2:x:999:\n", 0o644, "root", "root")
+	for _, n := range inv.Nodes {
+		if n.Host != h.Addr() {
+			continue
+		}
+		home := or(n.Home, inv.Product.Home)
+		h.Dir(home, 0o755, productUser, productUser)
+		h.File(path.Join(home, ".carbonctl-archive"), marker, 0o644, productUser, productUser)
+		for rel, content := range archive {
+			var dirs []string
+			for d := path.Dir(path.Join(home, rel)); d != home; d = path.Dir(d) {
+				dirs = append([]string{d}, dirs...)
+			}
+			for _, d := range dirs {
+				if h.Lookup(d) == nil {
+					h.Dir(d, 0o755, productUser, productUser)
+				}
+			}
+			h.File(path.Join(home, rel), content, 0o644, productUser, productUser)
+		}
+	}
+}
+
+// command turns a scripted command of a case into a remotetest.Command.
+func (cc commandCase) command(t *testing.T) remotetest.Command {
+	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: cc.Stdout, Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
+	if len(cc.Files)+len(cc.Links) == 0 {
+		return cmd
+	}
+	cmd.Effect = func(h *remotetest.Host, _ remotetest.Call) error {
+		for _, f := range cc.Files {
+			h.File(f.Path, f.Content, parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
+		}
+		for _, l := range cc.Links {
+			h.Symlink(l.Path, l.Target, or(l.Owner, "root"))
+		}
+		return nil
+	}
+	return cmd
+}
+
+// check makes the run and compares what it did with the case.
+func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *inventory.Inventory, pb *playbook.Playbook) {
+	before := map[string][2]int{}
+	for _, addr := range hostAddrs(inv) {
+		h := net.Host(addr)
+		before[addr] = [2]int{len(h.Writes()), len(h.Calls())}
+	}
+	var out bytes.Buffer
+	opts := steps.Options{Apply: r.Apply, Limit: r.Limit, AllowDowntime: r.AllowDowntime, Forks: 4, Out: &out, Dial: net.Dial}
+	if r.JoinTimeout != "" {
+		d, err := time.ParseDuration(r.JoinTimeout)
+		if err != nil {
+			t.Fatalf("%s: join_timeout: %v", what, err)
+		}
+		opts.JoinTimeout = d
+	}
+	report, err := steps.Run(context.Background(), inv, pb, opts)
+	if got := fmt.Sprint(err); (err == nil) != (r.Err == "") || err != nil && !strings.Contains(got, r.Err) {
+		t.Fatalf("%s: steps.Run error %v, want %q", what, err, r.Err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s printed:\n%s", what, out.String())
+		}
+	}()
+	if report != nil {
+		checkResults(t, what, report.Results, r.Results)
+	}
+	var writes []hostWrite
+	var calls []hostCall
+	for _, addr := range hostAddrs(inv) {
+		h := net.Host(addr)
+		for _, w := range h.Writes()[before[addr][0]:] {
+			writes = append(writes, hostWrite{addr, w})
+		}
+		for _, c := range h.Calls()[before[addr][1]:] {
+			if !strings.Contains(c.Script, lockRelease) {
+				calls = append(calls, hostCall{addr, c})
+			}
+		}
+	}
+	if !r.Apply && len(writes)+len(calls) > 0 {
+		t.Errorf("%s: a plan wrote %d files and ran %d commands; it must change nothing", what, len(writes), len(calls))
+	}
+	checkWrites(t, what, net, writes, r.Writes)
+	checkCalls(t, what, calls, r.Commands)
+	for _, s := range r.State {
+		checkState(t, what, net, s)
+	}
+	for _, s := range r.Output {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("%s: output lacks %q", what, s)
+		}
+	}
+	for _, s := range r.NotOutput {
+		if strings.Contains(out.String(), s) {
+			t.Errorf("%s: output shows %q", what, s)
+		}
+	}
+}
+
+// checkResults matches the results, by target and step, with the case's.
+func checkResults(t *testing.T, what string, got []*steps.Result, want []resultCase) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		i := slices.IndexFunc(got, func(r *steps.Result) bool { return r.Target == w.Target && r.Step == w.Step })
+		if i < 0 || used[i] {
+			t.Errorf("%s: no result for %s on %s", what, w.Step, w.Target)
+			continue
+		}
+		used[i] = true
+		checkResult(t, what, got[i], w)
+	}
+	for i, r := range got {
+		if !used[i] {
+			t.Errorf("%s: unexpected result: %s on %s: %s %s %v %+v", what, r.Step, r.Target, r.Status, r.Note, r.Err, r.Actions)
+		}
+	}
+}
+
+func checkResult(t *testing.T, what string, got *steps.Result, w resultCase) {
+	t.Helper()
+	where := fmt.Sprintf("%s: %s on %s", what, w.Step, w.Target)
+	if got.Status.String() != w.Status {
+		t.Errorf("%s: status %s, want %s (note %q, error %v, actions %+v)", where, got.Status, w.Status, got.Note, got.Err, got.Actions)
+	}
+	message := got.Note
+	if got.Err != nil {
+		message += " " + got.Err.Error()
+	}
+	if !strings.Contains(message, w.Message) {
+		t.Errorf("%s: message %q lacks %q", where, message, w.Message)
+	}
+	var descs, diffs []string
+	for _, a := range got.Actions {
+		descs, diffs = append(descs, a.Desc), append(diffs, a.Diff)
+	}
+	for _, s := range w.Actions {
+		if !strings.Contains(strings.Join(descs, "\n"), s) {
+			t.Errorf("%s: no action says %q: %q", where, s, descs)
+		}
+	}
+	for _, s := range w.Diff {
+		if !strings.Contains(strings.Join(diffs, "\n"), s) {
+			t.Errorf("%s: no diff holds %q:\n%s", where, s, strings.Join(diffs, "\n"))
+		}
+	}
+	if len(w.Actions) == 0 && len(got.Actions) > 0 {
+		t.Errorf("%s: unexpected actions %q", where, descs)
+	}
+}
+
+type hostWrite struct {
+	addr string
+	w    remotetest.Write
+}
+
+type hostCall struct {
+	addr string
+	c    remotetest.Call
+}
+
+// checkWrites: the run wrote exactly the case's files, as it says.
+func checkWrites(t *testing.T, what string, net *remotetest.Network, got []hostWrite, want []fileCase) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		i := slices.IndexFunc(got, func(g hostWrite) bool { return g.addr == w.Host && g.w.Path == w.Path })
+		if i < 0 || used[i] {
+			t.Errorf("%s: %s:%s was not written", what, w.Host, w.Path)
+			continue
+		}
+		used[i] = true
+		g := got[i].w
+		if g.Opts.As != w.As {
+			t.Errorf("%s: %s:%s written as %q, want %q", what, w.Host, w.Path, g.Opts.As, w.As)
+		}
+		checkContent(t, what, w, string(g.Data))
+		checkState(t, what, net, fileCase{Host: w.Host, Path: w.Path, Mode: w.Mode, Owner: w.Owner, Group: w.Group})
+	}
+	for i, g := range got {
+		if !used[i] {
+			t.Errorf("%s: unexpected write of %s:%s (as %q):\n%s", what, g.addr, g.w.Path, g.w.Opts.As, g.w.Data)
+		}
+	}
+}
+
+// checkCalls: the run ran exactly the case's commands.
+func checkCalls(t *testing.T, what string, got []hostCall, want []callCase) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		i := -1
+		for j, g := range got {
+			if !used[j] && g.addr == w.Host && g.c.As == w.As && containsAll(g.c.Script, w.Contains) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			t.Errorf("%s: no command on %s as %s containing %q", what, w.Host, w.As, w.Contains)
+			continue
+		}
+		used[i] = true
+	}
+	for i, g := range got {
+		if !used[i] {
+			t.Errorf("%s: unexpected command on %s as %s:\n%s", what, g.addr, g.c.As, g.c.Script)
+		}
+	}
+}
+
+// checkState compares a path of a host with the case (empty fields are
+// not checked).
+func checkState(t *testing.T, what string, net *remotetest.Network, s fileCase) {
+	t.Helper()
+	e := net.Host(s.Host).Lookup(s.Path)
+	switch {
+	case s.Missing && e != nil:
+		t.Errorf("%s: %s:%s exists (%+v), want none", what, s.Host, s.Path, e)
+		return
+	case s.Missing:
+		return
+	case e == nil:
+		t.Errorf("%s: %s:%s does not exist", what, s.Host, s.Path)
+		return
+	}
+	if s.Mode != "" && e.Mode != parseMode(t, s.Mode, 0) {
+		t.Errorf("%s: %s:%s has mode %04o, want %s", what, s.Host, s.Path, e.Mode.Perm(), s.Mode)
+	}
+	if s.Owner != "" && e.Owner != s.Owner || s.Group != "" && e.Group != s.Group {
+		t.Errorf("%s: %s:%s is %s:%s, want %s:%s", what, s.Host, s.Path, e.Owner, e.Group, s.Owner, s.Group)
+	}
+	if s.Target != "" && e.Target != s.Target {
+		t.Errorf("%s: %s:%s points to %q, want %q", what, s.Host, s.Path, e.Target, s.Target)
+	}
+	checkContent(t, what, s, string(e.Data))
+}
+
+func checkContent(t *testing.T, what string, w fileCase, got string) {
+	t.Helper()
+	if w.Content != "" && got != w.Content {
+		t.Errorf("%s: %s:%s holds\n%s\nwant\n%s", what, w.Host, w.Path, got, w.Content)
+	}
+	for _, s := range w.Contains {
+		if !strings.Contains(got, s) {
+			t.Errorf("%s: %s:%s lacks %q:\n%s", what, w.Host, w.Path, s, got)
+		}
+	}
+}
+
+// parseMode reads an octal mode such as "0644" or "1777"; def when empty.
+func parseMode(t *testing.T, s string, def os.FileMode) os.FileMode {
+	if s == "" {
+		return def
+	}
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil {
+		t.Fatalf("mode %q: %v", s, err)
+	}
+	m := os.FileMode(v & 0o777)
+	for bit, flag := range map[uint64]os.FileMode{0o4000: os.ModeSetuid, 0o2000: os.ModeSetgid, 0o1000: os.ModeSticky} {
+		if v&bit != 0 {
+			m |= flag
+		}
+	}
+	return m
+}
+
+func writeArchive(t *testing.T, file string, files map[string]string) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		w, err := zw.Create("wso2esb-4.9.0/" + name)
+		if err == nil {
+			_, err = w.Write([]byte(files[name]))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeLocal(t, file, buf.Bytes())
+}
+
+func writeLocal(t *testing.T, file string, data []byte) {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, file string) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func fileSHA256(t *testing.T, file string) string {
+	sum, err := inventory.FileSHA256(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
