@@ -11,10 +11,12 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,7 +59,7 @@ type hostCase struct {
 	// Installed: the nodes of this host have their product user and a
 	// CARBON_HOME unpacked from the archive by carbonctl.
 	Installed bool
-	Systemd   bool // /run/systemd/system exists
+	Systemd   bool       // /run/systemd/system exists
 	Files     []fileCase `toml:"file"`
 	Dirs      []fileCase `toml:"dir"`
 	Links     []fileCase `toml:"link"`
@@ -69,6 +71,7 @@ type hostCase struct {
 // fileCase is a file, directory or link to create (or, in a run, to find).
 type fileCase struct {
 	Host, Path, Content, Mode, Owner, Group, Target string
+	Base64                                          string   // binary content instead of Content
 	As                                              string   // a write: who wrote it ("" = root)
 	Contains                                        []string // a write: substrings of its content
 	Missing                                         bool     // a state check: the path must not exist
@@ -85,17 +88,28 @@ type commandCase struct {
 	Contains       []string
 	Stdout, Stderr string
 	Exit, Times    int
-	Files          []fileCase `toml:"file"`
-	Links          []fileCase `toml:"link"`
+	// What the command changes: files and links it creates, what probes
+	// say after it, and files it writes with what its script says
+	// (Capture: the first group of Pattern, plus a newline).
+	Dirs    []fileCase `toml:"dir"`
+	Files   []fileCase `toml:"file"`
+	Links   []fileCase `toml:"link"`
+	Probes  map[string]probeCase
+	Capture []captureCase `toml:"capture"`
+}
+
+// captureCase is a file a command writes from its own script.
+type captureCase struct {
+	Path, Pattern string
 }
 
 // runCase is one steps.Run and what it must do.
 type runCase struct {
 	Apply         bool
 	Limit         []string
-	AllowDowntime bool   `toml:"allow_downtime"`
-	JoinTimeout   string `toml:"join_timeout"`
-	Err           string // steps.Run's error, "" for none
+	AllowDowntime bool         `toml:"allow_downtime"`
+	JoinTimeout   string       `toml:"join_timeout"`
+	Err           string       // steps.Run's error, "" for none
 	Results       []resultCase `toml:"result"`
 	// Writes are exactly the files the run writes.
 	Writes []fileCase `toml:"write"`
@@ -116,8 +130,9 @@ type resultCase struct {
 }
 
 type callCase struct {
-	Host, As string
-	Contains []string
+	Host, As      string
+	Contains      []string
+	StdinContains []string `toml:"stdin_contains"`
 }
 
 // Fixed facts of the base inventory.
@@ -243,12 +258,8 @@ func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Invent
 	if hc.Systemd {
 		h.Dir("/run/systemd/system", 0o755, "root", "root")
 	}
-	for _, d := range hc.Dirs {
-		h.Dir(d.Path, parseMode(t, d.Mode, 0o755), or(d.Owner, "root"), or(d.Group, or(d.Owner, "root")))
-	}
-	for _, f := range hc.Files {
-		h.File(f.Path, f.Content, parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
-	}
+	putDirs(t, h, hc.Dirs)
+	putFiles(t, h, hc.Files, marker)
 	for _, l := range hc.Links {
 		h.Symlink(l.Path, l.Target, or(l.Owner, "root"))
 	}
@@ -259,7 +270,7 @@ func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Invent
 		h.Probe(name, p.Stdout, p.Exit)
 	}
 	for _, cc := range hc.Commands {
-		h.OnCommand(cc.command(t))
+		h.OnCommand(cc.command(t, marker))
 	}
 }
 
@@ -292,21 +303,58 @@ func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]st
 }
 
 // command turns a scripted command of a case into a remotetest.Command.
-func (cc commandCase) command(t *testing.T) remotetest.Command {
+func (cc commandCase) command(t *testing.T, marker string) remotetest.Command {
 	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: cc.Stdout, Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
-	if len(cc.Files)+len(cc.Links) == 0 {
+	if len(cc.Dirs)+len(cc.Files)+len(cc.Links)+len(cc.Probes)+len(cc.Capture) == 0 {
 		return cmd
 	}
-	cmd.Effect = func(h *remotetest.Host, _ remotetest.Call) error {
-		for _, f := range cc.Files {
-			h.File(f.Path, f.Content, parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
-		}
+	cmd.Effect = func(h *remotetest.Host, c remotetest.Call) error {
+		putDirs(t, h, cc.Dirs)
+		putFiles(t, h, cc.Files, marker)
 		for _, l := range cc.Links {
 			h.Symlink(l.Path, l.Target, or(l.Owner, "root"))
+		}
+		for name, p := range cc.Probes {
+			h.Probe(name, p.Stdout, p.Exit)
+		}
+		for _, cp := range cc.Capture {
+			m := regexp.MustCompile(cp.Pattern).FindStringSubmatch(c.Script)
+			if len(m) < 2 {
+				return fmt.Errorf("capture %s: %q matches nothing in the script", cp.Path, cp.Pattern)
+			}
+			h.File(cp.Path, m[1]+"\n", 0o644, "root", "root")
 		}
 		return nil
 	}
 	return cmd
+}
+
+// putDirs creates directories on h.
+func putDirs(t *testing.T, h *remotetest.Host, dirs []fileCase) {
+	for _, d := range dirs {
+		h.Dir(d.Path, parseMode(t, d.Mode, 0o755), or(d.Owner, "root"), or(d.Group, or(d.Owner, "root")))
+	}
+}
+
+// putFiles creates files on h; "{{marker}}" in their content stands for
+// the product archive's marker.
+func putFiles(t *testing.T, h *remotetest.Host, files []fileCase, marker string) {
+	for _, f := range files {
+		h.File(f.Path, f.content(t, marker), parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
+	}
+}
+
+// content is the file's content: Base64 decoded, or Content with
+// "{{marker}}" replaced.
+func (f fileCase) content(t *testing.T, marker string) string {
+	if f.Base64 == "" {
+		return strings.ReplaceAll(f.Content, "{{marker}}", marker)
+	}
+	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Base64), ""))
+	if err != nil {
+		t.Fatalf("%s: base64: %v", f.Path, err)
+	}
+	return string(data)
 }
 
 // check makes the run and compares what it did with the case.
@@ -464,7 +512,7 @@ func checkCalls(t *testing.T, what string, got []hostCall, want []callCase) {
 	for _, w := range want {
 		i := -1
 		for j, g := range got {
-			if !used[j] && g.addr == w.Host && g.c.As == w.As && containsAll(g.c.Script, w.Contains) {
+			if !used[j] && g.addr == w.Host && g.c.As == w.As && containsAll(g.c.Script, w.Contains) && containsAll(string(g.c.Stdin), w.StdinContains) {
 				i = j
 				break
 			}
