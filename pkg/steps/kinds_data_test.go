@@ -8,17 +8,20 @@ package steps_test
 // write nothing and run nothing, whatever the case says.
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,8 +51,11 @@ type kindCase struct {
 	Local map[string]string
 	// Archive are the product zip's files, relative to CARBON_HOME.
 	Archive map[string]string
-	Hosts   []hostCase `toml:"host"`
-	Runs    []runCase  `toml:"run"`
+	// JDK, when set, are the files of jdk.tar.gz (a [java] archive), below
+	// its top directory; those below bin/ are executable.
+	JDK   map[string]string
+	Hosts []hostCase `toml:"host"`
+	Runs  []runCase  `toml:"run"`
 }
 
 // hostCase sets up one fake host (every host of the inventory exists, as
@@ -108,6 +114,7 @@ type runCase struct {
 	Apply         bool
 	Limit         []string
 	AllowDowntime bool         `toml:"allow_downtime"`
+	Forks         int          // default 4; 1 makes the order of the nodes deterministic
 	JoinTimeout   string       `toml:"join_timeout"`
 	Err           string       // steps.Run's error, "" for none
 	Results       []resultCase `toml:"result"`
@@ -139,6 +146,7 @@ type callCase struct {
 const (
 	productUser = "wso2"
 	archiveName = "wso2esb-4.9.0.zip"
+	jdkName     = "jdk.tar.gz"
 	lockRelease = "grep -qxF 'token="
 )
 
@@ -175,7 +183,11 @@ func (c *kindCase) run(t *testing.T) {
 		h.Probe("run-lock", "acquired\n", 0)
 		h.OnCommand(remotetest.Command{As: remotetest.AnyUser, Contains: []string{lockRelease}})
 	}
-	marker := fmt.Sprintf("sha256 %s\narchive %s\n", fileSHA256(t, filepath.Join(dir, archiveName)), archiveName)
+	marker := strings.NewReplacer("{{marker}}", fmt.Sprintf("sha256 %s\narchive %s\n", fileSHA256(t, filepath.Join(dir, archiveName)), archiveName))
+	if c.JDK != nil {
+		marker = strings.NewReplacer("{{marker}}", fmt.Sprintf("sha256 %s\narchive %s\n", fileSHA256(t, filepath.Join(dir, archiveName)), archiveName),
+			"{{jdkmarker}}", fmt.Sprintf("sha256 %s\narchive %s\n", fileSHA256(t, filepath.Join(dir, jdkName)), jdkName))
+	}
 	for _, hc := range c.Hosts {
 		h := net.Host(hc.Addr)
 		if h == nil {
@@ -208,6 +220,9 @@ func (c *kindCase) inventory(t *testing.T, dir string) *inventory.Inventory {
 		writeLocal(t, filepath.Join(dir, name), []byte(data))
 	}
 	writeArchive(t, filepath.Join(dir, archiveName), c.Archive)
+	if c.JDK != nil {
+		writeJDK(t, filepath.Join(dir, jdkName), c.JDK)
+	}
 	env := func(k string) (string, bool) {
 		v, ok := c.Env[k]
 		return v, ok
@@ -251,7 +266,7 @@ func hostAddrs(inv *inventory.Inventory) []string {
 }
 
 // setUp gives h the case's facts.
-func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker string) {
+func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker *strings.Replacer) {
 	if hc.Installed {
 		install(h, inv, archive, marker)
 	}
@@ -277,7 +292,7 @@ func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Invent
 // install lays out, for every node of h, what a converged product step
 // leaves: the product user and group, and CARBON_HOME (the user's) holding
 // the archive's files and carbonctl's marker.
-func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker string) {
+func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]string, marker *strings.Replacer) {
 	h.File("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nwso2:x:999:999::/home/wso2:/bin/bash\n", 0o644, "root", "root")
 	h.File("/etc/group", "root:x:0:\nwso2:x:999:\n", 0o644, "root", "root")
 	for _, n := range inv.Nodes {
@@ -286,7 +301,7 @@ func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]st
 		}
 		home := or(n.Home, inv.Product.Home)
 		h.Dir(home, 0o755, productUser, productUser)
-		h.File(path.Join(home, ".carbonctl-archive"), marker, 0o644, productUser, productUser)
+		h.File(path.Join(home, ".carbonctl-archive"), marker.Replace("{{marker}}"), 0o644, productUser, productUser)
 		for rel, content := range archive {
 			var dirs []string
 			for d := path.Dir(path.Join(home, rel)); d != home; d = path.Dir(d) {
@@ -303,7 +318,7 @@ func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]st
 }
 
 // command turns a scripted command of a case into a remotetest.Command.
-func (cc commandCase) command(t *testing.T, marker string) remotetest.Command {
+func (cc commandCase) command(t *testing.T, marker *strings.Replacer) remotetest.Command {
 	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: cc.Stdout, Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
 	if len(cc.Dirs)+len(cc.Files)+len(cc.Links)+len(cc.Probes)+len(cc.Capture) == 0 {
 		return cmd
@@ -336,19 +351,19 @@ func putDirs(t *testing.T, h *remotetest.Host, dirs []fileCase) {
 	}
 }
 
-// putFiles creates files on h; "{{marker}}" in their content stands for
-// the product archive's marker.
-func putFiles(t *testing.T, h *remotetest.Host, files []fileCase, marker string) {
+// putFiles creates files on h; "{{marker}}" and "{{jdkmarker}}" in their
+// content stand for the product and JDK archives' markers.
+func putFiles(t *testing.T, h *remotetest.Host, files []fileCase, marker *strings.Replacer) {
 	for _, f := range files {
 		h.File(f.Path, f.content(t, marker), parseMode(t, f.Mode, 0o644), or(f.Owner, "root"), or(f.Group, or(f.Owner, "root")))
 	}
 }
 
-// content is the file's content: Base64 decoded, or Content with
-// "{{marker}}" replaced.
-func (f fileCase) content(t *testing.T, marker string) string {
+// content is the file's content: Base64 decoded, or Content with the
+// markers replaced.
+func (f fileCase) content(t *testing.T, marker *strings.Replacer) string {
 	if f.Base64 == "" {
-		return strings.ReplaceAll(f.Content, "{{marker}}", marker)
+		return marker.Replace(f.Content)
 	}
 	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Base64), ""))
 	if err != nil {
@@ -365,7 +380,10 @@ func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *
 		before[addr] = [2]int{len(h.Writes()), len(h.Calls())}
 	}
 	var out bytes.Buffer
-	opts := steps.Options{Apply: r.Apply, Limit: r.Limit, AllowDowntime: r.AllowDowntime, Forks: 4, Out: &out, Dial: net.Dial}
+	opts := steps.Options{Apply: r.Apply, Limit: r.Limit, AllowDowntime: r.AllowDowntime, Forks: r.Forks, Out: &out, Dial: net.Dial}
+	if opts.Forks == 0 {
+		opts.Forks = 4
+	}
 	if r.JoinTimeout != "" {
 		d, err := time.ParseDuration(r.JoinTimeout)
 		if err != nil {
@@ -590,12 +608,7 @@ func parseMode(t *testing.T, s string, def os.FileMode) os.FileMode {
 func writeArchive(t *testing.T, file string, files map[string]string) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		w, err := zw.Create("wso2esb-4.9.0/" + name)
 		if err == nil {
 			_, err = w.Write([]byte(files[name]))
@@ -605,6 +618,32 @@ func writeArchive(t *testing.T, file string, files map[string]string) {
 		}
 	}
 	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeLocal(t, file, buf.Bytes())
+}
+
+// writeJDK writes a JDK archive: a gzip-compressed tar of files below
+// the top directory "jdk8u392".
+func writeJDK(t *testing.T, file string, files map[string]string) {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	names := slices.Sorted(maps.Keys(files))
+	for _, name := range names {
+		mode := int64(0o644)
+		if strings.HasPrefix(name, "bin/") {
+			mode = 0o755
+		}
+		err := tw.WriteHeader(&tar.Header{Name: "jdk8u392/" + name, Mode: mode, Size: int64(len(files[name])), Typeflag: tar.TypeReg})
+		if err == nil {
+			_, err = tw.Write([]byte(files[name]))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(tw.Close(), gz.Close()); err != nil {
 		t.Fatal(err)
 	}
 	writeLocal(t, file, buf.Bytes())
