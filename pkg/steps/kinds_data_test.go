@@ -155,6 +155,9 @@ func TestStepKindsAsData(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no cases: %v", err)
 	}
+	if top, _ := filepath.Glob("testdata/kinds/*.toml"); len(top) != 2 {
+		t.Fatalf("testdata/kinds holds %q: cases go in testdata/kinds/KIND/, beside inventory.toml and playbook.toml", top)
+	}
 	for _, file := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(file, "testdata/kinds/"), ".toml")
 		t.Run(name, func(t *testing.T) {
