@@ -139,6 +139,7 @@ type resultCase struct {
 type callCase struct {
 	Host, As      string
 	Contains      []string
+	NotContains   []string `toml:"not_contains"`
 	StdinContains []string `toml:"stdin_contains"`
 }
 
@@ -274,7 +275,9 @@ func (hc hostCase) setUp(t *testing.T, h *remotetest.Host, inv *inventory.Invent
 		install(h, inv, archive, marker)
 	}
 	if hc.Systemd {
-		h.Dir("/run/systemd/system", 0o755, "root", "root")
+		for _, d := range []string{"/run/systemd/system", "/etc/systemd/system", "/etc/systemd/system/multi-user.target.wants"} {
+			h.Dir(d, 0o755, "root", "root")
+		}
 	}
 	putDirs(t, h, hc.Dirs)
 	putFiles(t, h, hc.Files, marker)
@@ -533,7 +536,8 @@ func checkCalls(t *testing.T, what string, got []hostCall, want []callCase) {
 	for _, w := range want {
 		i := -1
 		for j, g := range got {
-			if !used[j] && g.addr == w.Host && g.c.As == w.As && containsAll(g.c.Script, w.Contains) && containsAll(string(g.c.Stdin), w.StdinContains) {
+			if !used[j] && g.addr == w.Host && g.c.As == w.As && containsAll(g.c.Script, w.Contains) &&
+				!slices.ContainsFunc(w.NotContains, func(s string) bool { return strings.Contains(g.c.Script, s) }) && containsAll(string(g.c.Stdin), w.StdinContains) {
 				i = j
 				break
 			}
