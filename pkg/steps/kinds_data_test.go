@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -76,8 +75,8 @@ type hostCase struct {
 
 // fileCase is a file, directory or link to create (or, in a run, to find).
 type fileCase struct {
+	// Content "@certs/lb.crt" is the content of testdata/kinds/certs/lb.crt.
 	Host, Path, Content, Mode, Owner, Group, Target string
-	Base64                                          string   // binary content instead of Content
 	As                                              string   // a write: who wrote it ("" = root)
 	Contains                                        []string // a write: substrings of its content
 	Missing                                         bool     // a state check: the path must not exist
@@ -218,7 +217,7 @@ func (c *kindCase) inventory(t *testing.T, dir string) *inventory.Inventory {
 	text += "\n" + c.InventoryAppend
 	local := map[string]string{"mysql-connector.jar": "JDBC driver v1\n", "known_hosts": ""}
 	for k, v := range c.Local {
-		local[k] = v
+		local[k] = data(t, v)
 	}
 	for name, data := range local {
 		writeLocal(t, filepath.Join(dir, name), []byte(data))
@@ -325,7 +324,7 @@ func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]st
 
 // command turns a scripted command of a case into a remotetest.Command.
 func (cc commandCase) command(t *testing.T, marker *strings.Replacer) remotetest.Command {
-	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: cc.Stdout, Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
+	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: data(t, cc.Stdout), Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
 	if len(cc.Dirs)+len(cc.Files)+len(cc.Links)+len(cc.Probes)+len(cc.Capture) == 0 {
 		return cmd
 	}
@@ -365,17 +364,17 @@ func putFiles(t *testing.T, h *remotetest.Host, files []fileCase, marker *string
 	}
 }
 
-// content is the file's content: Base64 decoded, or Content with the
-// markers replaced.
+// content is the file's content, with the markers replaced.
 func (f fileCase) content(t *testing.T, marker *strings.Replacer) string {
-	if f.Base64 == "" {
-		return marker.Replace(f.Content)
+	return marker.Replace(data(t, f.Content))
+}
+
+// data is s, or for "@NAME" the content of testdata/kinds/NAME.
+func data(t *testing.T, s string) string {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		return readFile(t, filepath.Join("testdata/kinds", name))
 	}
-	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Base64), ""))
-	if err != nil {
-		t.Fatalf("%s: base64: %v", f.Path, err)
-	}
-	return string(data)
+	return s
 }
 
 // check makes the run and compares what it did with the case.
@@ -509,8 +508,14 @@ func checkWrites(t *testing.T, what string, net *remotetest.Network, got []hostW
 	t.Helper()
 	used := make([]bool, len(got))
 	for _, w := range want {
-		i := slices.IndexFunc(got, func(g hostWrite) bool { return g.addr == w.Host && g.w.Path == w.Path })
-		if i < 0 || used[i] {
+		i := -1
+		for j, g := range got {
+			if !used[j] && g.addr == w.Host && g.w.Path == w.Path {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
 			t.Errorf("%s: %s:%s was not written", what, w.Host, w.Path)
 			continue
 		}
@@ -584,7 +589,7 @@ func checkState(t *testing.T, what string, net *remotetest.Network, s fileCase) 
 
 func checkContent(t *testing.T, what string, w fileCase, got string) {
 	t.Helper()
-	if w.Content != "" && got != w.Content {
+	if w.Content != "" && got != data(t, w.Content) {
 		t.Errorf("%s: %s:%s holds\n%s\nwant\n%s", what, w.Host, w.Path, got, w.Content)
 	}
 	for _, s := range w.Contains {
