@@ -65,13 +65,17 @@ type hostCase struct {
 	// Installed: the nodes of this host have their product user and a
 	// CARBON_HOME unpacked from the archive by carbonctl.
 	Installed bool
-	Systemd   bool       // /run/systemd/system exists
-	Files     []fileCase `toml:"file"`
-	Dirs      []fileCase `toml:"dir"`
-	Links     []fileCase `toml:"link"`
-	Remove    []string
-	Probes    map[string]probeCase
-	Commands  []commandCase `toml:"command"`
+	// Systemd: systemd runs the host (/run/systemd/system and
+	// /etc/systemd/system exist).
+	Systemd bool
+	// Unreachable, when set, is the error connecting to the host gives.
+	Unreachable string
+	Files       []fileCase `toml:"file"`
+	Dirs        []fileCase `toml:"dir"`
+	Links       []fileCase `toml:"link"`
+	Remove      []string
+	Probes      map[string]probeCase
+	Commands    []commandCase `toml:"command"`
 }
 
 // fileCase is a file, directory or link to create (or, in a run, to find).
@@ -204,6 +208,9 @@ func (c *kindCase) run(t *testing.T) {
 			t.Fatalf("host %s is not in the inventory", hc.Addr)
 		}
 		hc.setUp(t, h, inv, c.Archive, marker)
+		if hc.Unreachable != "" {
+			net.Unreachable(hc.Addr, errors.New(hc.Unreachable))
+		}
 	}
 	if len(c.Runs) == 0 {
 		t.Fatal("the case has no [[run]]")
