@@ -37,11 +37,17 @@ func TestFakeMatchesSSH(t *testing.T) {
 			}
 			after := fx.request()
 			for _, w := range fx.writes() {
-				if filepath.IsAbs(w.path) {
+				if filepath.IsAbs(w.path) && !strings.Contains(w.path, "rootlink/new") {
 					after.Stats = append(after.Stats, w.path, filepath.Dir(w.path), w.path+".carbonctl.orig")
 				}
 			}
 			compareGather(t, ctx, c, fake, after)
+			below := filepath.Join(fx.dir, "etc/new/file")
+			_, errReal := c.Gather(ctx, remote.GatherRequest{Stats: []string{below}})
+			_, errFake := fake.Gather(ctx, remote.GatherRequest{Stats: []string{below}})
+			if got, want := gatherMessage(errFake), gatherMessage(errReal); got != want || errReal == nil {
+				t.Errorf("Gather below a file:\n fake: %s\n  ssh: %s", got, want)
+			}
 		})
 	}
 }
@@ -85,7 +91,7 @@ func newCompareFixture(t *testing.T, dir, sudoUser string) *compareFixture {
 	write("private/inner", "behind a root-only directory\n", 0o644, "root")
 	mkdir("shared", 0o777|os.ModeSticky, "root")
 	mkdir("loose", 0o777, "root")
-	for link, target := range map[string]string{"link-file": "etc/hosts", "link-dir": p("home"), "dangling": "nowhere", "etc/up": "../etc/empty"} {
+	for link, target := range map[string]string{"link-file": "etc/hosts", "link-dir": p("home"), "dangling": "nowhere", "etc/up": "../etc/empty", "rootlink": "etc"} {
 		if err := os.Symlink(target, p(link)); err != nil {
 			t.Fatal(err)
 		}
@@ -128,6 +134,12 @@ func (fx *compareFixture) writes() []write {
 		{p("home/new/sub/x.xml"), "<x/>\n", remote.WriteOptions{As: fx.user, MkdirParents: true}},
 		{p("home/root-written"), "x", remote.WriteOptions{}},
 		{p("link-dir/through-link"), "x", remote.WriteOptions{}},
+		{p("link-dir/new/sub/file"), "x", remote.WriteOptions{MkdirParents: true}},
+		{p("rootlink/via-root-link"), "x", remote.WriteOptions{Mode: 0o600}},
+		{p("rootlink/fresh/file"), "x", remote.WriteOptions{MkdirParents: true}},
+		// etc/new is a file by now: a path below it is refused, and then
+		// Gather cannot tell what it is, even as root.
+		{p("rootlink/new/file"), "x", remote.WriteOptions{MkdirParents: true}},
 		{p("loose/file"), "x", remote.WriteOptions{}},
 		{p("shared/file"), "x", remote.WriteOptions{Mode: 0o644}},
 		{p("private/as-user"), "x", remote.WriteOptions{As: fx.user}},
@@ -146,6 +158,15 @@ func writeMessage(err error) string {
 		return strings.TrimSuffix(after, " ;") // the script's last newline
 	}
 	_, after, _ := strings.Cut(msg, ": ")
+	return after
+}
+
+// gatherMessage is what a Gather error says, without the host name.
+func gatherMessage(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	_, after, _ := strings.Cut(err.Error(), ": ")
 	return after
 }
 

@@ -215,12 +215,20 @@ func (h *Host) Gather(ctx context.Context, req remote.GatherRequest) (*remote.Fa
 	}
 	facts := &remote.Facts{Files: map[string]*remote.File{}, Probes: map[string]remote.ProbeResult{}}
 	trips := 1
+	var denied []string
 	for p, reader := range readers {
 		f, readable := h.stat(p, reader, contents[p])
 		if !readable {
 			trips = 2
+			if !h.readable(p, "root") {
+				denied = append(denied, p)
+			}
 		}
 		facts.Files[p] = f
+	}
+	if len(denied) > 0 {
+		slices.Sort(denied)
+		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", h.addr, strings.Join(denied, ", "))
 	}
 	for name := range req.Probes {
 		r, ok := h.probes[name]
@@ -283,18 +291,24 @@ func (h *Host) gatherPlan(req remote.GatherRequest) (map[string]string, map[stri
 // readable reports whether user can tell what p is, and read it if it is
 // a regular file (the gather script's type "x" when not).
 func (h *Host) readable(p, user string) bool {
-	if user == "root" {
-		return true
-	}
 	real, e := h.fs.resolve(p, true)
 	if e == nil {
-		// A missing path is "-" only when the deepest existing directory
-		// above it is searchable: else it may hide behind it.
-		d := path.Dir(real)
-		for h.fs.entries[d] == nil && d != "/" {
-			d = path.Dir(d)
+		// A missing path is "-" only when the deepest existing path above
+		// it, as the script strips components, may be searched: else p
+		// may hide behind it (or is below a file, which even root cannot
+		// tell).
+		a := path.Dir(path.Clean(p))
+		for a != "/" {
+			if _, x := h.fs.resolve(a, true); x != nil {
+				break
+			}
+			a = path.Dir(a)
 		}
-		return h.fs.reachable(user, d) && h.fs.may(user, h.fs.entries[d], execute)
+		realA, x := h.fs.resolve(a, true)
+		return h.fs.reachable(user, realA) && h.fs.may(user, x, execute)
+	}
+	if user == "root" {
+		return true
 	}
 	if !h.fs.reachable(user, real) {
 		return false
@@ -481,43 +495,50 @@ func (h *Host) backup(target string, cur *Entry, mode os.FileMode) {
 // rootPathCheck refuses a root write below a directory someone other than
 // root controls, as the WriteFile script's check_path does.
 func (h *Host) rootPathCheck(p, dir string) error {
-	check := func(d string) (linked bool, err error) {
-		cur := "/"
-		for _, c := range append([]string{"/"}, strings.Split(strings.Trim(d, "/"), "/")...) {
-			cur = path.Join(cur, c)
-			e := h.fs.entries[cur]
-			if e == nil {
-				return linked, nil
-			}
-			if h.fs.id("/etc/passwd", e.Owner) != 0 {
-				return linked, fmt.Errorf("%s is owned by uid %d, not root: refusing to write %s as root below it", cur, h.fs.id("/etc/passwd", e.Owner), p)
-			}
-			perm := e.Mode.Perm()
-			switch {
-			case e.Kind == Symlink:
-				linked = true
-				return linked, nil // the kernel follows it: the resolved path is checked next
-			case e.Kind != Directory:
-				return linked, fmt.Errorf("%s is not a directory", cur)
-			case e.Mode&os.ModeSticky != 0:
-			case perm&0o002 != 0:
-				return linked, fmt.Errorf("%s is writable by every user: refusing to write %s as root below it", cur, p)
-			case perm&0o020 != 0 && h.fs.id("/etc/group", e.Group) != 0:
-				return linked, fmt.Errorf("%s is writable by group %d: refusing to write %s as root below it", cur, h.fs.id("/etc/group", e.Group), p)
-			}
-		}
-		return linked, nil
-	}
-	linked, err := check(dir)
+	linked, last, err := h.checkPath(p, dir)
 	if err != nil || !linked {
 		return err
 	}
-	real, e := h.fs.resolve(dir, true)
+	real, e := h.fs.resolve(last, true)
 	if e == nil {
-		return nil // make_parents or the directory test reports it
+		return fmt.Errorf("cannot resolve %s", last)
 	}
-	_, err = check(real)
+	if linked, _, err = h.checkPath(p, real); err == nil && linked {
+		err = fmt.Errorf("cannot resolve %s", last)
+	}
 	return err
+}
+
+// checkPath checks / and every existing component of dir (as ls -ldn sees
+// it: links on the way followed, the component itself not) for
+// rootPathCheck. It reports whether one is a symbolic link, and the
+// deepest existing component.
+func (h *Host) checkPath(p, dir string) (linked bool, last string, err error) {
+	last, cur := "/", "/"
+	for _, c := range append([]string{""}, strings.Split(strings.Trim(dir, "/"), "/")...) {
+		cur = path.Join(cur, c)
+		_, e := h.fs.resolve(cur, false)
+		if e == nil {
+			continue
+		}
+		last = cur
+		if uid := h.fs.id("/etc/passwd", e.Owner); uid != 0 {
+			return linked, last, fmt.Errorf("%s is owned by uid %d, not root: refusing to write %s as root below it", cur, uid, p)
+		}
+		perm := e.Mode.Perm()
+		switch {
+		case e.Kind == Symlink:
+			linked = true
+		case e.Kind != Directory:
+			return linked, last, fmt.Errorf("%s is not a directory", cur)
+		case e.Mode&os.ModeSticky != 0:
+		case perm&0o002 != 0:
+			return linked, last, fmt.Errorf("%s is writable by every user: refusing to write %s as root below it", cur, p)
+		case perm&0o020 != 0 && h.fs.id("/etc/group", e.Group) != 0:
+			return linked, last, fmt.Errorf("%s is writable by group %d: refusing to write %s as root below it", cur, h.fs.id("/etc/group", e.Group), p)
+		}
+	}
+	return linked, last, nil
 }
 
 // makeParents creates the missing directories above p as writer, mode
