@@ -225,10 +225,10 @@ func (f *fsys) may(user string, e *Entry, bits os.FileMode) bool {
 // reachable reports whether user may search every directory on the way to
 // the entry at real path p.
 func (f *fsys) reachable(user, p string) bool {
+	if p == "/" {
+		return true
+	}
 	for _, d := range ancestors(p) {
-		if p == "/" {
-			return true
-		}
 		e := f.entries[d]
 		if e == nil || !f.may(user, e, execute) {
 			return false
