@@ -220,6 +220,30 @@ func (c *kindCase) run(t *testing.T) {
 		what := fmt.Sprintf("run %d (%s)", i+1, map[bool]string{false: "plan", true: "up"}[r.Apply])
 		r.check(t, what, net, inv, pb)
 	}
+	for _, hc := range c.Hosts {
+		hc.checkUsed(t, net.Host(hc.Addr))
+	}
+}
+
+// checkUsed fails for scripted commands and probes no run used: stale
+// case data that would hide what the engine no longer does.
+func (hc hostCase) checkUsed(t *testing.T, h *remotetest.Host) {
+	for _, cmd := range h.Unused() {
+		if !slices.Contains(cmd.Contains, lockRelease) {
+			t.Errorf("%s: no run ran the command scripted as %s containing %q", hc.Addr, cmd.As, cmd.Contains)
+		}
+	}
+	asked := map[string]bool{}
+	for _, r := range h.Reads() {
+		for name := range r.Request.Probes {
+			asked[name] = true
+		}
+	}
+	for name := range hc.Probes {
+		if !asked[name] {
+			t.Errorf("%s: no run read the probe %q the case scripts", hc.Addr, name)
+		}
+	}
 }
 
 // inventory writes the case's inventory and control-machine files to dir

@@ -56,6 +56,20 @@ func (h *Host) OnCommand(cmds ...Command) *Host {
 	return h
 }
 
+// Unused lists the scripted commands that answered no call (a test's
+// stale data).
+func (h *Host) Unused() []Command {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Command
+	for _, c := range h.cmds {
+		if c.used == 0 {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
 // Calls lists the commands run so far, in order.
 func (h *Host) Calls() []Call {
 	h.mu.Lock()
