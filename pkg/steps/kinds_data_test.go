@@ -281,7 +281,7 @@ func (c *kindCase) playbook(t *testing.T) *playbook.Playbook {
 	if text == "" {
 		text = readFile(t, "testdata/kinds/playbook.toml")
 	}
-	pb, err := playbook.Parse("case playbook", []byte(text+"\n"+c.Steps))
+	pb, err := playbook.Parse("case playbook", []byte(text+"\n"+c.Steps), steps.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *
 		}
 		opts.JoinTimeout = d
 	}
-	report, err := steps.Run(context.Background(), inv, pb, opts)
+	report, err := steps.Run(context.Background(), []steps.Group{{Inv: inv, PB: pb}}, opts)
 	if got := fmt.Sprint(err); (err == nil) != (r.Err == "") || err != nil && !strings.Contains(got, r.Err) {
 		t.Fatalf("%s: steps.Run error %v, want %q", what, err, r.Err)
 	}
