@@ -15,6 +15,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
+	"github.com/carbonctl/carbonctl/playbooks"
 )
 
 // Playbook is one product's list of steps.
@@ -213,6 +214,10 @@ func Names(builtin fs.FS) []string {
 
 // Parse decodes and checks a playbook.
 func Parse(source string, data []byte) (*Playbook, error) {
+	data, err := expandFragments(source, data, playbooks.FS)
+	if err != nil {
+		return nil, err
+	}
 	var pb Playbook
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&pb)
 	if err != nil {
