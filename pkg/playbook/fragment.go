@@ -44,7 +44,6 @@ var entryArrays = map[string][]string{"step": {"edit", "database"}}
 
 // fragment is one parsed fragments/NAME.toml.
 type fragment struct {
-	name   string
 	file   string // fragments/NAME.toml, for errors
 	params map[string]fragmentParam
 	doc    map[string]any
@@ -208,8 +207,8 @@ func (x *expander) expandArray(entries []map[string]any, key, header, file strin
 // fragment, expanded in turn.
 func (x *expander) use(name any, e map[string]any, key string, depth int) ([]map[string]any, error) {
 	n, ok := name.(string)
-	if !ok || !fragmentName.MatchString(n) {
-		return nil, fmt.Errorf("want the name of a fragment (lower-case letters, digits, -)")
+	if !ok {
+		return nil, fmt.Errorf("want the name of a fragment")
 	}
 	if depth >= maxFragmentDepth {
 		return nil, fmt.Errorf("fragments use each other more than %d deep (a cycle?)", maxFragmentDepth)
@@ -235,6 +234,9 @@ func (x *expander) use(name any, e map[string]any, key string, depth int) ([]map
 
 // loadFragment reads and checks fragments/NAME.toml.
 func loadFragment(fsys fs.FS, name string) (*fragment, error) {
+	if !fragmentName.MatchString(name) {
+		return nil, fmt.Errorf("want the name of a fragment (lower-case letters, digits, -)")
+	}
 	file := "fragments/" + name + ".toml"
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
@@ -244,7 +246,7 @@ func loadFragment(fsys fs.FS, name string) (*fragment, error) {
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	f := &fragment{name: name, file: file, doc: doc, lines: newUseLines(data), params: map[string]fragmentParam{}}
+	f := &fragment{file: file, doc: doc, lines: newUseLines(data), params: map[string]fragmentParam{}}
 	if err := f.readParams(); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

@@ -190,6 +190,7 @@ func TestExpandFragmentErrors(t *testing.T) {
 		{"non-string inside a string", fragHead + xml + "  [[step.edit]]\n  use = \"ds\"\n  name = 5\n", "parameter name = 5: want a string"},
 		{"bad name", fragHead + "[[step]]\nuse = \"../x\"\n", "want the name of a fragment"},
 		{"table of the wrong fragment", fragHead + "[vars]\nuse = \"ds\"\n", `t.toml line 7: [vars] use = "ds": fragments/ds.toml has no [vars] table`},
+		{"table use with a bad name", fragHead + "[vars]\nuse = [\"../x\"]\n", `[vars] use = "../x": want the name of a fragment`},
 		{"table use not a name", fragHead + "[vars]\nuse = 5\n", "[vars] use: want a fragment name or a list of them"},
 		{"expanded type error", fragHead + "[[step]]\nuse = \"install\"\n[[step]]\nname = \"d\"\ntype = \"databases\"\n  [[step.database]]\n  use = \"schema\"\n  name = \"x\"\n  per_node = \"yes\"\n",
 			`playbook t.toml (with its fragments expanded): toml: (last key "step.database.per_node"): incompatible types`},
