@@ -4,7 +4,8 @@ package playbooks
 
 import "embed"
 
-// FS holds every built-in playbook as NAME.toml.
+// FS holds every built-in playbook as NAME.toml and the fragments they
+// use as fragments/NAME.toml (see docs/playbooks-authoring.md).
 //
-//go:embed *.toml
+//go:embed *.toml fragments/*.toml
 var FS embed.FS

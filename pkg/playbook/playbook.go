@@ -5,6 +5,7 @@ package playbook
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/playbooks"
 )
 
 // Playbook is one product's list of steps.
@@ -140,9 +142,26 @@ func Names(builtin fs.FS) []string {
 	return names
 }
 
-// Parse decodes and checks a playbook; kinds knows the step types and
-// decodes each step's fields.
+// Parse decodes and checks a playbook, after expanding the built-in
+// fragments it uses; kinds knows the step types and decodes each step's
+// fields.
 func Parse(source string, data []byte, kinds Kinds) (*Playbook, error) {
+	return parseWith(source, data, kinds, playbooks.FS)
+}
+
+// parseWith is Parse with the fragments in fragments.
+func parseWith(source string, data []byte, kinds Kinds, fragments fs.FS) (*Playbook, error) {
+	expanded, err := expandFragments(source, data, fragments)
+	if err != nil {
+		return nil, err
+	}
+	// Lines of an expanded document are not the playbook's: errors then
+	// name the step and key only.
+	where := "playbook " + source
+	if !bytes.Equal(expanded, data) {
+		where += " (with its fragments expanded)"
+	}
+	data = expanded
 	var raw struct {
 		Playbook
 		Steps []toml.Primitive `toml:"step"`
@@ -155,7 +174,10 @@ func Parse(source string, data []byte, kinds Kinds) (*Playbook, error) {
 	for i, prim := range raw.Steps {
 		s, err := decodeStep(md, prim, kinds)
 		if err != nil {
-			return nil, fmt.Errorf("playbook %s: step %d (%s): %w", source, i+1, s.Name, err)
+			if where != "playbook "+source {
+				err = errors.New(expandedLine.ReplaceAllString(err.Error(), "toml: "))
+			}
+			return nil, fmt.Errorf("%s: step %d (%s): %w", where, i+1, s.Name, err)
 		}
 		pb.Steps = append(pb.Steps, s)
 	}
