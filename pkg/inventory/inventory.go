@@ -122,7 +122,10 @@ type Database struct {
 // LoadBalancer is the optional [loadbalancer] table: the nginx host in front
 // of the cluster, its certificate and the nodes' trust in it.
 type LoadBalancer struct {
-	Host            string // IP address
+	// Host is the IP address, or a DNS name until Resolve replaces it
+	// with the address it resolves to (keeping the name in HostName).
+	Host            string
+	HostName        string // the DNS name written in host; "" when host is an address
 	ServiceHostName string // key service_host_name, e.g. "esb.wso2.com"
 	MgtHostName     string // key mgt_host_name, e.g. "mgt.esb.wso2.com"
 	HTTPPort        int    // key http_port: default 80
@@ -171,8 +174,12 @@ func (lb *LoadBalancer) SubjectFields() [][2]string {
 
 // Node is one [[node]] table.
 type Node struct {
-	Name            string // [a-z0-9][a-z0-9-]{0,31}; "lb" is reserved
-	Host            string // IP address (v4 or v6)
+	Name string // [a-z0-9][a-z0-9-]{0,31}; "lb" is reserved
+	// Host is the IP address (v4 or v6), or a DNS name until Resolve
+	// replaces it with the address it resolves to (keeping the name in
+	// HostName): the clustering configuration needs an address.
+	Host            string
+	HostName        string // the DNS name written in host; "" when host is an address
 	Role            string // RoleManager or RoleWorker
 	WKA             bool   // well-known member of the cluster
 	PortOffset      int    // key port_offset: 0..1000, default 0

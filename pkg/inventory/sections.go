@@ -218,7 +218,7 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 		HTTPPort:        t.int("http_port", 80, 1, 65535),
 		HTTPSPort:       t.int("https_port", 443, 1, 65535),
 	}
-	t.checkIP("host", lb.Host, "write the load balancer's IP address; its names go in service_host_name and mgt_host_name")
+	t.checkHost("host", lb.Host, `"198.18.0.5" or "lb1.example.com"`)
 	svc := lb.ServiceHostName != "" && t.checkDNSName("service_host_name", lb.ServiceHostName, "esb.wso2.com")
 	mgt := lb.MgtHostName != "" && t.checkDNSName("mgt_host_name", lb.MgtHostName, "mgt.esb.wso2.com")
 	if svc && mgt && strings.EqualFold(lb.ServiceHostName, lb.MgtHostName) {
@@ -335,7 +335,7 @@ func (d *decoder) node(t *table, i int, inv *Inventory, hasDefault bool) Node {
 	} else if n.Name != "" {
 		t.match("name", n.Name, nodeName, "use lower-case letters, digits and '-', starting with a letter or digit (at most 32 characters)")
 	}
-	t.checkIP("host", n.Host, "the clustering guides require IP addresses (they become the well-known members and localMemberHost in axis2.xml): write the node's IP address")
+	t.checkHost("host", n.Host, `"198.18.0.21" or "esb1.example.com"`)
 	if n.Role != "" && n.Role != RoleManager && n.Role != RoleWorker {
 		t.errorf("role", "unknown role %q (want manager or worker)", n.Role)
 	}

@@ -213,6 +213,9 @@ func RunGroups(ctx context.Context, groups []Group, opts Options) (*Report, erro
 	if err := Check(groups); err != nil {
 		return nil, err
 	}
+	if err := ResolveNames(ctx, groups); err != nil {
+		return nil, err
+	}
 	limits, err := groupLimits(groups, opts.Limit)
 	if err != nil {
 		return nil, err
@@ -321,6 +324,9 @@ func (p *connPool) close() {
 // products that depend on another stop first.
 func OperateGroups(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
 	limits, err := groupLimits(groups, opts.Limit)
+	if err == nil {
+		err = ResolveNames(ctx, groups)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -355,6 +361,9 @@ func OperateGroups(ctx context.Context, groups []Group, opts Options, op string)
 // and merges them into one.
 func ReadGroupsStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
 	limits, err := groupLimits(groups, opts.Limit)
+	if err == nil {
+		err = ResolveNames(ctx, groups)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
 	e.split = e.planSplit(ctx)
-	if refused := e.checkSplit(); refused != nil {
+	if refused := e.refusal(); refused != nil {
 		e.out.result(refused, false)
 		report.Results = append(report.Results, refused)
 		report.tally(e.addresses(), e.order())
@@ -201,9 +201,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		h := list[i]
 		began := time.Now()
 		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), h.addr, cfg, keys)
+			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), e.sshHost(h.addr), cfg, keys)
 		} else {
-			h.client, h.err = e.opts.dialer()(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.dialer()(ctx, e.sshHost(h.addr), cfg, keys)
 		}
 		dialed := time.Now()
 		if h.err == nil {
@@ -258,6 +258,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 		}
 	}
 	e.prefetchLB(reqs)
+	e.prefetchNames(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {
 		reqs[m.host].Stats = append(reqs[m.host].Stats, sharedLockDir) // where the run lock goes
 		reqs[m.host].Probes[lockProbeName] = lockProbe(sharedLockPath(e.inv.Cluster.Name), e.lockInfo)
