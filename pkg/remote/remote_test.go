@@ -354,7 +354,7 @@ func TestRunSudoNeedsPassword(t *testing.T) {
 	env := needSSHD(t)
 	c := env.dial(t, env.pwUser)
 	_, err := c.Run(context.Background(), "root", "echo never", nil)
-	mustContain(t, err, "sudo on 127.0.0.1 needs a password for "+env.pwUser+": configure NOPASSWD sudo or log in as root")
+	mustContain(t, err, "sudo on 127.0.0.1 needs a password for login user "+env.pwUser+": set ssh.become_password_env")
 	// Gather reads what the login user can read without sudo ...
 	if _, err := c.Gather(context.Background(), GatherRequest{Stats: []string{"/"}, Contents: []string{"/etc/hostname"}}); err != nil {
 		t.Errorf("gather of readable paths needed sudo: %v", err)
@@ -1039,7 +1039,7 @@ func TestOctalMode(t *testing.T) {
 }
 
 func TestStderrFilter(t *testing.T) {
-	f := newStderrFilter(true)
+	f := newStderrFilter(invocation{sudoUser: "root"})
 	for _, chunk := range []string{"Could not chdir\ncarbonctl-p", "id 123\nsudo: oops\ncarbonctl-sudo-ok 4", "56\nreal ", "stderr\ncarbonctl-pid 9\n"} {
 		f.Write([]byte(chunk))
 	}
