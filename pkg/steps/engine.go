@@ -135,21 +135,6 @@ func interrupted(ctx context.Context, step string) error {
 	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
-// sshConfig is how carbonctl logs in to the inventory's hosts.
-func sshConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
-	cfg := remote.Config{
-		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
-		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
-		ConnectTimeout: inv.SSH.ConnectTimeout,
-		AliveInterval:  inv.SSH.AliveInterval, AliveCountMax: inv.SSH.AliveCountMax,
-		CommandTimeout: inv.SSH.CommandTimeout,
-	}
-	if inv.SSH.IdentityFile != "" {
-		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
-	}
-	return cfg
-}
-
 // build creates the hosts and nodes and applies --limit.
 func (e *Engine) build() error {
 	selected := map[string]bool{}
@@ -191,7 +176,6 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	if e.lb != nil {
 		needed[e.lb.host] = true
 	}
-	cfg := sshConfig(e.inv, e.opts.AcceptNewHostKeys)
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {
@@ -200,6 +184,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	e.parallel(len(list), func(i int) {
 		h := list[i]
 		began := time.Now()
+		cfg := e.inv.SSHConfig(h.addr, e.opts.AcceptNewHostKeys)
 		if e.opts.pool != nil {
 			h.client, h.err = e.opts.pool.dial(ctx, e.opts.dialer(), h.addr, cfg, keys)
 		} else {
