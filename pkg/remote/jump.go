@@ -194,3 +194,21 @@ func (b *Bastions) release(held []*bastion) {
 		}
 	}
 }
+
+// Describe says how host is reached with cfg, for messages:
+// "user@host:port", then " (HostName ADDR)" and " via HOP,HOP" as they apply.
+func (cfg Config) Describe(host string) string {
+	cfg = cfg.withDefaults()
+	s := fmt.Sprintf("%s@%s", cfg.User, net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+	if cfg.HostName != "" {
+		s += " (HostName " + cfg.HostName + ")"
+	}
+	if len(cfg.ProxyJump) > 0 {
+		hops := make([]string, len(cfg.ProxyJump))
+		for i, h := range cfg.ProxyJump {
+			hops[i] = h.String()
+		}
+		s += " via " + strings.Join(hops, ",")
+	}
+	return s
+}

@@ -1352,3 +1352,20 @@ func TestGatherAs(t *testing.T) {
 		mustContain(t, err, "needs a password")
 	})
 }
+
+func TestConfigDescribe(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{User: "root"}, "root@198.18.0.21:22"},
+		{Config{User: "admin", Port: 2222, HostName: "10.0.0.1"}, "admin@198.18.0.21:2222 (HostName 10.0.0.1)"},
+		{Config{User: "root", ProxyJump: []Hop{{Host: "gw", User: "ops"}, {Host: "b", HostName: "198.18.0.3", Port: 2200}}},
+			"root@198.18.0.21:22 via ops@gw:22,198.18.0.3:2200"},
+	}
+	for _, tt := range tests {
+		if got := tt.cfg.Describe("198.18.0.21"); got != tt.want {
+			t.Errorf("Describe = %q, want %q", got, tt.want)
+		}
+	}
+}

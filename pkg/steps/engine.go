@@ -196,7 +196,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		}
 		if e.opts.Verbose && h.err == nil {
 			req := requests[h]
-			e.out.printf("connected to %s as %s in %s; read %d files and %d probes in %s\n", h.addr, cfg.User,
+			e.out.printf("connected to %s in %s; read %d files and %d probes in %s\n", cfg.Describe(h.addr),
 				dialed.Sub(began).Round(time.Millisecond), len(req.Contents)+len(req.Stats), len(req.Probes), time.Since(dialed).Round(time.Millisecond))
 		}
 	})
