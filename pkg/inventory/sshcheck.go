@@ -95,9 +95,15 @@ func sshKeyDiff(a, b HostSSH) string {
 // describeSSHDiff shows the settings in which a and b differ.
 func describeSSHDiff(a, b HostSSH) string {
 	var parts []string
+	show := func(v any) string {
+		if s := fmt.Sprint(v); s != "" && s != "0" {
+			return fmt.Sprintf("%q", s)
+		}
+		return "not set"
+	}
 	add := func(key string, x, y any) {
 		if x != y {
-			parts = append(parts, fmt.Sprintf("%s %q vs %q", key, fmt.Sprint(x), fmt.Sprint(y)))
+			parts = append(parts, fmt.Sprintf("%s %s vs %s", key, show(x), show(y)))
 		}
 	}
 	add("ssh_user", a.User, b.User)
