@@ -90,6 +90,21 @@ type SSH struct {
 	AliveInterval  time.Duration
 	AliveCountMax  int
 	CommandTimeout time.Duration // key command_timeout = "30m": bounds every remote command
+	// Config (key config) is the ssh_config file read for Host blocks;
+	// default ~/.ssh/config when it exists; "" = none (config = "none").
+	Config string
+	// ProxyJump (key proxy_jump) are the jump hosts of every host, as
+	// OpenSSH writes them ("user@bastion:22", "a,b"); "" = none set.
+	ProxyJump string
+	// BecomePassword (become_password_env | become_password_file) is the
+	// login user's sudo password; no Value when unset (NOPASSWD sudo).
+	BecomePassword Secret
+	// Set are the user, port, identity_file and proxy_jump keys as
+	// written (zero when absent), which override ssh_config: User and Port
+	// above carry the defaults too.
+	Set HostSSH
+
+	config *sshConfigFile
 }
 
 // Database is the [database] table: the MySQL server holding the Carbon
@@ -155,6 +170,9 @@ type LoadBalancer struct {
 	// management console vhost (allow …; deny all;), e.g. 198.18.0.0/24;
 	// a bare address counts as /32 (/128). Empty: every client.
 	MgtAllow []netip.Prefix
+	// SSH are its ssh_user, ssh_port, ssh_identity_file and ssh_proxy_jump
+	// keys (see Inventory.SSHConfig).
+	SSH HostSSH
 }
 
 // DefaultTruststorePassword is the trust store password of a stock Carbon
@@ -192,6 +210,9 @@ type Node struct {
 	Product         string // key product: KEY of the [products.KEY] it runs; "" = [product]
 	// Vars (key vars, an inline table) override [vars] for this node.
 	Vars map[string]any
+	// SSH are the node's ssh_user, ssh_port, ssh_identity_file and
+	// ssh_proxy_jump keys (see Inventory.SSHConfig).
+	SSH  HostSSH
 	Line int // line of the node's [[node]] header
 }
 
@@ -319,7 +340,7 @@ func (inv *Inventory) WKAMembers() []Node {
 // Secrets returns every non-empty secret value, for masking output.
 func (inv *Inventory) Secrets() []string {
 	var out []string
-	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword}
+	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword, inv.SSH.BecomePassword}
 	for _, p := range inv.Products {
 		list = append(list, p.AdminPassword)
 	}

@@ -222,6 +222,9 @@ func RunGroups(ctx context.Context, groups []Group, opts Options) (*Report, erro
 	}
 	pool := &connPool{conns: map[string]*pooledConn{}}
 	defer pool.close()
+	if opts.Dial == nil {
+		opts.Dial = remote.NewDialer() // the groups share the jump hosts too
+	}
 	combined := &Report{}
 	addresses, order := map[string]string{}, []string{dbTarget, lbTarget}
 	for _, n := range groups[0].Inv.AllNodes() {

@@ -43,7 +43,7 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts Options) (*SyncRep
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
 	}
-	client, err := opts.dialer()(ctx, mgr.Host, sshConfig(inv, opts.AcceptNewHostKeys), keys)
+	client, err := opts.dialer()(ctx, mgr.Host, inv.SSHConfig(mgr.Host, opts.AcceptNewHostKeys), keys)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func StreamLog(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playb
 	if err != nil {
 		return &UsageError{Msg: fmt.Sprintf("%s: ssh.known_hosts: %v", inv.Path, err)}
 	}
-	c, err := remote.Dial(ctx, n.Host, sshConfig(inv, o.AcceptNewHostKeys), keys)
+	c, err := remote.Dial(ctx, n.Host, inv.SSHConfig(n.Host, o.AcceptNewHostKeys), keys)
 	if err != nil {
 		return err
 	}

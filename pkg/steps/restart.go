@@ -41,6 +41,9 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
+	if opts.Dial == nil {
+		opts.Dial = remote.NewDialer() // one connection per jump host for the run
+	}
 	command := opts.Command
 	if command == "" {
 		command = "up"
