@@ -199,6 +199,9 @@ func checkedGroups(inv *inventory.Inventory) ([]steps.Group, error) {
 func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, groups []steps.Group, fail string) error {
 	w := c.App.Writer
 	apply := !c.Bool("dry-run")
+	if err := steps.ResolveNames(c.Context, groups); err != nil { // before the file is written
+		return cli.Exit(fmt.Sprintf("%v\n%s is unchanged", err, inv.Path), exitInput)
+	}
 	if apply {
 		if err := inventory.Replace(inv.Path, raw, data); err != nil {
 			return cli.Exit(err.Error(), exitFailed)

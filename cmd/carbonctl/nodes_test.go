@@ -18,7 +18,7 @@ func TestNodeArguments(t *testing.T) {
 		{add("--name", "wrk3", "--host", "198.18.0.22", "--role", "worker", "--port-offset", "0"), 2,
 			"esb-lab.toml:56: node[4].port_offset: nodes wrk1 and wrk3 on 198.18.0.22 both use port offset 0"},
 		{add("--name", "wrk3", "--host", "198.18.0.24", "--role", "boss"), 2, `esb-lab.toml:59: node[4].role: unknown role "boss"`},
-		{add("--name", "wrk3", "--host", "wrk3.example.com", "--role", "worker"), 2, `node[4].host: "wrk3.example.com" is a host name`},
+		{add("--name", "wrk3", "--host", "wrk3.invalid", "--role", "worker"), 2, `node[4].host: node wrk3: host name "wrk3.invalid":`},
 		{add("--name", "wrk3", "--host", "198.18.0.24", "--role", "worker", "--product", "nosuch"), 2, "nosuch"},
 		{[]string{"carbonctl", "remove-node", inv, "--name", "mgr1"}, 2, "mgr1 is the last manager of its product"},
 		{[]string{"carbonctl", "remove-node", inv, "--name", "nobody"}, 2, `no node named "nobody"`},

@@ -66,6 +66,20 @@ func (t *table) checkIP(key, host, advice string) bool {
 	return false
 }
 
+// checkHost records a problem unless host is a usable IP address or a DNS
+// name (checked for syntax only: names are resolved by Resolve, before a
+// run, not while validating).
+func (t *table) checkHost(key, host, example string) bool {
+	if _, err := netip.ParseAddr(host); err == nil || host == "" {
+		return t.checkIP(key, host, "")
+	}
+	if isDNSName(host) {
+		return true
+	}
+	t.errorf(key, "%q is neither an IP address nor a DNS name: write the machine's address or name, e.g. %s = %s", host, key, example)
+	return false
+}
+
 // sameHost returns a comparable form of an IP address.
 func sameHost(host string) string {
 	if addr, err := netip.ParseAddr(host); err == nil {

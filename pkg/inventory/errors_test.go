@@ -221,14 +221,14 @@ func TestProblems(t *testing.T) {
 			wants: []want{{`"lb"`, "node[1].name", "reserved"}},
 		},
 		{
-			name:  "node host name",
-			edit:  func(p *parts) { p.nodes = node("mgr1", "esb1.example.com", "manager") },
-			wants: []want{{"esb1", "node[1].host", `"esb1.example.com" is a host name, not an IP address: the clustering guides require IP addresses`}},
+			name:  "node host neither address nor name",
+			edit:  func(p *parts) { p.nodes = node("mgr1", "esb_1.example.com", "manager") },
+			wants: []want{{"esb_1", "node[1].host", `"esb_1.example.com" is neither an IP address nor a DNS name: write the machine's address or name`}},
 		},
 		{
 			name:  "node host garbage",
 			edit:  func(p *parts) { p.nodes = node("mgr1", "198.18.0.300", "manager") },
-			wants: []want{{"300", "node[1].host", "is not an IP address"}},
+			wants: []want{{"300", "node[1].host", "is neither an IP address nor a DNS name"}},
 		},
 		{
 			name:  "unspecified address",
@@ -557,11 +557,11 @@ func TestProblems(t *testing.T) {
 		{
 			name: "load balancer problems",
 			edit: func(p *parts) {
-				p.lb = "[loadbalancer] # lb\nhost = \"lb.example.com\" # host\nmgt_host_name = \"esb.wso2.com\"\nhttp_port = 8080\nhttps_port = 8080 # https\n"
+				p.lb = "[loadbalancer] # lb\nhost = \"lb_1.example.com\" # host\nmgt_host_name = \"esb.wso2.com\"\nhttp_port = 8080\nhttps_port = 8080 # https\n"
 			},
 			wants: []want{
 				{"# lb", "loadbalancer.service_host_name", "missing: add service_host_name ="},
-				{"# host", "loadbalancer.host", "is a host name, not an IP address: write the load balancer's IP address"},
+				{"# host", "loadbalancer.host", "is neither an IP address nor a DNS name"},
 				{"# https", "loadbalancer.https_port", "is the same as http_port (8080)"},
 			},
 		},

@@ -90,6 +90,21 @@ type SSH struct {
 	AliveInterval  time.Duration
 	AliveCountMax  int
 	CommandTimeout time.Duration // key command_timeout = "30m": bounds every remote command
+	// Config (key config) is the ssh_config file read for Host blocks;
+	// default ~/.ssh/config when it exists; "" = none (config = "none").
+	Config string
+	// ProxyJump (key proxy_jump) are the jump hosts of every host, as
+	// OpenSSH writes them ("user@bastion:22", "a,b"); "" = none set.
+	ProxyJump string
+	// BecomePassword (become_password_env | become_password_file) is the
+	// login user's sudo password; no Value when unset (NOPASSWD sudo).
+	BecomePassword Secret
+	// Set are the user, port, identity_file and proxy_jump keys as
+	// written (zero when absent), which override ssh_config: User and Port
+	// above carry the defaults too.
+	Set HostSSH
+
+	config *sshConfigFile
 }
 
 // Database is the [database] table: the MySQL server holding the Carbon
@@ -122,7 +137,10 @@ type Database struct {
 // LoadBalancer is the optional [loadbalancer] table: the nginx host in front
 // of the cluster, its certificate and the nodes' trust in it.
 type LoadBalancer struct {
-	Host            string // IP address
+	// Host is the IP address, or a DNS name until Resolve replaces it
+	// with the address it resolves to (keeping the name in HostName).
+	Host            string
+	HostName        string // the DNS name written in host; "" when host is an address
 	ServiceHostName string // key service_host_name, e.g. "esb.wso2.com"
 	MgtHostName     string // key mgt_host_name, e.g. "mgt.esb.wso2.com"
 	HTTPPort        int    // key http_port: default 80
@@ -152,6 +170,9 @@ type LoadBalancer struct {
 	// management console vhost (allow …; deny all;), e.g. 198.18.0.0/24;
 	// a bare address counts as /32 (/128). Empty: every client.
 	MgtAllow []netip.Prefix
+	// SSH are its ssh_user, ssh_port, ssh_identity_file and ssh_proxy_jump
+	// keys (see Inventory.SSHConfig).
+	SSH HostSSH
 }
 
 // DefaultTruststorePassword is the trust store password of a stock Carbon
@@ -171,8 +192,12 @@ func (lb *LoadBalancer) SubjectFields() [][2]string {
 
 // Node is one [[node]] table.
 type Node struct {
-	Name            string // [a-z0-9][a-z0-9-]{0,31}; "lb" is reserved
-	Host            string // IP address (v4 or v6)
+	Name string // [a-z0-9][a-z0-9-]{0,31}; "lb" is reserved
+	// Host is the IP address (v4 or v6), or a DNS name until Resolve
+	// replaces it with the address it resolves to (keeping the name in
+	// HostName): the clustering configuration needs an address.
+	Host            string
+	HostName        string // the DNS name written in host; "" when host is an address
 	Role            string // RoleManager or RoleWorker
 	WKA             bool   // well-known member of the cluster
 	PortOffset      int    // key port_offset: 0..1000, default 0
@@ -185,6 +210,9 @@ type Node struct {
 	Product         string // key product: KEY of the [products.KEY] it runs; "" = [product]
 	// Vars (key vars, an inline table) override [vars] for this node.
 	Vars map[string]any
+	// SSH are the node's ssh_user, ssh_port, ssh_identity_file and
+	// ssh_proxy_jump keys (see Inventory.SSHConfig).
+	SSH  HostSSH
 	Line int // line of the node's [[node]] header
 }
 
@@ -312,7 +340,7 @@ func (inv *Inventory) WKAMembers() []Node {
 // Secrets returns every non-empty secret value, for masking output.
 func (inv *Inventory) Secrets() []string {
 	var out []string
-	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword}
+	list := []Secret{inv.Database.AdminPassword, inv.Database.Password, inv.DepSync.SvnPassword, inv.Product.AdminPassword, inv.SSH.BecomePassword}
 	for _, p := range inv.Products {
 		list = append(list, p.AdminPassword)
 	}

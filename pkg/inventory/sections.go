@@ -39,6 +39,7 @@ func (d *decoder) decode(raw map[string]any) *Inventory {
 	root.finish()
 	d.checkNodes(inv, tabs, valid, root)
 	d.checkVia(inv, db)
+	d.checkSSH(inv, tabs, valid, root.sub("loadbalancer"))
 	return inv
 }
 
@@ -133,22 +134,38 @@ func (d *decoder) ssh(t *table) SSH {
 	t.match("user", s.User, sshUser, "write the login name used on the nodes, e.g. user = \"root\"")
 	if s.IdentityFile != "" {
 		s.IdentityFile = d.localFile(t, "identity_file", s.IdentityFile, "SSH identity file")
-	} else if !s.UseAgent {
-		t.errorf("use_agent", "is false and there is no identity_file, so carbonctl has no key to log in with: set identity_file = \"~/.ssh/id_ed25519\" or use_agent = true")
 	}
-	s.KnownHosts = d.knownHosts(t, s.KnownHosts)
+	s.config = d.sshConfigKey(t)
+	if s.config != nil {
+		s.Config = s.config.path
+	}
+	s.ProxyJump = t.str("proxy_jump", "")
+	checkJumpKey(t, "proxy_jump", s.ProxyJump)
+	s.BecomePassword = d.becomePassword(t)
+	s.Set = HostSSH{IdentityFile: s.IdentityFile, ProxyJump: s.ProxyJump}
+	if _, set := t.m["user"]; set {
+		s.Set.User = s.User
+	}
+	if _, set := t.m["port"]; set {
+		s.Set.Port = s.Port
+	}
+	s.KnownHosts = d.knownHosts(t, s.KnownHosts, s)
 	t.finish()
 	return s
 }
 
-// knownHosts resolves ssh.known_hosts, defaulting to ~/.ssh/known_hosts.
-func (d *decoder) knownHosts(t *table, p string) string {
+// knownHosts resolves ssh.known_hosts, defaulting to the ssh_config's
+// UserKnownHostsFile for every host (Host *), else ~/.ssh/known_hosts.
+func (d *decoder) knownHosts(t *table, p string, s SSH) string {
 	if p != "" {
 		abs, _ := d.resolvePath(t, "known_hosts", p)
 		return abs
 	}
 	if _, set := t.m["known_hosts"]; set {
 		return "" // present but empty or mistyped: already reported
+	}
+	if f := s.config.knownHosts("*"); f != "" {
+		return f
 	}
 	home, ok := d.lookupEnv("HOME")
 	if !ok || home == "" {
@@ -218,7 +235,7 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 		HTTPPort:        t.int("http_port", 80, 1, 65535),
 		HTTPSPort:       t.int("https_port", 443, 1, 65535),
 	}
-	t.checkIP("host", lb.Host, "write the load balancer's IP address; its names go in service_host_name and mgt_host_name")
+	t.checkHost("host", lb.Host, `"198.18.0.5" or "lb1.example.com"`)
 	svc := lb.ServiceHostName != "" && t.checkDNSName("service_host_name", lb.ServiceHostName, "esb.wso2.com")
 	mgt := lb.MgtHostName != "" && t.checkDNSName("mgt_host_name", lb.MgtHostName, "mgt.esb.wso2.com")
 	if svc && mgt && strings.EqualFold(lb.ServiceHostName, lb.MgtHostName) {
@@ -233,6 +250,7 @@ func (d *decoder) loadBalancer(t *table) *LoadBalancer {
 	lb.TruststoreAlias = t.str("truststore_alias", "carbonctl-lb")
 	t.match("truststore_alias", lb.TruststoreAlias, keystoreAlias, "use lower-case letters, digits, '.', '_' and '-' (keytool stores aliases in lower case), at most 64 characters")
 	lb.MgtAllow = t.networks("mgt_allow", `["198.18.0.0/24"]`)
+	lb.SSH = d.hostSSH(t)
 	t.finish()
 	return lb
 }
@@ -328,6 +346,7 @@ func (d *decoder) node(t *table, i int, inv *Inventory, hasDefault bool) Node {
 		Product:         t.str("product", ""),
 		Vars:            t.vars("vars"),
 		Line:            t.line,
+		SSH:             d.hostSSH(t),
 	}
 	t.nodeProduct(&n, inv, hasDefault)
 	if n.Name == "lb" {
@@ -335,7 +354,7 @@ func (d *decoder) node(t *table, i int, inv *Inventory, hasDefault bool) Node {
 	} else if n.Name != "" {
 		t.match("name", n.Name, nodeName, "use lower-case letters, digits and '-', starting with a letter or digit (at most 32 characters)")
 	}
-	t.checkIP("host", n.Host, "the clustering guides require IP addresses (they become the well-known members and localMemberHost in axis2.xml): write the node's IP address")
+	t.checkHost("host", n.Host, `"198.18.0.21" or "esb1.example.com"`)
 	if n.Role != "" && n.Role != RoleManager && n.Role != RoleWorker {
 		t.errorf("role", "unknown role %q (want manager or worker)", n.Role)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
-	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 // LogOptions say what `carbonctl logs` shows.
@@ -38,7 +37,7 @@ func StreamLog(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playb
 	if err != nil {
 		return &UsageError{Msg: fmt.Sprintf("%s: ssh.known_hosts: %v", inv.Path, err)}
 	}
-	c, err := remote.Dial(ctx, n.Host, steps.SSHConfig(inv, o.AcceptNewHostKeys), keys)
+	c, err := remote.Dial(ctx, n.Host, inv.SSHConfig(n.Host, o.AcceptNewHostKeys), keys)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts steps.Options) (*S
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", inv.Path, err)
 	}
-	client, err := opts.Dialer()(ctx, mgr.Host, steps.SSHConfig(inv, opts.AcceptNewHostKeys), keys)
+	client, err := opts.Dialer()(ctx, mgr.Host, inv.SSHConfig(mgr.Host, opts.AcceptNewHostKeys), keys)
 	if err != nil {
 		return nil, err
 	}

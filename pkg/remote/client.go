@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -27,6 +28,13 @@ type Client struct {
 	closed    chan struct{} // closed by Close: stops the keepalives
 	mu        sync.Mutex
 	lost      error // why the keepalives gave the host up; nil while it answers
+
+	via     *Client // the jump host this connection goes through; nil = direct
+	onClose func()  // releases the jump hosts; nil without
+	// become is the sudo password (Config.BecomePassword); becomeChecked
+	// is set once a Gather has checked it.
+	become        Secret
+	becomeChecked atomic.Bool
 }
 
 // newClient wraps an authenticated connection and starts its keepalives.
@@ -41,6 +49,7 @@ func newClient(host, addr string, cfg Config, conn *ssh.Client, heard *lastRead)
 		cmdTimeout:  cfg.CommandTimeout,
 		heard:       heard,
 		closed:      make(chan struct{}),
+		become:      cfg.BecomePassword,
 	}
 	go c.keepAlive(cfg.AliveInterval, cfg.AliveCountMax)
 	return c
@@ -105,10 +114,19 @@ func (c *Client) Lost() error {
 }
 
 // cause replaces a transport error by the keepalive failure that caused it,
-// which names the host and says what happened.
+// which names the host (or the jump host on the way) and says what
+// happened.
 func (c *Client) cause(err error) error {
-	if lost := c.Lost(); err != nil && lost != nil {
+	if err == nil {
+		return nil
+	}
+	if lost := c.Lost(); lost != nil {
 		return lost
+	}
+	for via := c.via; via != nil; via = via.via {
+		if lost := via.Lost(); lost != nil {
+			return fmt.Errorf("%w (the connection to %s goes through it): %w", lost, c.host, err)
+		}
 	}
 	return err
 }
@@ -121,8 +139,14 @@ func (c *Client) User() string { return c.user }
 
 // Close closes the connection; commands still running are cut off.
 func (c *Client) Close() error {
-	c.closeOnce.Do(func() { close(c.closed) })
-	return c.conn.Close()
+	err := c.conn.Close()
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		if c.onClose != nil {
+			c.onClose()
+		}
+	})
+	return err
 }
 
 // DialTCP opens a TCP connection to addr ("host:port") from the remote host,

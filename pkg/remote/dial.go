@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -17,63 +16,74 @@ import (
 )
 
 // Dial opens the one SSH connection this run uses for host (an IP address or
-// a name), checking its host key with keys and logging in as cfg.User.
+// a name), checking its host key with keys and logging in as cfg.User,
+// through cfg.ProxyJump's jump hosts if any (opened for this connection
+// alone and closed with it: use a Bastions to share them between hosts).
 // Hosts dialled in parallel should share one HostKeys; a nil keys is made
 // from cfg.KnownHostsFile and cfg.AcceptNewHostKeys.
-// Errors name host:port and say what went wrong: unknown or changed host key,
-// authentication failure, timeout, connection refused, name resolution.
+// Errors name host:port (and the jump host that failed) and say what went
+// wrong: unknown or changed host key, authentication failure, timeout,
+// connection refused, name resolution.
 func Dial(ctx context.Context, host string, cfg Config, keys *HostKeys) (*Client, error) {
-	cfg = cfg.withDefaults()
-	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
-	if keys == nil {
-		var err error
-		if keys, err = NewHostKeys(cfg.KnownHostsFile, cfg.AcceptNewHostKeys); err != nil {
-			return nil, fmt.Errorf("connecting to %s: %w", addr, err)
-		}
+	return NewBastions().DialClient(ctx, host, cfg, keys)
+}
+
+// login is one SSH login: to a host, or to a jump host on the way.
+type login struct {
+	addr          string // host:port dialled; also its name in known_hosts
+	user          string
+	identityFiles []string
+	via           *Client // the jump host whose connection carries this one; nil = direct
+}
+
+// connect opens a TCP connection for l (directly or through l.via), checks
+// the host key with keys and logs in. The result's heard tells when the
+// host last sent anything.
+func connect(ctx context.Context, l login, cfg Config, keys *HostKeys) (*ssh.Client, *lastRead, error) {
+	if l.user == "" {
+		return nil, nil, fmt.Errorf("connecting to %s: no login user given", l.addr)
 	}
-	if cfg.User == "" {
-		return nil, fmt.Errorf("connecting to %s: no login user given", addr)
-	}
-	creds, err := loadCredentials(cfg)
+	lc := cfg
+	lc.User, lc.IdentityFiles = l.user, l.identityFiles
+	creds, err := loadCredentials(lc)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("connecting to %s: %w", l.addr, err)
 	}
 	defer creds.close()
-	algos, err := keys.hostKeyAlgorithms(addr)
+	algos, err := keys.hostKeyAlgorithms(l.addr)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("connecting to %s: %w", l.addr, err)
 	}
 	var hostKey verdict
 	sshCfg := &ssh.ClientConfig{
-		User:              cfg.User,
+		User:              l.user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(creds.signers)},
-		HostKeyCallback:   keys.callback(addr, &hostKey),
+		HostKeyCallback:   keys.callback(l.addr, &hostKey),
 		HostKeyAlgorithms: algos,
 	}
-	conn, heard, err := handshake(ctx, addr, sshCfg, cfg)
+	conn, heard, err := handshake(ctx, l, sshCfg, cfg)
 	if err != nil {
 		if err := hostKey.get(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, explainDialError(ctx, addr, cfg, creds, err)
+		return nil, nil, explainDialError(ctx, l.addr, lc, creds, err)
 	}
-	return newClient(host, addr, cfg, conn, heard), nil
+	return conn, heard, nil
 }
 
-// handshake connects to addr and runs the SSH handshake and authentication,
-// all bounded by ctx and cfg.ConnectTimeout. heard tells when the host last
-// sent anything.
-func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config) (conn *ssh.Client, heard *lastRead, err error) {
+// handshake connects to l.addr and runs the SSH handshake and
+// authentication, all bounded by ctx and cfg.ConnectTimeout. heard tells
+// when the host last sent anything.
+func handshake(ctx context.Context, l login, sshCfg *ssh.ClientConfig, cfg Config) (conn *ssh.Client, heard *lastRead, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	var d net.Dialer
-	tcp, err := d.DialContext(ctx, "tcp", addr)
+	tcp, err := l.dialTCP(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	watched := &lastRead{Conn: tcp}
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
-	c, chans, reqs, err := ssh.NewClientConn(watched, addr, sshCfg)
+	c, chans, reqs, err := ssh.NewClientConn(watched, l.addr, sshCfg)
 	if !stop() {
 		// ctx ended during the handshake and closed the connection.
 		if err == nil {
@@ -86,6 +96,20 @@ func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg C
 		return nil, nil, err
 	}
 	return ssh.NewClient(c, chans, reqs), watched, nil
+}
+
+// dialTCP opens the connection l's SSH runs over: a TCP connection, or a
+// direct-tcpip channel of the jump host's connection.
+func (l login) dialTCP(ctx context.Context) (net.Conn, error) {
+	if l.via == nil {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", l.addr)
+	}
+	conn, err := l.via.conn.DialContext(ctx, "tcp", l.addr)
+	if err != nil {
+		return nil, fmt.Errorf("jump host %s could not open a connection to %s: %w", l.via.addr, l.addr, l.via.cause(err))
+	}
+	return conn, nil
 }
 
 // lastRead is a connection that records when it last received data, like
@@ -121,7 +145,8 @@ func explainDialError(ctx context.Context, addr string, cfg Config, creds *crede
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return fmt.Errorf("connecting to %s: timed out after %s", addr, cfg.ConnectTimeout)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("connecting to %s: connection refused (is sshd running and listening on port %d?)", addr, cfg.Port)
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("connecting to %s: connection refused (is sshd running and listening on port %s?)", addr, port)
 	case errors.As(err, &dnsErr):
 		return fmt.Errorf("connecting to %s: cannot resolve host name: %w", addr, err)
 	case strings.Contains(err.Error(), "unable to authenticate"):

@@ -1,8 +1,10 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"slices"
@@ -105,13 +107,27 @@ func (c *Client) gatherAs(ctx context.Context, as string, req GatherRequest) (*F
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
-	inv, err := c.invocation(as, plan.script())
+	script, stdin, check := plan.script(), io.Reader(nil), false
+	if as == "" && c.become != "" && !c.isRoot() {
+		// The login user's script reads the become password (one line on
+		// stdin) for its nested sudo, and checks it on the first Gather.
+		check = !c.becomeChecked.Load()
+		script = becomeRead + becomeCheck(check) + script
+		stdin = strings.NewReader(string(c.become) + "\n")
+	}
+	inv, err := c.invocation(as, script)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
-	res, err := c.run(ctx, inv, nil)
+	res, err := c.run(ctx, inv, stdin)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
+	}
+	if check {
+		if err := c.becomeVerdict(res.Stdout); err != nil {
+			return nil, nil, err
+		}
+		c.becomeChecked.Store(true)
 	}
 	if res.ExitCode != 0 {
 		return nil, nil, fmt.Errorf("gathering facts on %s: script exited with status %d: %s",
@@ -144,6 +160,9 @@ type gatherPlan struct {
 	// by user, in the order of users.
 	as    map[string]*gatherPlan
 	users []string
+	// become makes the nested plans go through root with the become
+	// password (read by becomeRead) instead of sudo -n.
+	become bool
 }
 
 // newGatherPlans plans req for a script run as user as ("" = the login
@@ -175,6 +194,7 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 		return nil, err
 	}
 	plan.as = nested
+	plan.become = c.become != ""
 	for user := range nested {
 		plan.users = append(plan.users, user)
 	}
@@ -245,10 +265,57 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 	for _, user := range p.users {
 		// A sudo that refuses prints nothing after the marker: those paths
 		// then count as denied.
-		fmt.Fprintf(&b, "echo %s\nsudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :\n",
-			Quote(gatherAsMarker+user), Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
+		nested := "sudo -n -u " + Quote(user) + " -- sh -c " + Quote(sudoShell) + " carbonctl " + Quote(p.as[user].script()) + " </dev/null"
+		if p.become {
+			// sudo to root with the password, which root's sudo -n -u
+			// then needs no more: the password goes only to root's
+			// stdin, never to a process of the user, who may be the
+			// untrusted product user.
+			nested = `printf '%s\n' "$carbonctl_pw" | sudo -S -p '' -- sh -c ` + Quote("exec "+nested)
+		}
+		fmt.Fprintf(&b, "echo %s\n%s 2>/dev/null || :\n", Quote(gatherAsMarker+user), nested)
 	}
 	return b.String()
+}
+
+// becomeRead reads the become password from the first line of stdin into a
+// variable of the login user's shell, for the sudo calls of a Gather.
+const becomeRead = "IFS= read -r carbonctl_pw || carbonctl_pw=\n"
+
+// becomeMarker starts the line that reports the become password check.
+const becomeMarker = "carbonctl-become "
+
+// becomeCheck checks the become password with sudo -k (which ignores a
+// cached sudo login, so that the password itself is tried), as root
+// running true, and prints becomeMarker, sudo's status and its message on
+// one line. It is empty when !check.
+func becomeCheck(check bool) string {
+	if !check {
+		return ""
+	}
+	return `carbonctl_m=$(printf '%s\n' "$carbonctl_pw" | LC_ALL=C sudo -S -k -p '' true 2>&1)
+echo "` + becomeMarker + `$? $(printf %s "$carbonctl_m" | tr '\n' ' ')"
+`
+}
+
+// becomeVerdict reads becomeCheck's line from a Gather's output: an error
+// naming the host and the login user if sudo refused the password.
+func (c *Client) becomeVerdict(out []byte) error {
+	i := bytes.Index(out, []byte("\n"+becomeMarker))
+	if !bytes.HasPrefix(out, []byte(becomeMarker)) && i < 0 {
+		return fmt.Errorf("checking the become password on %s: the check printed no result", c.host)
+	}
+	line := string(out[i+1:])
+	line, _, _ = strings.Cut(strings.TrimPrefix(line, becomeMarker), "\n")
+	status, msg, _ := strings.Cut(line, " ")
+	if status == "0" {
+		return nil
+	}
+	msg = clip(strings.TrimSpace(msg), 300)
+	if strings.Contains(msg, "incorrect password") || strings.Contains(msg, "Sorry, try again") {
+		return fmt.Errorf("sudo on %s refused the become password of login user %s (ssh.become_password_env / become_password_file): check the password; nothing was changed", c.host, c.user)
+	}
+	return fmt.Errorf("sudo on %s failed for login user %s with the become password: %s; nothing was changed", c.host, c.user, msg)
 }
 
 // gatherAsMarker, followed by the user's name, starts the output of a

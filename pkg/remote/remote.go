@@ -16,6 +16,7 @@
 package remote
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -28,6 +29,20 @@ type Config struct {
 	User string
 	// Port is the sshd port; 0 means 22.
 	Port int
+	// HostName is the address to connect to (ssh_config's HostName) when
+	// it is not the host name given to Dial, which then stays the host's
+	// name in messages; "" = that name. known_hosts is looked up by the
+	// address connected to, as OpenSSH does.
+	HostName string
+	// ProxyJump are the jump hosts (bastions) to go through, in order, as
+	// OpenSSH's ProxyJump: the first is reached directly, each next one
+	// through the previous, and the host through the last. Each one's host
+	// key is checked like the host's.
+	ProxyJump []Hop
+	// BecomePassword is the login user's sudo password, for hosts whose
+	// sudo asks for one; "" = sudo -n (NOPASSWD sudo, or a root login).
+	// It is sent on the command's stdin only when sudo prompts for it.
+	BecomePassword Secret
 	// IdentityFiles are unencrypted private keys. An encrypted key cannot
 	// be used directly: load it into ssh-agent and set UseAgent.
 	IdentityFiles []string
@@ -61,6 +76,21 @@ type Config struct {
 	// 0 means 30m.
 	CommandTimeout time.Duration
 }
+
+// Secret is a password that never prints: String and every fmt verb give
+// "********".
+type Secret string
+
+// String returns "********".
+func (Secret) String() string { return masked }
+
+// GoString returns "********".
+func (Secret) GoString() string { return masked }
+
+// Format prints "********" for every verb.
+func (Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, masked) }
+
+const masked = "********"
 
 // Defaults applied by withDefaults.
 const (

@@ -354,7 +354,7 @@ func TestRunSudoNeedsPassword(t *testing.T) {
 	env := needSSHD(t)
 	c := env.dial(t, env.pwUser)
 	_, err := c.Run(context.Background(), "root", "echo never", nil)
-	mustContain(t, err, "sudo on 127.0.0.1 needs a password for "+env.pwUser+": configure NOPASSWD sudo or log in as root")
+	mustContain(t, err, "sudo on 127.0.0.1 needs a password for login user "+env.pwUser+": set ssh.become_password_env")
 	// Gather reads what the login user can read without sudo ...
 	if _, err := c.Gather(context.Background(), GatherRequest{Stats: []string{"/"}, Contents: []string{"/etc/hostname"}}); err != nil {
 		t.Errorf("gather of readable paths needed sudo: %v", err)
@@ -1039,7 +1039,7 @@ func TestOctalMode(t *testing.T) {
 }
 
 func TestStderrFilter(t *testing.T) {
-	f := newStderrFilter(true)
+	f := newStderrFilter(invocation{sudoUser: "root"})
 	for _, chunk := range []string{"Could not chdir\ncarbonctl-p", "id 123\nsudo: oops\ncarbonctl-sudo-ok 4", "56\nreal ", "stderr\ncarbonctl-pid 9\n"} {
 		f.Write([]byte(chunk))
 	}
@@ -1351,4 +1351,21 @@ func TestGatherAs(t *testing.T) {
 		_, err := env.dial(t, env.pwUser).Gather(context.Background(), own)
 		mustContain(t, err, "needs a password")
 	})
+}
+
+func TestConfigDescribe(t *testing.T) {
+	tests := []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{User: "root"}, "root@198.18.0.21:22"},
+		{Config{User: "admin", Port: 2222, HostName: "10.0.0.1"}, "admin@198.18.0.21:2222 (HostName 10.0.0.1)"},
+		{Config{User: "root", ProxyJump: []Hop{{Host: "gw", User: "ops"}, {Host: "b", HostName: "198.18.0.3", Port: 2200}}},
+			"root@198.18.0.21:22 via ops@gw:22,198.18.0.3:2200"},
+	}
+	for _, tt := range tests {
+		if got := tt.cfg.Describe("198.18.0.21"); got != tt.want {
+			t.Errorf("Describe = %q, want %q", got, tt.want)
+		}
+	}
 }

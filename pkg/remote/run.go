@@ -77,7 +77,14 @@ func (c *Client) Run(ctx context.Context, as string, script string, stdin io.Rea
 type invocation struct {
 	command  string
 	sudoUser string // the user sudo runs the script as; "" without sudo
+	// password is set when sudo runs with -S: the password goes on stdin
+	// when sudo prompts for it (see feedSudo).
+	password bool
 }
+
+// sudoPrompt is the prompt sudo -S writes to stderr when it wants the
+// become password; stderrFilter watches for it.
+const sudoPrompt = "[carbonctl] sudo password: "
 
 // invocation builds the command line that runs script as user as.
 func (c *Client) invocation(as, script string) (invocation, error) {
@@ -95,8 +102,18 @@ func (c *Client) invocation(as, script string) (invocation, error) {
 	if as == "root" {
 		target = ""
 	}
-	cmd := report + "exec sudo -n " + target + "-- sh -c " + Quote(sudoShell) + " carbonctl " + Quote(script)
-	return invocation{command: cmd, sudoUser: as}, nil
+	cmd := report + "exec " + c.sudo(sudoPrompt) + target + "-- sh -c " + Quote(sudoShell) + " carbonctl " + Quote(script)
+	return invocation{command: cmd, sudoUser: as, password: c.become != ""}, nil
+}
+
+// sudo is the start of a sudo command line: "sudo -n " without a become
+// password, else "sudo -S -p PROMPT ", which reads the password from stdin
+// when (and only when) the policy asks for one.
+func (c *Client) sudo(prompt string) string {
+	if c.become == "" {
+		return "sudo -n "
+	}
+	return "sudo -S -p " + Quote(prompt) + " "
 }
 
 // validUser accepts user names that cannot be mistaken for options or
@@ -126,7 +143,7 @@ func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Resu
 	}
 	defer sess.Close()
 	var stdout bytes.Buffer
-	stderr := newStderrFilter(inv.sudoUser != "")
+	stderr := newStderrFilter(inv)
 	sess.Stdout, sess.Stderr = &stdout, stderr
 	in, err := sess.StdinPipe()
 	if err != nil {
@@ -135,7 +152,9 @@ func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Resu
 	if err := c.start(ctx, sess, inv.command); err != nil {
 		return Result{}, fmt.Errorf("starting a command on %s: %w", c.host, c.stopReason(parent, err))
 	}
-	go feed(in, stdin)
+	stop := make(chan struct{})
+	defer close(stop)
+	go c.feedStdin(in, stdin, inv, stderr, stop)
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	select {
@@ -185,6 +204,37 @@ func (c *Client) stopReason(parent context.Context, err error) error {
 	return err
 }
 
+// feedStdin feeds the command's stdin w from r (which may be nil). A
+// command run through sudo -S first gets the become password, when sudo
+// prompts for it (once: a second prompt means it was refused, and stdin is
+// closed so that sudo gives up), and r only once sudo has started the
+// script: so the password never reaches the script, whose input r is.
+// stop ends the wait when the command is over.
+func (c *Client) feedStdin(w io.WriteCloser, r io.Reader, inv invocation, f *stderrFilter, stop <-chan struct{}) {
+	if !inv.password {
+		feed(w, r)
+		return
+	}
+	prompts := 0
+	for {
+		select {
+		case <-stop:
+			_ = w.Close()
+			return
+		case ev := <-f.events:
+			if ev == sudoStarted {
+				feed(w, r)
+				return
+			}
+			if prompts++; prompts > 1 {
+				_ = w.Close()
+				return
+			}
+			_, _ = io.WriteString(w, string(c.become)+"\n")
+		}
+	}
+}
+
 // feed copies r (if any) to the command's stdin, then closes it. A copy
 // error means the command stopped reading; its exit status tells the rest.
 func feed(w io.WriteCloser, r io.Reader) {
@@ -211,8 +261,11 @@ func exitCode(err error) (int, error) {
 // sshd's and sudo's messages here, since the script never started.
 func (c *Client) sudoError(as string, stderr []byte) error {
 	msg := clip(strings.TrimSpace(string(stderr)), 500)
-	if strings.Contains(msg, "password") {
-		return fmt.Errorf("sudo on %s needs a password for %s: configure NOPASSWD sudo or log in as root", c.host, c.user)
+	switch {
+	case c.become != "" && (strings.Contains(msg, "incorrect password") || strings.Contains(msg, "Sorry, try again")):
+		return fmt.Errorf("sudo on %s refused the become password of login user %s (ssh.become_password_env / become_password_file): check the password", c.host, c.user)
+	case c.become == "" && strings.Contains(msg, "password"):
+		return fmt.Errorf("sudo on %s needs a password for login user %s: set ssh.become_password_env or ssh.become_password_file, configure NOPASSWD sudo, or log in as root", c.host, c.user)
 	}
 	return fmt.Errorf("sudo on %s failed to run a command as %s for login user %s: %s", c.host, as, c.user, msg)
 }
@@ -240,22 +293,27 @@ func (c *Client) abort(sess *ssh.Session, stderr *stderrFilter, inv invocation, 
 	targets := strings.Join(list, " ")
 	kill := fmt.Sprintf("kill -s TERM -- %[1]s 2>/dev/null\n(sleep 1; kill -s KILL -- %[1]s) </dev/null >/dev/null 2>&1 &", targets)
 	cmd := "exec sh -c " + Quote(kill)
+	var stdin io.Reader
 	if inv.sudoUser != "" {
-		cmd = "exec sudo -n -- sh -c " + Quote(kill)
+		// The kill script reads no input: the password can go on stdin
+		// whether or not sudo asks for it, and stays with root.
+		cmd = "exec " + c.sudo("") + "-- sh -c " + Quote(kill)
+		stdin = strings.NewReader(string(c.become) + "\n")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), abortTimeout)
 	defer cancel()
-	c.signal(ctx, cmd)
+	c.signal(ctx, cmd, stdin)
 }
 
 // signal runs cmd in a session of its own, outside the session limit (the
 // caller has just closed its session), and waits at most until ctx ends.
-func (c *Client) signal(ctx context.Context, cmd string) {
+func (c *Client) signal(ctx context.Context, cmd string, stdin io.Reader) {
 	sess, err := c.newSession(ctx)
 	if err != nil {
 		return
 	}
 	defer sess.Close()
+	sess.Stdin = stdin
 	finished := make(chan error, 1)
 	go func() { finished <- sess.Run(cmd) }()
 	select {
@@ -277,16 +335,40 @@ func clip(s string, n int) string {
 // and passes everything else through to out.
 type stderrFilter struct {
 	out     bytes.Buffer
-	sudo    bool     // a sudoMarker line ends the header, not a pidMarker one
+	sudo    bool   // a sudoMarker line ends the header, not a pidMarker one
+	prompt  []byte // sudo -S's password prompt, stripped and reported; nil without -S
+	events  chan filterEvent
 	sudoOK  bool     // the sudoMarker line was seen
 	passing bool     // the header is over
 	pending []byte   // an incomplete header line
 	pids    chan int // process group ids, outer first
 }
 
-// newStderrFilter returns a filter for a command run with or without sudo.
-func newStderrFilter(sudo bool) *stderrFilter {
-	return &stderrFilter{sudo: sudo, pids: make(chan int, 2)}
+// filterEvent is what the header of a command run through sudo -S tells
+// the goroutine feeding its stdin.
+type filterEvent int
+
+const (
+	sudoPrompted filterEvent = iota // sudo asks for the password
+	sudoStarted                     // sudo started the script
+)
+
+// newStderrFilter returns a filter for the command inv.
+func newStderrFilter(inv invocation) *stderrFilter {
+	f := &stderrFilter{sudo: inv.sudoUser != "", pids: make(chan int, 2), events: make(chan filterEvent, 8)}
+	if inv.password {
+		f.prompt = []byte(sudoPrompt)
+	}
+	return f
+}
+
+// event reports e without ever blocking (sudo prompts at most a handful
+// of times).
+func (f *stderrFilter) event(e filterEvent) {
+	select {
+	case f.events <- e:
+	default:
+	}
 }
 
 // Write implements io.Writer.
@@ -296,6 +378,12 @@ func (f *stderrFilter) Write(p []byte) (int, error) {
 	}
 	f.pending = append(f.pending, p...)
 	for !f.passing {
+		if f.prompt != nil && bytes.HasPrefix(f.pending, f.prompt) {
+			// sudo writes its prompt with no newline after it.
+			f.pending = f.pending[len(f.prompt):]
+			f.event(sudoPrompted)
+			continue
+		}
 		i := bytes.IndexByte(f.pending, '\n')
 		if i < 0 {
 			break
@@ -320,6 +408,7 @@ func (f *stderrFilter) headerLine(line []byte) {
 	if pid, ok := markerPID(text, sudoMarker); ok && f.sudo {
 		f.report(pid)
 		f.sudoOK, f.passing = true, true
+		f.event(sudoStarted)
 		return
 	}
 	f.out.Write(line)

@@ -6,6 +6,7 @@ package remote
 // TestMain; nothing that existed before is touched.
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -44,6 +45,7 @@ type sshEnv struct {
 	user      string // has NOPASSWD sudo
 	pwUser    string // sudo asks for a password
 	cleanups  []func()
+	logLevel  string // sshd's LogLevel; "" = VERBOSE
 }
 
 // harness holds the lazily started environment. It is test-only state.
@@ -246,12 +248,10 @@ func run(name string, args ...string) error {
 
 // startSSHD starts sshd on a free port and waits until it accepts.
 func (e *sshEnv) startSSHD() error {
-	if _, err := os.Stat("/run/sshd"); errors.Is(err, os.ErrNotExist) {
-		// sshd's privilege separation directory.
-		if err := os.Mkdir("/run/sshd", 0o755); err != nil {
-			return err
-		}
-		e.cleanups = append(e.cleanups, func() { os.Remove("/run/sshd") })
+	// sshd's privilege separation directory. It stays: removing it would
+	// break the sshd of another test process running meanwhile.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return err
 	}
 	port, err := freePort()
 	if err != nil {
@@ -301,8 +301,33 @@ PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PrintMotd no
-LogLevel VERBOSE
-`, e.port, e.dir)
+LogLevel %[3]s
+`, e.port, e.dir, cmp.Or(e.logLevel, "VERBOSE"))
+}
+
+// another starts a second sshd with host keys of its own, accepting the
+// same users and key, e.g. as a jump host; it stops when the test ends.
+func (e *sshEnv) another(t testing.TB, logLevel string) *sshEnv {
+	t.Helper()
+	// Not t.TempDir, whose parent the test users cannot enter.
+	dir, err := os.MkdirTemp("", "carbonctl-remote-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &sshEnv{dir: dir, clientKey: e.clientKey, user: e.user, pwUser: e.pwUser, logLevel: logLevel}
+	o.cleanups = append(o.cleanups, func() { os.RemoveAll(dir) })
+	t.Cleanup(o.teardown)
+	if err := os.Chmod(o.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keys := readFile(t, filepath.Join(e.dir, "authorized_keys"))
+	writeFile(t, filepath.Join(o.dir, "authorized_keys"), keys, 0o644)
+	for _, step := range []func() error{o.writeHostKeys, o.startSSHD} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
 }
 
 // waitListening waits for sshd to accept connections.

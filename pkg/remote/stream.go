@@ -27,11 +27,18 @@ func (c *Client) Stream(ctx context.Context, as, script string, stdout, stderr i
 		return -1, fmt.Errorf("opening an SSH session on %s: %w", c.host, c.stopReason(ctx, err))
 	}
 	defer sess.Close()
-	filter := newStderrFilter(inv.sudoUser != "")
+	filter := newStderrFilter(inv)
 	sess.Stdout, sess.Stderr = stdout, filter
+	in, err := sess.StdinPipe()
+	if err != nil {
+		return -1, fmt.Errorf("opening an SSH session on %s: %w", c.host, err)
+	}
 	if err := c.start(ctx, sess, inv.command); err != nil {
 		return -1, fmt.Errorf("starting a command on %s: %w", c.host, c.stopReason(ctx, err))
 	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go c.feedStdin(in, nil, inv, filter, stop)
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	select {

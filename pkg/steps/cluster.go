@@ -218,7 +218,7 @@ func Run(ctx context.Context, groups []Group, opts Options) (*Report, error) {
 	for _, n := range groups[0].Inv.AllNodes() {
 		order = append(order, n.Name)
 	}
-	ran, err := eachGroup(groups, opts, false, func(g Group, o Options) error {
+	ran, err := eachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
 		if len(groups) > 1 && o.Out != nil {
 			fmt.Fprintf(o.Out, "\n=== PRODUCT %s (playbook %s, %d nodes) ===\n", productName(g), g.PB.Name, len(g.Inv.Nodes))
 		}
@@ -242,16 +242,23 @@ func Run(ctx context.Context, groups []Group, opts Options) (*Report, error) {
 
 // eachGroup calls fn for each product group that --limit selects (every
 // group without one), in inventory order or, with reverse, backwards; fn
-// gets opts limited to the group's nodes, and one connection pool shared
-// by all groups. It stops at fn's first error; ran is false when fn was
-// never called (a bad --limit).
-func eachGroup(groups []Group, opts Options, reverse bool, fn func(g Group, o Options) error) (ran bool, err error) {
+// gets opts limited to the group's nodes, and one connection pool (and one
+// connection per jump host) shared by all groups. Host names are resolved
+// first (ResolveNames). It stops at fn's first error; ran is false when fn
+// was never called (a bad --limit, a name that does not resolve).
+func eachGroup(ctx context.Context, groups []Group, opts Options, reverse bool, fn func(g Group, o Options) error) (ran bool, err error) {
 	limits, err := groupLimits(groups, opts.Limit)
+	if err == nil {
+		err = ResolveNames(ctx, groups)
+	}
 	if err != nil {
 		return false, err
 	}
 	pool := &connPool{conns: map[string]*pooledConn{}}
 	defer pool.close()
+	if opts.Dial == nil {
+		opts.Dial = remote.NewDialer() // the groups share the jump hosts too
+	}
 	for k := range groups {
 		i := k
 		if reverse {
@@ -342,7 +349,7 @@ func (p *connPool) close() {
 // error with a nil report is for problems before any node was touched.
 func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
 	combined := &Report{}
-	ran, err := eachGroup(groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
+	ran, err := eachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
 		r, err := operateGroup(ctx, g.Inv, g.PB, o, op)
 		if r == nil {
 			combined = nil
@@ -362,7 +369,7 @@ func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Rep
 // and merges them into one.
 func ReadStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
 	var all *ClusterStatus
-	_, err := eachGroup(groups, opts, false, func(g Group, o Options) error {
+	_, err := eachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
 		st, err := readGroupStatus(ctx, g.Inv, g.PB, o)
 		if err != nil {
 			all = st // nil, or the part read before an interrupt

@@ -94,7 +94,7 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
 	e.split = e.planSplit(ctx)
-	if refused := e.checkSplit(); refused != nil {
+	if refused := e.refusal(); refused != nil {
 		e.out.result(refused, false)
 		report.Results = append(report.Results, refused)
 		report.tally(e.addresses(), e.order())
@@ -187,21 +187,6 @@ func interrupted(ctx context.Context, step string) error {
 	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
-// SSHConfig is how carbonctl logs in to the inventory's hosts.
-func SSHConfig(inv *inventory.Inventory, acceptNew bool) remote.Config {
-	cfg := remote.Config{
-		User: inv.SSH.User, Port: inv.SSH.Port, UseAgent: inv.SSH.UseAgent,
-		KnownHostsFile: inv.SSH.KnownHosts, AcceptNewHostKeys: acceptNew,
-		ConnectTimeout: inv.SSH.ConnectTimeout,
-		AliveInterval:  inv.SSH.AliveInterval, AliveCountMax: inv.SSH.AliveCountMax,
-		CommandTimeout: inv.SSH.CommandTimeout,
-	}
-	if inv.SSH.IdentityFile != "" {
-		cfg.IdentityFiles = []string{inv.SSH.IdentityFile}
-	}
-	return cfg
-}
-
 // build creates the hosts and nodes and applies --limit.
 func (e *Engine) build() error {
 	selected := map[string]bool{}
@@ -243,7 +228,6 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	if e.lb != nil {
 		needed[e.lb.host] = true
 	}
-	cfg := SSHConfig(e.inv, e.opts.AcceptNewHostKeys)
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {
@@ -252,10 +236,12 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 	e.parallel(len(list), func(i int) {
 		h := list[i]
 		began := time.Now()
+		target := e.sshHost(h.addr) // the host as written: a name stays a name for SSH
+		cfg := e.inv.SSHConfig(target, e.opts.AcceptNewHostKeys)
 		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), h.addr, cfg, keys)
+			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), target, cfg, keys)
 		} else {
-			h.client, h.err = e.opts.Dialer()(ctx, h.addr, cfg, keys)
+			h.client, h.err = e.opts.Dialer()(ctx, target, cfg, keys)
 		}
 		dialed := time.Now()
 		if h.err == nil {
@@ -263,7 +249,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		}
 		if e.opts.Verbose && h.err == nil {
 			req := requests[h]
-			e.out.printf("connected to %s as %s in %s; read %d files and %d probes in %s\n", h.addr, cfg.User,
+			e.out.printf("connected to %s in %s; read %d files and %d probes in %s\n", cfg.Describe(target),
 				dialed.Sub(began).Round(time.Millisecond), len(req.Contents)+len(req.Stats), len(req.Probes), time.Since(dialed).Round(time.Millisecond))
 		}
 	})
@@ -310,6 +296,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 		}
 	}
 	e.prefetchLB(reqs)
+	e.prefetchNames(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {
 		reqs[m.host].Stats = append(reqs[m.host].Stats, runlock.SharedDir) // where the run lock goes
 		reqs[m.host].Probes[runlock.ProbeName] = runlock.Probe(runlock.SharedPath(e.inv.Cluster.Name), e.lockInfo)
