@@ -44,26 +44,38 @@ func Dial(ctx context.Context, host string, cfg Config, keys *HostKeys) (*Client
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
 	var hostKey verdict
+	trace := newTracer(cfg.Trace, addr)
+	checkKey := keys.callback(addr, &hostKey)
 	sshCfg := &ssh.ClientConfig{
-		User:              cfg.User,
-		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(creds.signers)},
-		HostKeyCallback:   keys.callback(addr, &hostKey),
+		User: cfg.User,
+		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
+			trace.mark("service request and auth \"none\"")
+			return creds.signers()
+		})},
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			trace.mark("version and key exchange")
+			return checkKey(hostname, remote, key)
+		},
 		HostKeyAlgorithms: algos,
 	}
-	conn, heard, err := handshake(ctx, addr, sshCfg, cfg)
+	conn, heard, err := handshake(ctx, addr, sshCfg, cfg, trace)
 	if err != nil {
 		if err := hostKey.get(); err != nil {
 			return nil, err
 		}
 		return nil, explainDialError(ctx, addr, cfg, creds, err)
 	}
-	return newClient(host, addr, cfg, conn, heard), nil
+	trace.mark("publickey auth")
+	trace.connected()
+	c := newClient(host, addr, cfg, conn, heard)
+	c.trace = trace
+	return c, nil
 }
 
 // handshake connects to addr and runs the SSH handshake and authentication,
 // all bounded by ctx and cfg.ConnectTimeout. heard tells when the host last
 // sent anything.
-func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config) (conn *ssh.Client, heard *lastRead, err error) {
+func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg Config, trace *tracer) (conn *ssh.Client, heard *lastRead, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -71,6 +83,7 @@ func handshake(ctx context.Context, addr string, sshCfg *ssh.ClientConfig, cfg C
 	if err != nil {
 		return nil, nil, err
 	}
+	trace.mark("tcp connect")
 	watched := &lastRead{Conn: tcp}
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
 	c, chans, reqs, err := ssh.NewClientConn(watched, addr, sshCfg)

@@ -192,6 +192,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		needed[e.lb.host] = true
 	}
 	cfg := sshConfig(e.inv, e.opts.AcceptNewHostKeys)
+	if e.opts.Verbose {
+		cfg.Trace = e.out.printf // round-trip-bound phases: docs/performance.md
+	}
 	requests := e.prefetch()
 	var list []*host
 	for h := range needed {

@@ -1,0 +1,105 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/user"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+func TestSplitRanges(t *testing.T) {
+	const B = UploadBlock
+	tests := []struct {
+		name   string
+		ranges []byteRange
+		k      int
+		want   [][]byteRange
+	}{
+		{"nothing", nil, 4, nil},
+		{"one short range", []byteRange{{0, 100}}, 4, [][]byteRange{{{0, 100}}}},
+		{"four blocks, four streams", []byteRange{{0, 4 * B}}, 4,
+			[][]byteRange{{{0, B}}, {{B, B}}, {{2 * B, B}}, {{3 * B, B}}}},
+		{"five blocks and a tail, two streams", []byteRange{{0, 5*B + 7}}, 2,
+			[][]byteRange{{{0, 3 * B}}, {{3 * B, 2*B + 7}}}},
+		{"gaps stay gaps", []byteRange{{0, B}, {3 * B, 2 * B}}, 3,
+			[][]byteRange{{{0, B}}, {{3 * B, B}}, {{4 * B, B}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := splitRanges(tt.ranges, tt.k); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("splitRanges(%v, %d) = %v, want %v", tt.ranges, tt.k, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestUpload: a fresh upload, a resumed one (a good first block kept, a
+// corrupt one and the missing rest sent), one that finds the file there, a
+// symbolic link refused, and an upload as another user.
+func TestUpload(t *testing.T) {
+	env := needSSHD(t)
+	ctx := context.Background()
+	c := env.dial(t, env.user)
+	dir, err := os.MkdirTemp(env.dir, "upload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	data := randomBytes(t, 2*UploadBlock+12345)
+	src := filepath.Join(t.TempDir(), "archive.bin")
+	writeFile(t, src, data, 0o644)
+	dst := filepath.Join(dir, "archive.bin")
+
+	st, err := c.Upload(ctx, src, dst, UploadOptions{As: "root", Streams: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sent != int64(len(data)) || st.Kept != 0 || st.Done {
+		t.Errorf("fresh upload: %+v, want all %d bytes sent", st, len(data))
+	}
+	assertFile(t, dst, data, 0o600, 0, 0)
+
+	// A killed run left the first block intact, the second corrupt and no tail.
+	os.Remove(dst)
+	partial := append(append([]byte{}, data[:UploadBlock]...), bytes.Repeat([]byte{'x'}, UploadBlock/2)...)
+	writeFile(t, dst+".part", partial, 0o600)
+	st, err = c.Upload(ctx, src, dst, UploadOptions{As: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Kept != UploadBlock || st.Sent != int64(len(data))-UploadBlock {
+		t.Errorf("resumed upload: %+v, want the first block (%d bytes) kept", st, UploadBlock)
+	}
+	assertFile(t, dst, data, 0o600, 0, 0)
+
+	st, err = c.Upload(ctx, src, dst, UploadOptions{As: "root"})
+	if err != nil || !st.Done || st.Sent != 0 {
+		t.Errorf("upload of a file already there: %+v, %v; want done, nothing sent", st, err)
+	}
+
+	os.Remove(dst)
+	if err := os.Symlink("/etc/passwd", dst+".part"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Upload(ctx, src, dst, UploadOptions{As: "root"})
+	mustContain(t, err, "symbolic link")
+	os.Remove(dst + ".part")
+
+	u, err := user.Lookup(env.user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if _, err := c.Upload(ctx, src, dst, UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, dst, data, 0o600, uid, gid)
+}
