@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestSplitRanges(t *testing.T) {
@@ -102,4 +103,35 @@ func TestUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFile(t, dst, data, 0o600, uid, gid)
+}
+
+// TestDefer: a deferred command runs on Run, with its result, and never
+// after Cancel.
+func TestDefer(t *testing.T) {
+	env := needSSHD(t)
+	ctx := context.Background()
+	c := env.dial(t, env.user)
+	dir, err := os.MkdirTemp(env.dir, "defer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	ran, skipped := filepath.Join(dir, "ran"), filepath.Join(dir, "skipped")
+	d := c.Defer(ctx, "", "touch "+Quote(ran)+"; echo done; exit 3")
+	cancelled := c.Defer(ctx, "", "touch "+Quote(skipped))
+	cancelled.Cancel()
+	res, err := d.Run(ctx)
+	if err != nil || res.ExitCode != 3 || string(res.Stdout) != "done\n" {
+		t.Fatalf("Run: %+v, %v; want exit 3 and done", res, err)
+	}
+	if _, err := os.Stat(ran); err != nil {
+		t.Errorf("the deferred command did not run: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := os.Stat(skipped); err == nil {
+		t.Errorf("a cancelled deferred command ran")
+	}
 }

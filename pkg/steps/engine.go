@@ -71,6 +71,8 @@ type Engine struct {
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
 	lockInfo LockInfo
+	// lockRelease is the run lock's release, made ready at connect.
+	lockRelease remote.Deferred
 	// split is set when this run's changes need a full restart.
 	split *clusterSplit
 }
@@ -91,6 +93,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 	}
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	defer e.dropRelease()
 	e.split = e.planSplit(ctx)
 	if refused := e.checkSplit(); refused != nil {
 		e.out.result(refused, false)
@@ -210,6 +213,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		}
 		dialed := time.Now()
 		if h.err == nil {
+			e.prepareRelease(ctx, h)
 			h.err = h.gather(ctx, requests[h])
 		}
 		if e.opts.Verbose && h.err == nil {

@@ -214,6 +214,8 @@ type Lock struct {
 	path string
 	as   string // who took it, and so removes it
 	info LockInfo
+	// prepared is its release made ready in advance (prepareRelease).
+	prepared remote.Deferred
 }
 
 // acquireLock takes the cluster's lock on h. A lock whose run certainly
@@ -264,6 +266,9 @@ func (l *Lock) Release() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockReleaseTimeout)
 	defer cancel()
+	if l.releasePrepared(ctx) {
+		return nil
+	}
 	return run(ctx, l.h, l.as, removeIfScript(l.path, l.info.Token), nil, "release the run lock "+l.path)
 }
 
@@ -294,6 +299,7 @@ func (e *Engine) lockCluster(ctx context.Context) (*Lock, *Result) {
 	if err != nil {
 		return nil, fail(res, err)
 	}
+	e.useRelease(l)
 	return l, nil
 }
 
