@@ -43,14 +43,7 @@ func BenchmarkUpload(b *testing.B) {
 	size := uploadBenchMB(b) << 20
 	src := filepath.Join(b.TempDir(), "archive.bin")
 	writeFile(b, src, randomBytes(b, size), 0o644)
-	dir, err := os.MkdirTemp(env.dir, "bench-upload-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		b.Fatal(err)
-	}
+	dir := env.openDir(b, "bench-upload-")
 	methods := []struct {
 		name string
 		up   func(c *Client, dst string) error

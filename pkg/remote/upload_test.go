@@ -45,14 +45,7 @@ func TestUpload(t *testing.T) {
 	env := needSSHD(t)
 	ctx := context.Background()
 	c := env.dial(t, env.user)
-	dir, err := os.MkdirTemp(env.dir, "upload-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := env.openDir(t, "upload-")
 	data := randomBytes(t, 2*UploadBlock+12345)
 	src := filepath.Join(t.TempDir(), "archive.bin")
 	writeFile(t, src, data, 0o644)
@@ -111,14 +104,7 @@ func TestDefer(t *testing.T) {
 	env := needSSHD(t)
 	ctx := context.Background()
 	c := env.dial(t, env.user)
-	dir, err := os.MkdirTemp(env.dir, "defer-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := env.openDir(t, "defer-")
 	ran, skipped := filepath.Join(dir, "ran"), filepath.Join(dir, "skipped")
 	d := c.Defer(ctx, "", "touch "+Quote(ran)+"; echo done; exit 3")
 	cancelled := c.Defer(ctx, "", "touch "+Quote(skipped))
@@ -134,4 +120,19 @@ func TestDefer(t *testing.T) {
 	if _, err := os.Stat(skipped); err == nil {
 		t.Errorf("a cancelled deferred command ran")
 	}
+}
+
+// openDir makes a directory every test user may write in, removed when the
+// test ends.
+func (e *sshEnv) openDir(tb testing.TB, prefix string) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp(e.dir, prefix)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
