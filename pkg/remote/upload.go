@@ -15,7 +15,7 @@ import (
 
 // UploadBlock is the unit in which Upload compares a partial upload with
 // the local file: blocks whose sha256 match are kept, the others are sent.
-const UploadBlock = 8 << 20
+const UploadBlock = 1 << 20
 
 // defaultStreams is how many SSH channels carry an upload at once. Each
 // channel moves at most sshd's window (2 MiB) per round trip, so across a
@@ -228,16 +228,12 @@ done
 if [ -f "$p" ] && [ "$(sha256sum < "$p" | cut -c1-64)" = %s ]; then echo done; exit 0; fi
 echo part
 if [ -f "$part" ]; then
-	size=$(stat -c %%s -- "$part") i=0
-	while [ $((i * %d)) -lt "$size" ]; do
-		dd if="$part" bs=%d skip=$i count=1 status=none | sha256sum | cut -c1-64
-		i=$((i + 1))
-	done
+	[ ! -s "$part" ] || split -b %d --filter='sha256sum | cut -c1-64' -- "$part" || fail "cannot read $part"
 else
 	(umask 077; : > "$part") || fail "cannot create $part"
 fi
 truncate -s %d -- "$part" || fail "cannot size $part"
-`, uploadFunctions, Quote(dst), Quote(dst), Quote(sum), UploadBlock, UploadBlock, size)
+`, uploadFunctions, Quote(dst), Quote(dst), Quote(sum), UploadBlock, size)
 }
 
 // uploadWriteScript writes each range from stdin at its offset in part.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,4 +136,46 @@ func (e *sshEnv) openDir(tb testing.TB, prefix string) string {
 		tb.Fatal(err)
 	}
 	return dir
+}
+
+// TestUploadResumesAfterCancel: an upload stopped halfway (its context
+// cancelled, as when carbonctl is killed) leaves dst.part; the next upload
+// keeps the blocks that arrived, sends only the rest and ends with the
+// whole file.
+func TestUploadResumesAfterCancel(t *testing.T) {
+	env := needSSHD(t)
+	c := env.dialThrough(t, env.user, 50*time.Millisecond)
+	dir := env.openDir(t, "resume-")
+	data := randomBytes(t, 24*UploadBlock)
+	src := filepath.Join(t.TempDir(), "archive.bin")
+	writeFile(t, src, data, 0o644)
+	dst := filepath.Join(dir, "archive.bin")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // stop once 6 blocks have reached the (sparse) dst.part
+		defer cancel()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			var st syscall.Stat_t
+			if syscall.Stat(dst+".part", &st) == nil && st.Blocks*512 >= 6*UploadBlock {
+				return
+			}
+		}
+	}()
+	if _, err := c.Upload(ctx, src, dst, UploadOptions{Streams: 2}); err == nil {
+		t.Fatal("the upload finished before it was stopped; nothing to resume")
+	}
+	if _, err := os.Stat(dst); err == nil {
+		t.Fatal("a stopped upload left the destination in place")
+	}
+	st, err := c.Upload(context.Background(), src, dst, UploadOptions{Streams: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Kept < 4*UploadBlock || st.Sent+st.Kept != st.Size {
+		t.Errorf("resumed upload: %+v; want at least 4 blocks kept and the rest sent", st)
+	}
+	if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("the resumed file differs from the source (%v)", err)
+	}
+	t.Logf("resumed: kept %d of %d bytes, sent %d", st.Kept, st.Size, st.Sent)
 }
