@@ -2,6 +2,8 @@ package remote
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -42,7 +44,10 @@ func BenchmarkUpload(b *testing.B) {
 	env := needSSHD(b)
 	size := uploadBenchMB(b) << 20
 	src := filepath.Join(b.TempDir(), "archive.bin")
-	writeFile(b, src, randomBytes(b, size), 0o644)
+	data := randomBytes(b, size)
+	writeFile(b, src, data, 0o644)
+	sum := sha256.Sum256(data) // known beforehand, as the product archive's is
+	hexSum := hex.EncodeToString(sum[:])
 	dir := env.openDir(b, "bench-upload-")
 	methods := []struct {
 		name string
@@ -50,8 +55,8 @@ func BenchmarkUpload(b *testing.B) {
 	}{
 		{"stream", func(c *Client, dst string) error { return streamUpload(c, src, dst) }},
 		{"sftp", func(c *Client, dst string) error { return sftpUpload(c, src, dst) }},
-		{"upload-4", func(c *Client, dst string) error { return channelsUpload(c, src, dst, 4) }},
-		{"upload-8", func(c *Client, dst string) error { return channelsUpload(c, src, dst, 8) }},
+		{"upload-4", func(c *Client, dst string) error { return channelsUpload(c, src, dst, hexSum, 4) }},
+		{"upload-8", func(c *Client, dst string) error { return channelsUpload(c, src, dst, hexSum, 8) }},
 	}
 	for _, delay := range []time.Duration{0, 100 * time.Millisecond} {
 		c := env.dialThrough(b, env.user, delay) // root's login would source this machine's ~/.bashrc (pyenv)
@@ -128,8 +133,8 @@ func sftpUpload(c *Client, src, dst string) error {
 }
 
 // channelsUpload is Upload with n channels.
-func channelsUpload(c *Client, src, dst string, n int) error {
-	_, err := c.Upload(context.Background(), src, dst, UploadOptions{Streams: n})
+func channelsUpload(c *Client, src, dst, sum string, n int) error {
+	_, err := c.Upload(context.Background(), src, dst, UploadOptions{Streams: n, SHA256: sum})
 	return err
 }
 
