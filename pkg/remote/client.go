@@ -24,6 +24,7 @@ type Client struct {
 	openTimeout, cmdTimeout time.Duration
 
 	heard     *lastRead // when the host last sent anything
+	trace     *tracer   // nil unless Config.Trace is set
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close: stops the keepalives
 	mu        sync.Mutex

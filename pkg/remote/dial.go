@@ -39,7 +39,7 @@ type login struct {
 // connect opens a TCP connection for l (directly or through l.via), checks
 // the host key with keys and logs in. The result's heard tells when the
 // host last sent anything.
-func connect(ctx context.Context, l login, cfg Config, keys *HostKeys) (*ssh.Client, *lastRead, error) {
+func connect(ctx context.Context, l login, cfg Config, keys *HostKeys, trace *tracer) (*ssh.Client, *lastRead, error) {
 	if l.user == "" {
 		return nil, nil, fmt.Errorf("connecting to %s: no login user given", l.addr)
 	}
@@ -55,32 +55,41 @@ func connect(ctx context.Context, l login, cfg Config, keys *HostKeys) (*ssh.Cli
 		return nil, nil, fmt.Errorf("connecting to %s: %w", l.addr, err)
 	}
 	var hostKey verdict
+	checkKey := keys.callback(l.addr, &hostKey)
 	sshCfg := &ssh.ClientConfig{
-		User:              l.user,
-		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(creds.signers)},
-		HostKeyCallback:   keys.callback(l.addr, &hostKey),
+		User: l.user,
+		Auth: []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
+			trace.mark("service request and auth \"none\"")
+			return creds.signers()
+		})},
+		HostKeyCallback: func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+			trace.mark("version and key exchange")
+			return checkKey(hostname, remote, key)
+		},
 		HostKeyAlgorithms: algos,
 	}
-	conn, heard, err := handshake(ctx, l, sshCfg, cfg)
+	conn, heard, err := handshake(ctx, l, sshCfg, cfg, trace)
 	if err != nil {
 		if err := hostKey.get(); err != nil {
 			return nil, nil, err
 		}
 		return nil, nil, explainDialError(ctx, l.addr, lc, creds, err)
 	}
+	trace.mark("publickey auth")
 	return conn, heard, nil
 }
 
 // handshake connects to l.addr and runs the SSH handshake and
 // authentication, all bounded by ctx and cfg.ConnectTimeout. heard tells
 // when the host last sent anything.
-func handshake(ctx context.Context, l login, sshCfg *ssh.ClientConfig, cfg Config) (conn *ssh.Client, heard *lastRead, err error) {
+func handshake(ctx context.Context, l login, sshCfg *ssh.ClientConfig, cfg Config, trace *tracer) (conn *ssh.Client, heard *lastRead, err error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	tcp, err := l.dialTCP(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	trace.mark("tcp connect")
 	watched := &lastRead{Conn: tcp}
 	stop := context.AfterFunc(ctx, func() { tcp.Close() })
 	c, chans, reqs, err := ssh.NewClientConn(watched, l.addr, sshCfg)

@@ -19,6 +19,9 @@ type Host interface {
 	Gather(ctx context.Context, req GatherRequest) (*Facts, error)
 	// WriteFile replaces path with data, atomically, as opts say.
 	WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error
+	// Defer makes script ready to run as user as with one round trip
+	// later (see Client.Defer).
+	Defer(ctx context.Context, as, script string) Deferred
 	// DialTCP opens a TCP connection from the host to addr (a tunnel).
 	DialTCP(ctx context.Context, addr string) (net.Conn, error)
 	// Lost is why the connection was given up, nil while the host answers.

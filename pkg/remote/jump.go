@@ -107,7 +107,8 @@ func (b *Bastions) DialClient(ctx context.Context, host string, cfg Config, keys
 		}
 		via = hop.client
 	}
-	conn, heard, err := connect(ctx, login{addr: addr, user: cfg.User, identityFiles: cfg.IdentityFiles, via: via}, cfg, keys)
+	trace := newTracer(cfg.Trace, addr)
+	conn, heard, err := connect(ctx, login{addr: addr, user: cfg.User, identityFiles: cfg.IdentityFiles, via: via}, cfg, keys, trace)
 	if err != nil {
 		b.release(held)
 		if via != nil {
@@ -115,7 +116,9 @@ func (b *Bastions) DialClient(ctx context.Context, host string, cfg Config, keys
 		}
 		return nil, err
 	}
+	trace.connected()
 	c := newClient(host, addr, cfg, conn, heard)
+	c.trace = trace
 	c.via = via
 	c.onClose = func() { b.release(held) }
 	return c, nil
@@ -148,10 +151,12 @@ func dialHop(ctx context.Context, cfg Config, keys *HostKeys, hop Hop, via *Clie
 	if l.identityFiles == nil {
 		l.identityFiles = cfg.IdentityFiles
 	}
-	conn, heard, err := connect(ctx, l, cfg, keys)
+	trace := newTracer(cfg.Trace, "jump host "+l.addr)
+	conn, heard, err := connect(ctx, l, cfg, keys, trace)
 	if err != nil {
 		return nil, err
 	}
+	trace.connected()
 	hc := cfg
 	hc.User = l.user
 	c := newClient("jump host "+hop.Host, l.addr, hc, conn, heard)

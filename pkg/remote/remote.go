@@ -75,6 +75,10 @@ type Config struct {
 	// follows output until cancelled, is bounded by the keepalives only);
 	// 0 means 30m.
 	CommandTimeout time.Duration
+	// Trace, when set, receives the time each round-trip-bound phase took:
+	// TCP connect, key exchange, authentication, each session's opening
+	// and command (carbonctl -v prints them).
+	Trace Tracef
 }
 
 // Secret is a password that never prints: String and every fmt verb give

@@ -137,11 +137,15 @@ func (c *Client) run(ctx context.Context, inv invocation, stdin io.Reader) (Resu
 		return Result{}, fmt.Errorf("running a command on %s: %w", c.host, c.stopReason(parent, err))
 	}
 	defer c.release()
+	n, opening := c.trace.session(), time.Now()
 	sess, err := c.newSession(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("opening an SSH session on %s: %w", c.host, c.stopReason(parent, err))
 	}
 	defer sess.Close()
+	c.trace.timed(n, "opened in", inv.sudoUser, opening)
+	starting := time.Now()
+	defer c.trace.timed(n, "command ran in", inv.sudoUser, starting)
 	var stdout bytes.Buffer
 	stderr := newStderrFilter(inv)
 	sess.Stdout, sess.Stderr = &stdout, stderr

@@ -218,6 +218,23 @@ type Lock struct {
 	Path string // the lock file on the manager host
 	as   string // who took it, and so removes it
 	info LockInfo
+	// prepared is its release made ready in advance (UsePrepared).
+	prepared remote.Deferred
+}
+
+// ReleaseScript removes the lock file at path only while it holds token: a
+// release that may be made ready before the lock is taken.
+func ReleaseScript(path, token string) string { return removeIfScript(path, token) }
+
+// UsePrepared gives l a release made ready in advance (remote.Host.Defer of
+// ReleaseScript(path, l's token)) when l is the login user's lock at path;
+// it reports whether l took it. Release then costs one round trip.
+func (l *Lock) UsePrepared(path string, d remote.Deferred) bool {
+	if l == nil || l.as != "" || l.Path != path {
+		return false
+	}
+	l.prepared = d
+	return true
 }
 
 // Acquire takes the cluster's lock on h. A lock whose run certainly
@@ -268,6 +285,11 @@ func (l *Lock) Release() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), lockReleaseTimeout)
 	defer cancel()
+	if l.prepared != nil {
+		if res, err := l.prepared.Run(ctx); err == nil && res.ExitCode == 0 {
+			return nil
+		}
+	}
 	_, err := remote.RunScript(ctx, l.c, l.addr, l.as, removeIfScript(l.Path, l.info.Token), nil, "release the run lock "+l.Path)
 	return err
 }

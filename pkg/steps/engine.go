@@ -73,6 +73,8 @@ type Engine struct {
 	lb      *lbState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
 	lockInfo runlock.LockInfo
+	// lockRelease is the run lock's release, made ready at connect.
+	lockRelease remote.Deferred
 	// split is set when this run's changes need a full restart.
 	split *clusterSplit
 }
@@ -93,6 +95,7 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 	}
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
+	defer e.dropRelease()
 	e.split = e.planSplit(ctx)
 	if refused := e.refusal(); refused != nil {
 		e.out.result(refused, false)
@@ -238,6 +241,9 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		began := time.Now()
 		target := e.sshHost(h.addr) // the host as written: a name stays a name for SSH
 		cfg := e.inv.SSHConfig(target, e.opts.AcceptNewHostKeys)
+		if e.opts.Verbose {
+			cfg.Trace = e.out.printf // round-trip-bound phases: docs/performance.md
+		}
 		if e.opts.pool != nil {
 			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), target, cfg, keys)
 		} else {
@@ -245,6 +251,7 @@ func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
 		}
 		dialed := time.Now()
 		if h.err == nil {
+			e.prepareRelease(ctx, h)
 			h.err = h.gather(ctx, requests[h])
 		}
 		if e.opts.Verbose && h.err == nil {

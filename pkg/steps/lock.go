@@ -35,6 +35,7 @@ func (e *Engine) lockCluster(ctx context.Context) (*runlock.Lock, *Result) {
 	if err != nil {
 		return nil, fail(res, err)
 	}
+	e.useRelease(l)
 	return l, nil
 }
 

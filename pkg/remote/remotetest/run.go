@@ -169,3 +169,29 @@ func (h *Host) run(ctx context.Context, call Call) (remote.Result, error) {
 	}
 	return remote.Result{Stdout: []byte(cmd.Stdout), Stderr: []byte(cmd.Stderr), ExitCode: cmd.Exit}, nil
 }
+
+// Defer implements remote.Host: the script is recorded and answered like
+// Run's when the Deferred runs, and never when it is cancelled, as on a
+// real host, whose shell waits for the go-ahead line.
+func (h *Host) Defer(_ context.Context, as, script string) remote.Deferred {
+	return &deferred{h: h, call: Call{As: as, Script: script}}
+}
+
+// deferred is the fake's remote.Deferred.
+type deferred struct {
+	h    *Host
+	call Call
+	done bool // ran or cancelled: a Deferred runs at most once
+}
+
+// Run implements remote.Deferred.
+func (d *deferred) Run(ctx context.Context) (remote.Result, error) {
+	if d.done {
+		return remote.Result{}, fmt.Errorf("running a command on %s: the deferred command already ran or was cancelled", d.h.addr)
+	}
+	d.done = true
+	return d.h.run(ctx, d.call)
+}
+
+// Cancel implements remote.Deferred.
+func (d *deferred) Cancel() { d.done = true }
