@@ -21,6 +21,12 @@ type File struct {
 	Owner, Group string // names; the numeric id as a string if it has none
 	Size         int64
 	Content      []byte // regular files listed in GatherRequest.Contents only
+	// Known is set when a record vouched for the file (GatherRequest.Known):
+	// it was neither listed nor read; Sum is the sha256 (hex) of its
+	// content ("" for a path recorded as stat only), ID its stat identity,
+	// Owner and Group are empty.
+	Known   bool
+	Sum, ID string
 }
 
 // ProbeResult is what a probe printed and its exit status.
@@ -46,12 +52,16 @@ type GatherRequest struct {
 	// and follows no link the owner could not. A root login, or a login as
 	// that user, reads them with everything else.
 	As map[string]GatherRequest
+	// Known names the record and the specs that let Gather skip files
+	// carbonctl last wrote and nobody changed since (see Known).
+	Known Known
 }
 
 // Facts is what Gather found, keyed by path and by probe name.
 type Facts struct {
 	Files  map[string]*File
 	Probes map[string]ProbeResult
+	known  map[string]*File // what the known section vouched for
 }
 
 // Gather reads everything in req with one command (one round trip) run as
@@ -144,6 +154,7 @@ type gatherPlan struct {
 	// by user, in the order of users.
 	as    map[string]*gatherPlan
 	users []string
+	known Known // the login user's plan only
 }
 
 // newGatherPlans plans req for a script run as user as ("" = the login
@@ -174,7 +185,10 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	if err != nil {
 		return nil, err
 	}
-	plan.as = nested
+	if err := validKnown(req.Known); err != nil {
+		return nil, err
+	}
+	plan.as, plan.known = nested, req.Known
 	for user := range nested {
 		plan.users = append(plan.users, user)
 	}
@@ -229,7 +243,8 @@ echo ` + gatherStart + `
 func (p *gatherPlan) script() string {
 	var b strings.Builder
 	b.WriteString(gatherHeader)
-	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ]`))
+	b.WriteString(knownScript(p.known))
+	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ] || [ "$t" = k ]`))
 	b.WriteString(`if [ $# -gt 0 ]; then
 for f in -ldLn -ldLo -ldLg; do ls "$f" -- "$@"; echo --; done
 fi
@@ -244,9 +259,15 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 	}
 	for _, user := range p.users {
 		// A sudo that refuses prints nothing after the marker: those paths
-		// then count as denied.
-		fmt.Fprintf(&b, "echo %s\nsudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :\n",
-			Quote(gatherAsMarker+user), Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
+		// then count as denied. A plan whose paths are all known needs no
+		// sudo.
+		fmt.Fprintf(&b, "echo %s\n", Quote(gatherAsMarker+user))
+		sudo := fmt.Sprintf("sudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :",
+			Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
+		if cond := p.allKnown(p.as[user]); cond != "" {
+			sudo = "if " + cond + "; then echo " + knownAll + "; else " + sudo + "; fi"
+		}
+		b.WriteString(sudo + "\n")
 	}
 	return b.String()
 }
@@ -255,9 +276,25 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 // nested plan.
 const gatherAsMarker = "carbonctl-as "
 
+// knownAll replaces the output of a nested plan whose paths are all known.
+const knownAll = "carbonctl-known-all"
+
+// allKnown returns the shell condition under which every path of nested is
+// known, or "" when some path has no spec (the plan must run).
+func (p *gatherPlan) allKnown(nested *gatherPlan) string {
+	var tests []string
+	for _, name := range nested.paths {
+		if _, ok := p.known.Specs[name]; !ok {
+			return ""
+		}
+		tests = append(tests, "known "+Quote(name))
+	}
+	return strings.Join(tests, " && ")
+}
+
 // typeLoop returns a loop that prints a line with one type character per
-// path (d directory, f readable regular file, o other, - missing, x cannot
-// tell or read as this user) and leaves in "$@" the paths for which the
+// path (k known from the record, d directory, f readable regular file,
+// o other, - missing, x cannot tell or read as this user) and leaves in "$@" the paths for which the
 // shell test skip fails. A path that does not seem to exist is "-" only
 // when its deepest existing ancestor is searchable: otherwise it may exist
 // behind a directory this user cannot enter, and it is "x".
@@ -270,7 +307,8 @@ func typeLoop(paths []string, skip string) string {
 		quoted[i] = Quote(p)
 	}
 	return "set --\nfor p in " + strings.Join(quoted, " ") + `; do
-if [ -d "$p" ]; then t=d
+if known "$p"; then t=k
+elif [ -d "$p" ]; then t=d
 elif [ -f "$p" ]; then if [ -r "$p" ]; then t=f; else t=x; fi
 elif [ -e "$p" ]; then t=o
 else a=${p%/*}; while [ -n "$a" ] && [ ! -e "$a" ]; do a=${a%/*}; done

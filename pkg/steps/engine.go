@@ -122,6 +122,7 @@ func Run(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, o
 		}
 		report.Results = append(report.Results, results...)
 	}
+	e.refreshRecords(ctx)
 	report.tally(e.addresses(), e.order())
 	return report, interrupted(ctx, step)
 }
@@ -256,6 +257,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 		for _, s := range e.pb.Steps {
 			e.prefetchStep(s, n, req)
 		}
+		e.prefetchRecord(n, req)
 	}
 	e.prefetchLB(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {

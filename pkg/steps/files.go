@@ -59,7 +59,7 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, n *node, res *Re
 	if err != nil {
 		return err
 	}
-	if cur.Exists && bytes.Equal(cur.Content, data) {
+	if cur.Exists && (cur.Known || bytes.Equal(cur.Content, data)) {
 		return nil
 	}
 	if err := n.host.write(ctx, e.opts.Apply, dest, data, n.productWrite(0o644)); err != nil {
@@ -158,6 +158,10 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, n *node, res *Re
 	n.manage(p)
 	cur, err := n.host.read(ctx, p)
 	if err != nil {
+		return err
+	}
+	good, cur, err := e.knownGood(ctx, s, n, cur)
+	if err != nil || good {
 		return err
 	}
 	if !cur.Exists && !s.Create {
