@@ -69,3 +69,54 @@ func (e *env) carbonctlRSS(args ...string) (result, float64) {
 	}
 	return result{out: string(out), code: code}, float64(ru.Maxrss) / 1024 // Linux: KiB
 }
+
+// TestNoopRecord: after a converge, the hosts keep the no-op record (the
+// login user's, 0600, in a directory only root writes) and a no-op `up`
+// changes nothing with it; a file the product user edits by hand is still
+// seen (plan shows the diff); and a product-user symbolic link below
+// CARBON_HOME is never read through, neither by a root login nor by the
+// sudo user (its target's content never appears, the read fails instead).
+func TestNoopRecord(t *testing.T) {
+	e := newEnv(t)
+	rootInv := e.writeInventory("root-login.toml", func(s string) string {
+		return strings.Replace(s, "[ssh]\nuser = \"ops\"", "[ssh]\nuser = \"root\"", 1)
+	})
+	if r := e.carbonctl("up", e.inventory); r.code != 0 {
+		t.Fatalf("converge: %d\n%s", r.code, r.out)
+	}
+	const record = "/var/lib/carbonctl/esb-e2e.record"
+	t.Run("the record is the login user's and a no-op uses it", func(t *testing.T) {
+		if r := e.carbonctl("up", e.inventory); r.code != 0 || !strings.Contains(r.out, "\n0 changed") {
+			t.Fatalf("no-op up: %d\n%s", r.code, r.out)
+		}
+		for _, n := range labNodes {
+			out := e.exec(n.host, "sh", "-c", "stat -c '%a %U' /var/lib/carbonctl "+record+"; cat "+record)
+			if !strings.HasPrefix(out, "755 root\n600 ops\ncarbonctl-record 1\n") || !strings.Contains(out, home+"/repository/conf/axis2/axis2.xml\t") {
+				t.Errorf("%s: record:\n%s", n.name, out)
+			}
+		}
+	})
+	asProduct := func(host, script string) { e.exec(host, "runuser", "-u", "wso2", "--", "sh", "-c", script) }
+	axis2 := home + "/repository/conf/axis2/axis2.xml"
+	t.Run("a file the product user edits by hand shows in plan", func(t *testing.T) {
+		asProduct("n2", `sed -i 's|<parameter name="membershipScheme">wka</parameter>|<parameter name="membershipScheme">multicast</parameter>|' `+axis2)
+		for _, inv := range []string{e.inventory, rootInv} {
+			r := e.carbonctl("plan", inv)
+			if !strings.Contains(r.out, `-        <parameter name="membershipScheme">multicast</parameter>`) {
+				t.Errorf("plan (%s) does not show the hand edit:\n%s", inv, r.out)
+			}
+		}
+	})
+	t.Run("no read through a product-user symbolic link", func(t *testing.T) {
+		e.exec("n3", "sh", "-c", "umask 077; echo ROOT-ONLY-7f3a > /root/cc-victim; echo OPS-ONLY-91c2 > /home/ops/cc-victim; chown ops /home/ops/cc-victim")
+		for _, target := range []string{"/root/cc-victim", "/home/ops/cc-victim"} {
+			asProduct("n3", "rm -f "+axis2+" && ln -s "+target+" "+axis2)
+			for _, inv := range []string{e.inventory, rootInv} {
+				r := e.carbonctl("plan", inv)
+				if strings.Contains(r.out, "ONLY-") || !strings.Contains(r.out, "cannot read "+axis2) {
+					t.Errorf("plan (%s) with %s -> %s:\n%s", inv, axis2, target, r.out)
+				}
+			}
+		}
+	})
+}

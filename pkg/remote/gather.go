@@ -55,6 +55,9 @@ type GatherRequest struct {
 	// Known names the record and the specs that let Gather skip files
 	// carbonctl last wrote and nobody changed since (see Known).
 	Known Known
+	// Untrusted maps a user to the directories it controls: nothing below
+	// them is read as root (see untrusted.go).
+	Untrusted map[string][]string
 }
 
 // Facts is what Gather found, keyed by path and by probe name.
@@ -81,29 +84,29 @@ func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) 
 		return facts, err
 	}
 	if c.isRoot() {
-		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(denied, ", "))
+		return nil, fmt.Errorf("gathering facts on %s: cannot read %s", c.host, strings.Join(denied, ", "))
 	}
-	again := GatherRequest{}
 	contents := slices.Clone(req.Contents)
 	for _, r := range req.As {
 		contents = append(contents, r.Contents...)
 	}
-	for _, p := range denied {
-		if slices.Contains(contents, p) {
-			again.Contents = append(again.Contents, p)
-		} else {
-			again.Stats = append(again.Stats, p)
+	again := rereadUsers(req.Untrusted, denied, contents)
+	users := make([]string, 0, len(again))
+	for u := range again {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for _, user := range users {
+		more, stillDenied, err := c.gatherAs(ctx, user, again[user])
+		if err != nil {
+			return nil, err
 		}
-	}
-	more, stillDenied, err := c.gatherAs(ctx, "root", again)
-	if err != nil {
-		return nil, err
-	}
-	if len(stillDenied) > 0 {
-		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(stillDenied, ", "))
-	}
-	for p, f := range more.Files {
-		facts.Files[p] = f
+		if len(stillDenied) > 0 {
+			return nil, fmt.Errorf("gathering facts on %s: %s cannot read %s", c.host, user, strings.Join(stillDenied, ", "))
+		}
+		for p, f := range more.Files {
+			facts.Files[p] = f
+		}
 	}
 	return facts, nil
 }
@@ -155,6 +158,12 @@ type gatherPlan struct {
 	as    map[string]*gatherPlan
 	users []string
 	known Known // the login user's plan only
+	// untrusted are the directories below which a path that goes through
+	// a symbolic link counts as unreadable (a login user's plan only).
+	untrusted []string
+	// asRoot: the plan runs as root, which switches to the nested plans'
+	// users with setpriv (no PAM session) instead of sudo.
+	asRoot bool
 }
 
 // newGatherPlans plans req for a script run as user as ("" = the login
@@ -165,9 +174,16 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	if runAs == "" {
 		runAs = c.user
 	}
+	var untrusted []string
+	switch {
+	case runAs == "root":
+		req = splitUntrusted(req)
+	case as == "":
+		untrusted = untrustedDirs(req.Untrusted)
+	}
 	nested := map[string]*gatherPlan{}
 	for user, r := range req.As {
-		if runAs == "root" || runAs == user || c.isRoot() {
+		if runAs == user {
 			req.Contents = append(slices.Clone(req.Contents), r.Contents...)
 			req.Stats = append(slices.Clone(req.Stats), r.Stats...)
 			continue
@@ -188,7 +204,7 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	if err := validKnown(req.Known); err != nil {
 		return nil, err
 	}
-	plan.as, plan.known = nested, req.Known
+	plan.as, plan.known, plan.untrusted, plan.asRoot = nested, req.Known, untrusted, runAs == "root"
 	for user := range nested {
 		plan.users = append(plan.users, user)
 	}
@@ -244,6 +260,7 @@ func (p *gatherPlan) script() string {
 	var b strings.Builder
 	b.WriteString(gatherHeader)
 	b.WriteString(knownScript(p.known))
+	b.WriteString(untrustedScript(p.untrusted))
 	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ] || [ "$t" = k ]`))
 	b.WriteString(`if [ $# -gt 0 ]; then
 for f in -ldLn -ldLo -ldLg; do ls "$f" -- "$@"; echo --; done
@@ -264,6 +281,10 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 		fmt.Fprintf(&b, "echo %s\n", Quote(gatherAsMarker+user))
 		sudo := fmt.Sprintf("sudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :",
 			Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
+		if p.asRoot {
+			sudo = fmt.Sprintf("(cd / && setpriv --reuid=%s --regid=\"$(id -g -- %s)\" --init-groups -- sh -c %s) 2>/dev/null </dev/null || :",
+				Quote(user), Quote(user), Quote(p.as[user].script()))
+		}
 		if cond := p.allKnown(p.as[user]); cond != "" {
 			sudo = "if " + cond + "; then echo " + knownAll + "; else " + sudo + "; fi"
 		}
@@ -308,6 +329,7 @@ func typeLoop(paths []string, skip string) string {
 	}
 	return "set --\nfor p in " + strings.Join(quoted, " ") + `; do
 if known "$p"; then t=k
+elif untrusted "$p"; then t=x
 elif [ -d "$p" ]; then t=d
 elif [ -f "$p" ]; then if [ -r "$p" ]; then t=f; else t=x; fi
 elif [ -e "$p" ]; then t=o

@@ -258,6 +258,7 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 			e.prefetchStep(s, n, req)
 		}
 		e.prefetchRecord(n, req)
+		prefetchUntrusted(n, req)
 	}
 	e.prefetchLB(reqs)
 	if m := e.managerNode(); m != nil && e.opts.Apply {

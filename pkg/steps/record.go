@@ -58,6 +58,21 @@ func (e *Engine) prefetchRecord(n *node, req *remote.GatherRequest) {
 	}
 }
 
+// prefetchUntrusted marks node n's CARBON_HOME and its product user's
+// home as that user's in the host's batch read: nothing below them is read
+// as root (see remote.GatherRequest.Untrusted).
+func prefetchUntrusted(n *node, req *remote.GatherRequest) {
+	if req.Untrusted == nil {
+		req.Untrusted = map[string][]string{}
+	}
+	u := n.vars.Product.User
+	for _, d := range []string{n.vars.Node.Home, "/home/" + u} {
+		if !slices.Contains(req.Untrusted[u], d) {
+			req.Untrusted[u] = append(req.Untrusted[u], d)
+		}
+	}
+}
+
 // recordSpecs returns the spec of each file of node n that the record may
 // vouch for: path → spec. A file that carries a secret brings its backup,
 // whose mode the step checks (stat only). A step whose edits do not render

@@ -1,0 +1,109 @@
+package remote
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Untrusted paths. GatherRequest.Untrusted names, per user, directories
+// that user controls (CARBON_HOME, its home): whatever is below them may be
+// a symbolic link that user made, to anything. Gather never reads them as
+// root: a root login reads them as their user (setpriv, in the same round
+// trip); another login user reads them itself, but a path that it cannot
+// read, or that goes through a symbolic link below the directory, is read
+// again as their user (sudo -n -u), not as root.
+
+// untrustedOwner returns the user one of whose untrusted directories holds
+// p, or "".
+func untrustedOwner(untrusted map[string][]string, p string) string {
+	for user, dirs := range untrusted {
+		for _, d := range dirs {
+			if strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+				return user
+			}
+		}
+	}
+	return ""
+}
+
+// splitUntrusted moves the paths of req below an untrusted directory into
+// req.As[its user], for a root login.
+func splitUntrusted(req GatherRequest) GatherRequest {
+	if len(req.Untrusted) == 0 {
+		return req
+	}
+	as := map[string]GatherRequest{}
+	for u, r := range req.As {
+		as[u] = r
+	}
+	move := func(paths []string, add func(r *GatherRequest, p string)) []string {
+		var keep []string
+		for _, p := range paths {
+			u := untrustedOwner(req.Untrusted, p)
+			if u == "" {
+				keep = append(keep, p)
+				continue
+			}
+			r := as[u]
+			add(&r, p)
+			as[u] = r
+		}
+		return keep
+	}
+	req.Contents = move(req.Contents, func(r *GatherRequest, p string) { r.Contents = append(slices.Clone(r.Contents), p) })
+	req.Stats = move(req.Stats, func(r *GatherRequest, p string) { r.Stats = append(slices.Clone(r.Stats), p) })
+	req.As = as
+	return req
+}
+
+// untrustedScript defines the shell function untrusted PATH, true when
+// PATH lies below one of dirs and a component below that directory is a
+// symbolic link (tests are shell built-ins: no fork).
+func untrustedScript(dirs []string) string {
+	if len(dirs) == 0 {
+		return "untrusted() { return 1; }\n"
+	}
+	quoted := make([]string, len(dirs))
+	for i, d := range dirs {
+		quoted[i] = Quote(strings.TrimSuffix(d, "/"))
+	}
+	return fmt.Sprintf(`untrusted() {
+for r in %s; do
+case $1 in "$r"/*)
+  q=$1; while [ "$q" != "$r" ]; do [ -L "$q" ] && return 0; q=${q%%/*}; done;;
+esac
+done
+return 1
+}
+`, strings.Join(quoted, " "))
+}
+
+// untrustedDirs lists every directory of untrusted, sorted.
+func untrustedDirs(untrusted map[string][]string) []string {
+	var dirs []string
+	for _, d := range untrusted {
+		dirs = append(dirs, d...)
+	}
+	return sortedUnique(dirs)
+}
+
+// rereadUsers groups the paths the login user could not read by the user
+// to read them again as: an untrusted path's user, else root.
+func rereadUsers(untrusted map[string][]string, denied []string, contents []string) map[string]GatherRequest {
+	again := map[string]GatherRequest{}
+	for _, p := range denied {
+		u := untrustedOwner(untrusted, p)
+		if u == "" {
+			u = "root"
+		}
+		r := again[u]
+		if slices.Contains(contents, p) {
+			r.Contents = append(r.Contents, p)
+		} else {
+			r.Stats = append(r.Stats, p)
+		}
+		again[u] = r
+	}
+	return again
+}
