@@ -282,7 +282,8 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 		sudo := fmt.Sprintf("sudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :",
 			Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
 		if p.asRoot {
-			sudo = fmt.Sprintf("(cd / && setpriv --reuid=%s --regid=\"$(id -g -- %s)\" --init-groups -- sh -c %s) 2>/dev/null </dev/null || :",
+			// "$K" lets the nested plan skip the known paths too.
+			sudo = fmt.Sprintf("(cd / && setpriv --reuid=%s --regid=\"$(id -g -- %s)\" --init-groups -- sh -c %s carbonctl \"$K\") 2>/dev/null </dev/null || :",
 				Quote(user), Quote(user), Quote(p.as[user].script()))
 		}
 		if cond := p.allKnown(p.as[user]); cond != "" {

@@ -60,6 +60,11 @@ sec == 0 { if (NR == 1) ok = ($0 == "` + RecordHeader + `"); else if (ok && NF =
 sec == 2 { sp[$1] = $2; next }
 sec == 3 && ($1 in sp) && ($1 in rs) && sp[$1] != "" && rs[$1] == sp[$1] && ri[$1] == $2 { print $1 "\t" rh[$1] "\t" $2 }`
 
+// knownFunc defines known PATH: true when K holds a line for PATH.
+const knownFunc = `known() { case $K in *"
+$1	"*) return 0;; esac; return 1; }
+`
+
 // knownMarker starts the known section of the script's output.
 const knownMarker = "carbonctl-known"
 
@@ -70,7 +75,8 @@ const knownMarker = "carbonctl-known"
 // one cat, one stat, one awk.
 func knownScript(k Known) string {
 	if len(k.Specs) == 0 {
-		return "known() { return 1; }\n"
+		// A nested plan that setpriv runs gets the login plan's K as $1.
+		return "K=${1-}\n" + knownFunc
 	}
 	paths := make([]string, 0, len(k.Specs))
 	for p := range k.Specs {
@@ -86,12 +92,10 @@ func knownScript(k Known) string {
 K="
 $K
 "
-known() { case $K in *"
-$1	"*) return 0;; esac; return 1; }
-echo %s
+%secho %s
 printf %%s "${K#?}"
 echo --
-`, Quote(k.Record), specs.String(), Quote(StatFormat), quoted.String(), Quote(knownAwk), knownMarker)
+`, Quote(k.Record), specs.String(), Quote(StatFormat), quoted.String(), Quote(knownAwk), knownFunc, knownMarker)
 }
 
 // validKnown checks k's paths.

@@ -206,3 +206,46 @@ func TestRecordScript(t *testing.T) {
 		t.Errorf("the written record does not vouch for %s", k.file)
 	}
 }
+
+// TestKnownNestedRootLogin: a root login reads the product user's paths
+// as that user through setpriv, and the nested plan skips the known ones.
+func TestKnownNestedRootLogin(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (setpriv)")
+	}
+	k := newKnownFixture(t)
+	os.Chmod(filepath.Dir(k.dir), 0o755) // t.TempDir makes both 0700
+	os.Chmod(k.dir, 0o755)
+	public := filepath.Join(k.dir, "axis2.xml")
+	writeFile(t, public, []byte("<axisconfig/>\n"), 0o644)
+	rec := RecordHeader + "\n" + RecordEntry{Path: k.file, Spec: "S", ID: k.id, Sum: sumHex(k.content)}.String() + "\n"
+	writeFile(t, k.record, []byte(rec), 0o600)
+	req := GatherRequest{
+		Contents:  []string{public, k.file},
+		Untrusted: map[string][]string{"nobody": {k.dir}},
+		Known:     Known{Record: k.record, Specs: map[string]string{k.file: "S"}},
+	}
+	c := &Client{host: "local", user: "root"}
+	plan, err := c.newGatherPlans("", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := plan.script()
+	if !strings.Contains(script, "setpriv --reuid='nobody'") || strings.Contains(script, "sudo") {
+		t.Errorf("a root login should read the product user's paths through setpriv:\n%s", script)
+	}
+	out, err := exec.Command("sh", "-c", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts, denied, err := plan.parse(out)
+	if err != nil || len(denied) > 0 {
+		t.Fatalf("%v, denied %v\n%s", err, denied, out)
+	}
+	if f := facts.Files[k.file]; f == nil || !f.Known {
+		t.Errorf("%s: %+v, want known", k.file, f)
+	}
+	if f := facts.Files[public]; f == nil || string(f.Content) != "<axisconfig/>\n" {
+		t.Errorf("%s: %+v, want read as nobody", public, f)
+	}
+}
