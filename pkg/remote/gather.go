@@ -83,14 +83,14 @@ func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) 
 	if err != nil || len(denied) == 0 {
 		return facts, err
 	}
-	if c.isRoot() {
-		return nil, fmt.Errorf("gathering facts on %s: cannot read %s", c.host, strings.Join(denied, ", "))
-	}
 	contents := slices.Clone(req.Contents)
 	for _, r := range req.As {
 		contents = append(contents, r.Contents...)
 	}
 	again := rereadUsers(req.Untrusted, denied, contents)
+	if r, ok := again["root"]; ok && c.isRoot() {
+		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(append(r.Contents, r.Stats...), ", "))
+	}
 	users := make([]string, 0, len(again))
 	for u := range again {
 		users = append(users, u)
@@ -161,9 +161,6 @@ type gatherPlan struct {
 	// untrusted are the directories below which a path that goes through
 	// a symbolic link counts as unreadable (a login user's plan only).
 	untrusted []string
-	// asRoot: the plan runs as root, which switches to the nested plans'
-	// users with setpriv (no PAM session) instead of sudo.
-	asRoot bool
 }
 
 // newGatherPlans plans req for a script run as user as ("" = the login
@@ -175,15 +172,12 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 		runAs = c.user
 	}
 	var untrusted []string
-	switch {
-	case runAs == "root":
-		req = splitUntrusted(req)
-	case as == "":
+	if as == "" {
 		untrusted = untrustedDirs(req.Untrusted)
 	}
 	nested := map[string]*gatherPlan{}
 	for user, r := range req.As {
-		if runAs == user {
+		if runAs == "root" || runAs == user || c.isRoot() {
 			req.Contents = append(slices.Clone(req.Contents), r.Contents...)
 			req.Stats = append(slices.Clone(req.Stats), r.Stats...)
 			continue
@@ -204,7 +198,7 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	if err := validKnown(req.Known); err != nil {
 		return nil, err
 	}
-	plan.as, plan.known, plan.untrusted, plan.asRoot = nested, req.Known, untrusted, runAs == "root"
+	plan.as, plan.known, plan.untrusted = nested, req.Known, untrusted
 	for user := range nested {
 		plan.users = append(plan.users, user)
 	}
@@ -281,11 +275,6 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 		fmt.Fprintf(&b, "echo %s\n", Quote(gatherAsMarker+user))
 		sudo := fmt.Sprintf("sudo -n -u %s -- sh -c %s carbonctl %s 2>/dev/null </dev/null || :",
 			Quote(user), Quote(sudoShell), Quote(p.as[user].script()))
-		if p.asRoot {
-			// "$K" lets the nested plan skip the known paths too.
-			sudo = fmt.Sprintf("(cd / && setpriv --reuid=%s --regid=\"$(id -g -- %s)\" --init-groups -- sh -c %s carbonctl \"$K\") 2>/dev/null </dev/null || :",
-				Quote(user), Quote(user), Quote(p.as[user].script()))
-		}
 		if cond := p.allKnown(p.as[user]); cond != "" {
 			sudo = "if " + cond + "; then echo " + knownAll + "; else " + sudo + "; fi"
 		}

@@ -17,7 +17,7 @@ var errChanged = errors.New("files changed while being read (or unexpected ls/ca
 // script's user could not see or read (type "x"); they are left out of Facts.
 func (p *gatherPlan) parse(out []byte) (*Facts, []string, error) {
 	r := &outputReader{buf: out}
-	facts, denied, err := p.parseSection(r, nil)
+	facts, denied, err := p.parseSection(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,7 +59,7 @@ func (p *gatherPlan) parseNested(r *outputReader, facts *Facts) []string {
 	if !bytes.HasPrefix(r.buf[r.off:], []byte(gatherStart+"\n")) {
 		return p.paths
 	}
-	more, denied, err := p.parseSection(r, facts.known)
+	more, denied, err := p.parseSection(r)
 	if err != nil {
 		r.off = len(r.buf)
 		return p.paths
@@ -70,13 +70,12 @@ func (p *gatherPlan) parseNested(r *outputReader, facts *Facts) []string {
 	return denied
 }
 
-// parseSection decodes one plan's own output at r; known is what the login
-// user's plan found known, for a nested plan.
-func (p *gatherPlan) parseSection(r *outputReader, known map[string]*File) (*Facts, []string, error) {
+// parseSection decodes one plan's own output at r.
+func (p *gatherPlan) parseSection(r *outputReader) (*Facts, []string, error) {
 	if err := r.skipTo(gatherStart); err != nil {
 		return nil, nil, err
 	}
-	facts := &Facts{Files: make(map[string]*File, len(p.paths)), Probes: make(map[string]ProbeResult, len(p.probes)), known: known}
+	facts := &Facts{Files: make(map[string]*File, len(p.paths)), Probes: make(map[string]ProbeResult, len(p.probes))}
 	if len(p.known.Specs) > 0 {
 		var err error
 		if facts.known, err = parseKnown(r); err != nil {

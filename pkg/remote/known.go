@@ -75,8 +75,7 @@ const knownMarker = "carbonctl-known"
 // one cat, one stat, one awk.
 func knownScript(k Known) string {
 	if len(k.Specs) == 0 {
-		// A nested plan that setpriv runs gets the login plan's K as $1.
-		return "K=${1-}\n" + knownFunc
+		return "K=\n" + knownFunc
 	}
 	paths := make([]string, 0, len(k.Specs))
 	for p := range k.Specs {

@@ -44,11 +44,11 @@ func sumHex(data []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// gather runs a plan for req, with its As paths nested (the login user is
-// not their user), in the local sh and parses its output.
-func (k *knownFixture) gather(t *testing.T, req GatherRequest) (*Facts, []string) {
+// gather runs the plan of a login as login (not the As paths' user: they
+// are nested) for req in the local sh and parses its output.
+func (k *knownFixture) gather(t *testing.T, login string, req GatherRequest) (*Facts, []string) {
 	t.Helper()
-	c := &Client{host: "local", user: "carbonctl-login"}
+	c := &Client{host: "local", user: login}
 	plan, err := c.newGatherPlans("", req)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestKnownRecord(t *testing.T) {
 			if c.before != nil {
 				c.before(t, k)
 			}
-			facts, denied := k.gather(t, GatherRequest{Contents: []string{k.file}, Known: Known{Record: k.record, Specs: map[string]string{k.file: c.spec}}})
+			facts, denied := k.gather(t, "carbonctl-login", GatherRequest{Contents: []string{k.file}, Known: Known{Record: k.record, Specs: map[string]string{k.file: c.spec}}})
 			f := facts.Files[k.file]
 			if len(denied) > 0 || f == nil || !f.Exists {
 				t.Fatalf("file %+v, denied %v", f, denied)
@@ -152,12 +152,12 @@ func TestKnownSkipsSudo(t *testing.T) {
 		As:    map[string]GatherRequest{"carbonctl-no-such-user": {Contents: []string{k.file}, Stats: []string{k.backup}}},
 		Known: Known{Record: k.record, Specs: map[string]string{k.file: "S", k.backup: "B"}},
 	}
-	facts, denied := k.gather(t, req)
+	facts, denied := k.gather(t, "carbonctl-login", req)
 	if len(denied) > 0 || !facts.Files[k.file].Known || !facts.Files[k.backup].Known || facts.Files[k.backup].Sum != "" {
 		t.Fatalf("all known: denied %v, files %+v %+v", denied, facts.Files[k.file], facts.Files[k.backup])
 	}
 	req.Known.Specs[k.backup] = "other"
-	if _, denied := k.gather(t, req); len(denied) != 2 {
+	if _, denied := k.gather(t, "carbonctl-login", req); len(denied) != 2 {
 		t.Errorf("one path not known: the nested plan should have run (and been denied), denied %v", denied)
 	}
 }
@@ -201,51 +201,50 @@ func TestRecordScript(t *testing.T) {
 	if st, err := os.Stat(k.record); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("record mode: %v %v", st.Mode(), err)
 	}
-	facts, _ := k.gather(t, GatherRequest{Contents: []string{k.file}, Known: Known{Record: k.record, Specs: map[string]string{k.file: "S"}}})
+	facts, _ := k.gather(t, "carbonctl-login", GatherRequest{Contents: []string{k.file}, Known: Known{Record: k.record, Specs: map[string]string{k.file: "S"}}})
 	if !facts.Files[k.file].Known {
 		t.Errorf("the written record does not vouch for %s", k.file)
 	}
 }
 
-// TestKnownNestedRootLogin: a root login reads the product user's paths
-// as that user through setpriv, and the nested plan skips the known ones.
-func TestKnownNestedRootLogin(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (setpriv)")
-	}
+// TestUntrustedLinks: below a directory the product user controls, a path
+// that goes through a symbolic link (the file itself, or a directory on
+// the way) is not read by the login user, root included: it comes back
+// denied, to be read again as the product user. Known paths stay known.
+func TestUntrustedLinks(t *testing.T) {
 	k := newKnownFixture(t)
-	os.Chmod(filepath.Dir(k.dir), 0o755) // t.TempDir makes both 0700
-	os.Chmod(k.dir, 0o755)
-	public := filepath.Join(k.dir, "axis2.xml")
-	writeFile(t, public, []byte("<axisconfig/>\n"), 0o644)
+	conf := filepath.Join(k.dir, "conf")
+	os.Mkdir(conf, 0o755)
+	plain, linked, viaDir := filepath.Join(conf, "axis2.xml"), filepath.Join(conf, "linked.xml"), filepath.Join(k.dir, "confdir", "axis2.xml")
+	writeFile(t, plain, []byte("<axisconfig/>\n"), 0o644)
+	if err := os.Symlink(k.file, linked); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(conf, filepath.Join(k.dir, "confdir")); err != nil {
+		t.Fatal(err)
+	}
 	rec := RecordHeader + "\n" + RecordEntry{Path: k.file, Spec: "S", ID: k.id, Sum: sumHex(k.content)}.String() + "\n"
 	writeFile(t, k.record, []byte(rec), 0o600)
 	req := GatherRequest{
-		Contents:  []string{public, k.file},
-		Untrusted: map[string][]string{"nobody": {k.dir}},
+		Contents:  []string{plain, linked, viaDir, k.file},
+		Untrusted: map[string][]string{"wso2": {k.dir}},
 		Known:     Known{Record: k.record, Specs: map[string]string{k.file: "S"}},
 	}
-	c := &Client{host: "local", user: "root"}
-	plan, err := c.newGatherPlans("", req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := plan.script()
-	if !strings.Contains(script, "setpriv --reuid='nobody'") || strings.Contains(script, "sudo") {
-		t.Errorf("a root login should read the product user's paths through setpriv:\n%s", script)
-	}
-	out, err := exec.Command("sh", "-c", script).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	facts, denied, err := plan.parse(out)
-	if err != nil || len(denied) > 0 {
-		t.Fatalf("%v, denied %v\n%s", err, denied, out)
-	}
-	if f := facts.Files[k.file]; f == nil || !f.Known {
-		t.Errorf("%s: %+v, want known", k.file, f)
-	}
-	if f := facts.Files[public]; f == nil || string(f.Content) != "<axisconfig/>\n" {
-		t.Errorf("%s: %+v, want read as nobody", public, f)
+	for _, login := range []string{"root", "carbonctl-login"} {
+		t.Run(login, func(t *testing.T) {
+			facts, denied := k.gather(t, login, req)
+			if strings.Join(denied, " ") != linked+" "+viaDir && strings.Join(denied, " ") != viaDir+" "+linked {
+				t.Errorf("denied %v, want %s and %s", denied, linked, viaDir)
+			}
+			if f := facts.Files[plain]; f == nil || string(f.Content) != "<axisconfig/>\n" {
+				t.Errorf("%s: %+v", plain, f)
+			}
+			if f := facts.Files[k.file]; f == nil || !f.Known {
+				t.Errorf("%s: %+v, want known", k.file, f)
+			}
+			if again := rereadUsers(req.Untrusted, denied, req.Contents); len(again) != 1 || len(again["wso2"].Contents) != 2 {
+				t.Errorf("read again as %v, want both as wso2", again)
+			}
+		})
 	}
 }

@@ -8,11 +8,12 @@ import (
 
 // Untrusted paths. GatherRequest.Untrusted names, per user, directories
 // that user controls (CARBON_HOME, its home): whatever is below them may be
-// a symbolic link that user made, to anything. Gather never reads them as
-// root: a root login reads them as their user (setpriv, in the same round
-// trip); another login user reads them itself, but a path that it cannot
-// read, or that goes through a symbolic link below the directory, is read
-// again as their user (sudo -n -u), not as root.
+// a symbolic link that user made, to anything. The login user (root too)
+// reads them in the batch read, but a path that it cannot read, or that
+// goes through a symbolic link below such a directory (checked with shell
+// built-ins just before the read: no fork, no cost on a no-op), is read
+// again as their user (sudo -n -u, a second round trip made only then),
+// never as root and never through the link with the login user's rights.
 
 // untrustedOwner returns the user one of whose untrusted directories holds
 // p, or "".
@@ -25,36 +26,6 @@ func untrustedOwner(untrusted map[string][]string, p string) string {
 		}
 	}
 	return ""
-}
-
-// splitUntrusted moves the paths of req below an untrusted directory into
-// req.As[its user], for a root login.
-func splitUntrusted(req GatherRequest) GatherRequest {
-	if len(req.Untrusted) == 0 {
-		return req
-	}
-	as := map[string]GatherRequest{}
-	for u, r := range req.As {
-		as[u] = r
-	}
-	move := func(paths []string, add func(r *GatherRequest, p string)) []string {
-		var keep []string
-		for _, p := range paths {
-			u := untrustedOwner(req.Untrusted, p)
-			if u == "" {
-				keep = append(keep, p)
-				continue
-			}
-			r := as[u]
-			add(&r, p)
-			as[u] = r
-		}
-		return keep
-	}
-	req.Contents = move(req.Contents, func(r *GatherRequest, p string) { r.Contents = append(slices.Clone(r.Contents), p) })
-	req.Stats = move(req.Stats, func(r *GatherRequest, p string) { r.Stats = append(slices.Clone(r.Stats), p) })
-	req.As = as
-	return req
 }
 
 // untrustedScript defines the shell function untrusted PATH, true when
