@@ -49,16 +49,24 @@ func (e RecordEntry) String() string {
 // file, its mode or its owner shows there.
 const StatFormat = `%n\t%d %i %s %.9Y %.9Z %f %u %g\n`
 
-// knownLoop is the awk program that prints, for each path of the spec
-// section whose record entry matches both its spec and its current stat
-// line, "PATH\tSUM\tID". Its input: the record, a "\tcarbonctl-spec" line,
-// "PATH\tSPEC" lines, a "\tcarbonctl-stat" line, stat lines.
-const knownAwk = `BEGIN { FS = "\t" }
-$0 == "\tcarbonctl-spec" { sec = 2; next }
-$0 == "\tcarbonctl-stat" { sec = 3; next }
-sec == 0 { if (NR == 1) ok = ($0 == "` + RecordHeader + `"); else if (ok && NF == 4) { rs[$1] = $2; ri[$1] = $3; rh[$1] = $4 }; next }
-sec == 2 { sp[$1] = $2; next }
-sec == 3 && ($1 in sp) && ($1 in rs) && sp[$1] != "" && rs[$1] == sp[$1] && ri[$1] == $2 { print $1 "\t" rh[$1] "\t" $2 }`
+// knownAwk is the awk program that prints, for each path whose record
+// entry matches both its spec and its current stat line, "PATH\tSUM\tID".
+// It reads the record itself (no cat), after the BEGIN block that
+// knownScript puts first (rec and the sp array of specs), and the stat
+// lines on stdin.
+const knownAwk = `
+BEGIN {
+	FS = "\t"
+	if ((getline line < rec) > 0 && line == "` + RecordHeader + `")
+		while ((getline line < rec) > 0)
+			if (split(line, f, "\t") == 4) { rs[f[1]] = f[2]; ri[f[1]] = f[3]; rh[f[1]] = f[4] }
+}
+($1 in sp) && ($1 in rs) && sp[$1] != "" && rs[$1] == sp[$1] && ri[$1] == $2 { print $1 "\t" rh[$1] "\t" $2 }`
+
+// awkString is s as an awk string literal.
+func awkString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
 
 // knownFunc defines known PATH: true when K holds a line for PATH.
 const knownFunc = `known() { case $K in *"
@@ -71,8 +79,8 @@ const knownMarker = "carbonctl-known"
 // knownScript returns the part of the login user's script that finds the
 // known paths: it sets K (a newline, then the awk's lines, then a newline),
 // defines the shell function known PATH, and prints the section
-// knownMarker, the awk's lines, "--". Nothing when k has no specs. Forks:
-// one cat, one stat, one awk.
+// knownMarker, the awk's lines, "--". With no specs it only defines known,
+// false for every path. Forks: the command substitution, stat and awk.
 func knownScript(k Known) string {
 	if len(k.Specs) == 0 {
 		return "K=\n" + knownFunc
@@ -82,19 +90,21 @@ func knownScript(k Known) string {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
-	var specs, quoted strings.Builder
+	var begin, quoted strings.Builder
+	begin.WriteString("BEGIN { rec = " + awkString(k.Record) + "\n")
 	for _, p := range paths {
-		specs.WriteString(" " + Quote(p+"\t"+k.Specs[p]))
+		begin.WriteString("sp[" + awkString(p) + "] = " + awkString(k.Specs[p]) + "\n")
 		quoted.WriteString(" " + Quote(p))
 	}
-	return fmt.Sprintf(`K=$({ cat -- %s 2>/dev/null; printf '\tcarbonctl-spec\n'; printf '%%s\n'%s; printf '\tcarbonctl-stat\n'; stat --printf %s --%s 2>/dev/null; } | awk %s)
+	begin.WriteString("}")
+	return fmt.Sprintf(`K=$(stat --printf %s --%s 2>/dev/null | awk %s)
 K="
 $K
 "
 %secho %s
 printf %%s "${K#?}"
 echo --
-`, Quote(k.Record), specs.String(), Quote(StatFormat), quoted.String(), Quote(knownAwk), knownFunc, knownMarker)
+`, Quote(StatFormat), quoted.String(), Quote(begin.String()+knownAwk), knownFunc, knownMarker)
 }
 
 // validKnown checks k's paths.
