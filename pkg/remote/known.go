@@ -19,7 +19,8 @@ import (
 // known, does not run that plan's sudo at all. Its File then has Known set,
 // Sum and the stat fields filled, and no Content. Anything else (no
 // record, another version's, a changed ctime, a symbolic link now in the
-// file's place, another spec) reads the path as usual.
+// file's place, another spec) reads the path as usual. A root login, which
+// reads the 0600 files without sudo anyway, ignores Known.
 type Known struct {
 	Record string            // absolute path of the record on the host
 	Specs  map[string]string // path → spec; paths must not contain a tab

@@ -209,13 +209,16 @@ func (h *host) fetch(ctx context.Context, p string) (*remote.File, error) {
 // every host where it no longer vouches for every file it could (files
 // written by this run, a first run, a record from another version). Hosts
 // whose record still holds cost nothing; the others one command as root.
+// A root login leaves the record as it is: whatever it changed no longer
+// matches it (new ctime), and the next sudo login rewrites it.
 func (e *Engine) refreshRecords(ctx context.Context) {
 	if !e.opts.Apply || ctx.Err() != nil {
 		return
 	}
 	var hosts []*host
 	for _, h := range e.hosts {
-		if h.client != nil && h.err == nil {
+		// A root login does not use the record (see remote.Known).
+		if h.client != nil && h.err == nil && h.client.User() != "root" {
 			hosts = append(hosts, h)
 		}
 	}
