@@ -118,7 +118,11 @@ func (c *Client) gatherAs(ctx context.Context, as string, req GatherRequest) (*F
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
-	inv, err := c.invocation(as, plan.script())
+	invUser, script := as, plan.script()
+	if as != "" && as != "root" {
+		invUser, script = c.rootUser(), asOwnerScript(as, script)
+	}
+	inv, err := c.invocation(invUser, script)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}

@@ -250,3 +250,17 @@ func TestUntrustedLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestAsOwnerScript: paths below a product user's directories are read
+// again as that user when it exists, and as root before it is created.
+func TestAsOwnerScript(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (setpriv)")
+	}
+	for user, want := range map[string]string{"nobody": "nobody", "carbonctl-no-such-user": "root"} {
+		out, err := exec.Command("sh", "-c", asOwnerScript(user, "id -un")).Output()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("as %s: ran as %q (%v), want %s", user, out, err, want)
+		}
+	}
+}

@@ -78,3 +78,14 @@ func rereadUsers(untrusted map[string][]string, denied []string, contents []stri
 	}
 	return again
 }
+
+// asOwnerScript runs script, as root, as user when that user exists (setpriv:
+// no PAM session), else as root: before the product user is created,
+// nobody untrusted owns anything below its directories (a first run, whose
+// 0600 files' nested read was refused for an unknown user).
+func asOwnerScript(user, script string) string {
+	return fmt.Sprintf(`cd / || exit
+if id -u %s >/dev/null 2>&1; then exec setpriv --reuid=%s --regid="$(id -g -- %s)" --init-groups -- sh -c %s; fi
+exec sh -c %s
+`, Quote(user), Quote(user), Quote(user), Quote(script), Quote(script))
+}
