@@ -258,17 +258,8 @@ func (e *env) environ() []string {
 // carbonctl runs the binary to completion.
 func (e *env) carbonctl(args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(e.bin, args...)
-	cmd.Env = e.environ()
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("carbonctl %v: %v", args, err)
-	}
-	e.checkNoSecrets(string(out))
-	return result{out: string(out), code: code}
+	r, _ := e.carbonctlRSS(args...)
+	return r
 }
 
 // carbonctlKilledAt runs the binary and SIGKILLs it once its output contains

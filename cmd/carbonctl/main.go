@@ -35,6 +35,7 @@ func main() {
 	// Everything printed may carry node output: no control characters.
 	code := run(ctx, os.Args, steps.NewPrintableWriter(os.Stdout), steps.NewPrintableWriter(os.Stderr))
 	cancel(nil)
+	writeHeapProfile(os.Stderr)
 	os.Exit(code)
 }
 

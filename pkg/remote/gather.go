@@ -23,6 +23,12 @@ type File struct {
 	Owner, Group string // names; the numeric id as a string if it has none
 	Size         int64
 	Content      []byte // regular files listed in GatherRequest.Contents only
+	// Known is set when a record vouched for the file (GatherRequest.Known):
+	// it was neither listed nor read; Sum is the sha256 (hex) of its
+	// content ("" for a path recorded as stat only), ID its stat identity,
+	// Owner and Group are empty.
+	Known   bool
+	Sum, ID string
 }
 
 // ProbeResult is what a probe printed and its exit status.
@@ -48,12 +54,19 @@ type GatherRequest struct {
 	// and follows no link the owner could not. A root login, or a login as
 	// that user, reads them with everything else.
 	As map[string]GatherRequest
+	// Known names the record and the specs that let Gather skip files
+	// carbonctl last wrote and nobody changed since (see Known).
+	Known Known
+	// Untrusted maps a user to the directories it controls: nothing below
+	// them is read as root (see untrusted.go).
+	Untrusted map[string][]string
 }
 
 // Facts is what Gather found, keyed by path and by probe name.
 type Facts struct {
 	Files  map[string]*File
 	Probes map[string]ProbeResult
+	known  map[string]*File // what the known section vouched for
 }
 
 // Gather reads everything in req with one command (one round trip) run as
@@ -72,30 +85,30 @@ func (c *Client) Gather(ctx context.Context, req GatherRequest) (*Facts, error) 
 	if err != nil || len(denied) == 0 {
 		return facts, err
 	}
-	if c.isRoot() {
-		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(denied, ", "))
-	}
-	again := GatherRequest{}
 	contents := slices.Clone(req.Contents)
 	for _, r := range req.As {
 		contents = append(contents, r.Contents...)
 	}
-	for _, p := range denied {
-		if slices.Contains(contents, p) {
-			again.Contents = append(again.Contents, p)
-		} else {
-			again.Stats = append(again.Stats, p)
+	again := rereadUsers(req.Untrusted, denied, contents)
+	if r, ok := again["root"]; ok && c.isRoot() {
+		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(append(r.Contents, r.Stats...), ", "))
+	}
+	users := make([]string, 0, len(again))
+	for u := range again {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for _, user := range users {
+		more, stillDenied, err := c.gatherAs(ctx, user, again[user])
+		if err != nil {
+			return nil, err
 		}
-	}
-	more, stillDenied, err := c.gatherAs(ctx, "root", again)
-	if err != nil {
-		return nil, err
-	}
-	if len(stillDenied) > 0 {
-		return nil, fmt.Errorf("gathering facts on %s: root cannot read %s", c.host, strings.Join(stillDenied, ", "))
-	}
-	for p, f := range more.Files {
-		facts.Files[p] = f
+		if len(stillDenied) > 0 {
+			return nil, fmt.Errorf("gathering facts on %s: %s cannot read %s", c.host, user, strings.Join(stillDenied, ", "))
+		}
+		for p, f := range more.Files {
+			facts.Files[p] = f
+		}
 	}
 	return facts, nil
 }
@@ -107,15 +120,20 @@ func (c *Client) gatherAs(ctx context.Context, as string, req GatherRequest) (*F
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
-	script, stdin, check := plan.script(), io.Reader(nil), false
-	if as == "" && c.become != "" && !c.isRoot() {
+	invUser, script, stdin, check := as, plan.script(), io.Reader(nil), false
+	switch {
+	case as != "" && as != "root":
+		// Read as the owner through root (asOwnerScript): never through a
+		// sudo rule the owner's own files could steer.
+		invUser, script = c.rootUser(), asOwnerScript(as, script)
+	case as == "" && c.become != "" && !c.isRoot():
 		// The login user's script reads the become password (one line on
 		// stdin) for its nested sudo, and checks it on the first Gather.
 		check = !c.becomeChecked.Load()
 		script = becomeRead + becomeCheck(check) + script
 		stdin = strings.NewReader(string(c.become) + "\n")
 	}
-	inv, err := c.invocation(as, script)
+	inv, err := c.invocation(invUser, script)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gathering facts on %s: %w", c.host, err)
 	}
@@ -163,6 +181,10 @@ type gatherPlan struct {
 	// become makes the nested plans go through root with the become
 	// password (read by becomeRead) instead of sudo -n.
 	become bool
+	known  Known // the login user's plan only
+	// untrusted are the directories below which a path that goes through
+	// a symbolic link counts as unreadable (a login user's plan only).
+	untrusted []string
 }
 
 // newGatherPlans plans req for a script run as user as ("" = the login
@@ -172,6 +194,10 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	runAs := as
 	if runAs == "" {
 		runAs = c.user
+	}
+	var untrusted []string
+	if as == "" {
+		untrusted = untrustedDirs(req.Untrusted)
 	}
 	nested := map[string]*gatherPlan{}
 	for user, r := range req.As {
@@ -193,7 +219,15 @@ func (c *Client) newGatherPlans(as string, req GatherRequest) (*gatherPlan, erro
 	if err != nil {
 		return nil, err
 	}
-	plan.as = nested
+	if err := validKnown(req.Known); err != nil {
+		return nil, err
+	}
+	if c.isRoot() {
+		// A root login saves no sudo with the record, and its check costs
+		// a stat and an awk per host: not worth it there.
+		req.Known = Known{}
+	}
+	plan.as, plan.known, plan.untrusted = nested, req.Known, untrusted
 	plan.become = c.become != ""
 	for user := range nested {
 		plan.users = append(plan.users, user)
@@ -249,7 +283,9 @@ echo ` + gatherStart + `
 func (p *gatherPlan) script() string {
 	var b strings.Builder
 	b.WriteString(gatherHeader)
-	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ]`))
+	b.WriteString(knownScript(p.known))
+	b.WriteString(untrustedScript(p.untrusted))
+	b.WriteString(typeLoop(p.paths, `[ "$t" = - ] || [ "$t" = x ] || [ "$t" = k ]`))
 	b.WriteString(`if [ $# -gt 0 ]; then
 for f in -ldLn -ldLo -ldLg; do ls "$f" -- "$@"; echo --; done
 fi
@@ -264,7 +300,9 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 	}
 	for _, user := range p.users {
 		// A sudo that refuses prints nothing after the marker: those paths
-		// then count as denied.
+		// then count as denied. A plan whose paths are all known needs no
+		// sudo.
+		fmt.Fprintf(&b, "echo %s\n", Quote(gatherAsMarker+user))
 		nested := "sudo -n -u " + Quote(user) + " -- sh -c " + Quote(sudoShell) + " carbonctl " + Quote(p.as[user].script()) + " </dev/null"
 		if p.become {
 			// sudo to root with the password, which root's sudo -n -u
@@ -273,7 +311,11 @@ printf '%%s %%s\n%%s' "$r" "$((${#o} - 1))" "${o%%.}"
 			// untrusted product user.
 			nested = `printf '%s\n' "$carbonctl_pw" | sudo -S -p '' -- sh -c ` + Quote("exec "+nested)
 		}
-		fmt.Fprintf(&b, "echo %s\n%s 2>/dev/null || :\n", Quote(gatherAsMarker+user), nested)
+		sudo := nested + " 2>/dev/null || :"
+		if cond := p.allKnown(p.as[user]); cond != "" {
+			sudo = "if " + cond + "; then echo " + knownAll + "; else " + sudo + "; fi"
+		}
+		b.WriteString(sudo + "\n")
 	}
 	return b.String()
 }
@@ -322,9 +364,25 @@ func (c *Client) becomeVerdict(out []byte) error {
 // nested plan.
 const gatherAsMarker = "carbonctl-as "
 
+// knownAll replaces the output of a nested plan whose paths are all known.
+const knownAll = "carbonctl-known-all"
+
+// allKnown returns the shell condition under which every path of nested is
+// known, or "" when some path has no spec (the plan must run).
+func (p *gatherPlan) allKnown(nested *gatherPlan) string {
+	var tests []string
+	for _, name := range nested.paths {
+		if _, ok := p.known.Specs[name]; !ok {
+			return ""
+		}
+		tests = append(tests, "known "+Quote(name))
+	}
+	return strings.Join(tests, " && ")
+}
+
 // typeLoop returns a loop that prints a line with one type character per
-// path (d directory, f readable regular file, o other, - missing, x cannot
-// tell or read as this user) and leaves in "$@" the paths for which the
+// path (k known from the record, d directory, f readable regular file,
+// o other, - missing, x cannot tell or read as this user) and leaves in "$@" the paths for which the
 // shell test skip fails. A path that does not seem to exist is "-" only
 // when its deepest existing ancestor is searchable: otherwise it may exist
 // behind a directory this user cannot enter, and it is "x".
@@ -337,7 +395,9 @@ func typeLoop(paths []string, skip string) string {
 		quoted[i] = Quote(p)
 	}
 	return "set --\nfor p in " + strings.Join(quoted, " ") + `; do
-if [ -d "$p" ]; then t=d
+if known "$p"; then t=k
+elif untrusted "$p"; then t=x
+elif [ -d "$p" ]; then t=d
 elif [ -f "$p" ]; then if [ -r "$p" ]; then t=f; else t=x; fi
 elif [ -e "$p" ]; then t=o
 else a=${p%/*}; while [ -n "$a" ] && [ ! -e "$a" ]; do a=${a%/*}; done

@@ -25,12 +25,32 @@ func (p *gatherPlan) parse(out []byte) (*Facts, []string, error) {
 		if line, err := r.line(); err != nil || line != gatherAsMarker+user {
 			return nil, nil, fmt.Errorf("no %q line in the output", gatherAsMarker+user)
 		}
+		if bytes.HasPrefix(r.buf[r.off:], []byte(knownAll+"\n")) {
+			r.off += len(knownAll) + 1
+			if err := p.as[user].fromKnown(facts); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		denied = append(denied, p.as[user].parseNested(r, facts)...)
 	}
 	if !r.done() {
 		return nil, nil, fmt.Errorf("%d bytes of unexpected output at the end", len(r.buf)-r.off)
 	}
 	return facts, denied, nil
+}
+
+// fromKnown fills facts with the paths of a nested plan that the known
+// section vouched for: all of them, or the output is wrong.
+func (p *gatherPlan) fromKnown(facts *Facts) error {
+	for _, name := range p.paths {
+		f := facts.known[name]
+		if f == nil {
+			return errChanged
+		}
+		facts.Files[name] = f
+	}
+	return nil
 }
 
 // parseNested reads a nested plan's output, if its sudo ran, into facts
@@ -56,6 +76,12 @@ func (p *gatherPlan) parseSection(r *outputReader) (*Facts, []string, error) {
 		return nil, nil, err
 	}
 	facts := &Facts{Files: make(map[string]*File, len(p.paths)), Probes: make(map[string]ProbeResult, len(p.probes))}
+	if len(p.known.Specs) > 0 {
+		var err error
+		if facts.known, err = parseKnown(r); err != nil {
+			return nil, nil, err
+		}
+	}
 	types, err := r.typeLine(len(p.paths))
 	if err != nil {
 		return nil, nil, err
@@ -63,8 +89,14 @@ func (p *gatherPlan) parseSection(r *outputReader) (*Facts, []string, error) {
 	var existing []*File
 	var denied []string
 	for i, name := range p.paths {
-		if types[i] == 'x' {
+		switch types[i] {
+		case 'x':
 			denied = append(denied, name)
+			continue
+		case 'k':
+			if facts.Files[name] = facts.known[name]; facts.Files[name] == nil {
+				return nil, nil, errChanged
+			}
 			continue
 		}
 		f := &File{Path: name, Exists: types[i] != '-'}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,24 @@ type Copy struct {
 	Dest string `toml:"dest"` // relative to CARBON_HOME (a template)
 	// SHA256 (a template, optional) is the sha256 the source must have.
 	SHA256 string `toml:"sha256"`
+}
+
+// RecordPart implements Recorded: the destination and the sha256 of the
+// bytes it gets.
+func (k *Copy) RecordPart(e *Engine, s playbook.Step, n *node) (rel, sum string, create, secret bool, err error) {
+	if rel, err = n.vars.render(s.Name+".dest", k.Dest); err != nil {
+		return rel, "", false, false, err
+	}
+	src, err := n.vars.render(s.Name+".src", k.Src)
+	if err != nil {
+		return rel, "", false, false, err
+	}
+	data, err := e.local.read(src)
+	if err != nil {
+		return rel, "", false, false, err
+	}
+	h := sha256.Sum256(data)
+	return rel, hex.EncodeToString(h[:]), false, false, nil
 }
 
 // Check wants src and dest.
@@ -69,7 +88,7 @@ func (e *Engine) copyFile(ctx context.Context, s playbook.Step, k *Copy, n *node
 	if err != nil {
 		return err
 	}
-	if cur.Exists && bytes.Equal(cur.Content, data) {
+	if cur.Exists && (cur.Known || bytes.Equal(cur.Content, data)) {
 		return nil
 	}
 	if err := e.writeFile(ctx, n.host, dest, data, n.productWrite(0o644)); err != nil {

@@ -127,6 +127,7 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 		}
 		report.Results = append(report.Results, results...)
 	}
+	e.refreshRecords(ctx)
 	report.tally(e.addresses(), e.order())
 	return report, interrupted(ctx, step)
 }
@@ -301,6 +302,8 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 		for _, s := range e.pb.Steps {
 			e.prefetchStep(s, n, req)
 		}
+		e.prefetchRecord(n, req)
+		prefetchUntrusted(n, req)
 	}
 	e.prefetchLB(reqs)
 	e.prefetchNames(reqs)

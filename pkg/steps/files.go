@@ -118,6 +118,10 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n 
 	if err != nil {
 		return err
 	}
+	good, cur, err := e.knownGood(ctx, f.CarriesSecret(), n, cur)
+	if err != nil || good {
+		return err
+	}
 	if !cur.Exists && !f.Create {
 		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
 	}

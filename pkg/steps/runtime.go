@@ -28,6 +28,8 @@ type host struct {
 	files    map[string]*remote.File
 	probes   map[string]remote.ProbeResult
 	overlays []overlay
+	// untrusted is the batch read's GatherRequest.Untrusted, for later reads.
+	untrusted map[string][]string
 }
 
 // overlay serves files below a CARBON_HOME from the product archive: what the
@@ -51,6 +53,9 @@ func (h *host) gather(ctx context.Context, req remote.GatherRequest) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if req.Untrusted != nil {
+		h.untrusted = req.Untrusted
+	}
 	for p, f := range facts.Files {
 		h.files[p] = f
 	}
@@ -98,7 +103,10 @@ func (h *host) read(ctx context.Context, p string) (*remote.File, error) {
 	if h.client == nil {
 		return nil, fmt.Errorf("%s: not connected", h.addr)
 	}
-	if err := h.gather(ctx, remote.GatherRequest{Contents: []string{p}}); err != nil {
+	h.mu.Lock()
+	untrusted := h.untrusted
+	h.mu.Unlock()
+	if err := h.gather(ctx, remote.GatherRequest{Contents: []string{p}, Untrusted: untrusted}); err != nil {
 		return nil, err
 	}
 	h.mu.Lock()

@@ -161,8 +161,17 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 	var running []member
 	for _, n := range e.nodes {
 		if !n.isFailed() && runningPID(n) != "" {
-			current, planned := e.memberIdentity(ctx, n)
+			current, planned := e.memberIdentity(ctx, n, false)
 			running = append(running, member{n, current, planned})
+		}
+	}
+	for _, m := range running {
+		if len(m.current.differences(m.planned)) > 0 {
+			// Some settings change: compare the files the record vouched for too.
+			for i, m := range running {
+				running[i].current, running[i].planned = e.memberIdentity(ctx, m.n, true)
+			}
+			break
 		}
 	}
 	split := &clusterSplit{}
@@ -196,8 +205,10 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 }
 
 // memberIdentity reads the node's member settings from its files as they
-// are and as the playbook's edits would leave them.
-func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned identity) {
+// are and as the playbook's edits would leave them. A file the record
+// vouches for is left out (the edits change nothing in it) unless fetch
+// says to read it.
+func (e *Engine) memberIdentity(ctx context.Context, n *node, fetch bool) (current, planned identity) {
 	original := map[string][]byte{}
 	edited := map[string][]byte{}
 	for _, s := range e.pb.Steps {
@@ -214,8 +225,11 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node) (current, planned 
 		p := n.home(rel)
 		if _, done := edited[p]; !done {
 			cur, err := n.host.read(ctx, p)
-			if err != nil || !cur.Exists && !create {
-				continue // the step itself reports it
+			if err == nil && cur.Known && fetch {
+				cur, err = n.host.fetch(ctx, p)
+			}
+			if err != nil || !cur.Exists && !create || cur.Known {
+				continue // the step itself reports it; or a known file
 			}
 			original[p], edited[p] = cur.Content, cur.Content
 		}

@@ -156,8 +156,7 @@ func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		sum := sha256.Sum256(f.Content)
-		fmt.Fprintf(h, "%s %x\n", p, sum)
+		fmt.Fprintf(h, "%s %s\n", p, contentSum(f))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -15,6 +15,11 @@ type Text struct {
 	FileEdits
 }
 
+// RecordPart implements Recorded: the file and its rendered edits.
+func (k *Text) RecordPart(_ *Engine, s playbook.Step, n *node) (string, string, bool, bool, error) {
+	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderTextEdits(s, &k.FileEdits, n.vars) })
+}
+
 // Check wants the file and edits whose op and fields fit. Templates are
 // checked when rendered; a pattern without a template is compiled here
 // already.

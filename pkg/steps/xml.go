@@ -14,6 +14,11 @@ type XML struct {
 	FileEdits
 }
 
+// RecordPart implements Recorded: the file and its rendered edits.
+func (k *XML) RecordPart(e *Engine, s playbook.Step, n *node) (string, string, bool, bool, error) {
+	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return e.renderEdits(s, &k.FileEdits, n) })
+}
+
 // Check wants the file and edits with a known op and a path.
 func (k *XML) Check() error {
 	if k.File == "" || len(k.Edits) == 0 {
