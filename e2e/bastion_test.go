@@ -44,7 +44,7 @@ func TestESBThroughBastion(t *testing.T) {
 		}
 	})
 
-	t.Run("a wrong sudo password is a clear error before any change on its node", func(t *testing.T) {
+	t.Run("a wrong sudo password is a clear error before any change", func(t *testing.T) {
 		t.Setenv("CARBONCTL_LAB_SUDO_PASSWORD", "not-"+l.SudoPassword)
 		began := time.Now()
 		r := e.carbonctl("up", inv, "--limit", "wrk1")
@@ -54,6 +54,9 @@ func TestESBThroughBastion(t *testing.T) {
 		}
 		if regexp.MustCompile(`changed: \[wrk1\]`).MatchString(r.out) {
 			t.Errorf("wrk1 was changed with a wrong sudo password:\n%s", r.out)
+		}
+		if strings.Contains(r.out, "STEP [") || !strings.Contains(r.out, "the run stops before any step, on every host") {
+			t.Errorf("a step ran despite the refused sudo password (the databases step is cluster-wide):\n%s", r.out)
 		}
 		if out := e.exec("n2", "sh", "-c", "test -e "+home+" && echo present || echo absent; id wso2 2>&1; true"); !strings.Contains(out, "absent") || !strings.Contains(out, "no such user") {
 			t.Errorf("n2 was changed with a wrong sudo password: %s", out)

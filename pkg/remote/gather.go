@@ -353,11 +353,21 @@ func (c *Client) becomeVerdict(out []byte) error {
 	if status == "0" {
 		return nil
 	}
-	msg = clip(strings.TrimSpace(msg), 300)
-	if strings.Contains(msg, "incorrect password") || strings.Contains(msg, "Sorry, try again") {
-		return fmt.Errorf("sudo on %s refused the become password of login user %s (ssh.become_password_env / become_password_file): check the password; nothing was changed", c.host, c.user)
+	return &BecomeError{Host: c.host, User: c.user, Msg: clip(strings.TrimSpace(msg), 300)}
+}
+
+// BecomeError is sudo refusing the become password (or failing with it)
+// when a connection checks it, before anything ran on the host.
+type BecomeError struct {
+	Host, User string
+	Msg        string // what sudo said
+}
+
+func (e *BecomeError) Error() string {
+	if strings.Contains(e.Msg, "incorrect password") || strings.Contains(e.Msg, "Sorry, try again") {
+		return fmt.Sprintf("sudo on %s refused the become password of login user %s (ssh.become_password_env / become_password_file): check the password; nothing was changed", e.Host, e.User)
 	}
-	return fmt.Errorf("sudo on %s failed for login user %s with the become password: %s; nothing was changed", c.host, c.user, msg)
+	return fmt.Sprintf("sudo on %s failed for login user %s with the become password: %s; nothing was changed", e.Host, e.User, e.Msg)
 }
 
 // gatherAsMarker, followed by the user's name, starts the output of a

@@ -224,9 +224,13 @@ func (e *Engine) namedTargets() []namedTarget {
 	return list
 }
 
-// refusal is the reason this run must not act, or nil: names that resolve
-// differently on a host, or a cluster change it may not make.
+// refusal is the reason this run must not act, or nil: a become password
+// that sudo refused, names that resolve differently on a host, or a cluster
+// change it may not make.
 func (e *Engine) refusal() *Result {
+	if r := e.checkBecome(); r != nil {
+		return r
+	}
 	if r := e.checkNames(); r != nil {
 		return r
 	}
