@@ -19,7 +19,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 )
 
-// Product is the product zip on the control machine.
+// archive is the product zip on the control machine.
 type Product struct {
 	Path   string
 	SHA256 string
@@ -29,12 +29,9 @@ type Product struct {
 
 	mu    sync.Mutex
 	cache map[string][]byte
-
-	tarOnce sync.Once
-	tar     tarFile // TarFile's
 }
 
-// OpenProduct opens and hashes the product zip.
+// openArchive opens and hashes the product zip.
 func OpenProduct(p string) (*Product, error) {
 	sum, err := CachedSHA256(p)
 	if err != nil {
@@ -52,16 +49,9 @@ func OpenProduct(p string) (*Product, error) {
 	return a, nil
 }
 
-// Close closes the zip and removes the tar TarFile wrote, if any.
 func (a *Product) Close() {
-	if a == nil {
-		return
-	}
-	if a.zr != nil {
+	if a != nil && a.zr != nil {
 		a.zr.Close()
-	}
-	if a.tar.dir != "" {
-		os.RemoveAll(a.tar.dir)
 	}
 }
 

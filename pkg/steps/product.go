@@ -129,51 +129,38 @@ func (e *Engine) checkMarker(ctx context.Context, n *node) error {
 	return nil
 }
 
-// unpack uploads the archive as a tar into HOME.carbonctl-upload, unpacks
-// it into HOME.carbonctl-new and renames that into place, so an interrupted
-// run never leaves a half-filled CARBON_HOME, and the upload of a run that
-// was killed resumes where it stopped (remote.Host.Upload: several SSH
-// channels, blocks verified by sha256). Root only makes the two empty
-// directories (given to the product user with chown -h, which never
-// follows a link) and renames the new home (mv -T, which never moves into
-// a directory someone put there); the product user receives the tar,
-// unpacks it, writes the marker and removes the upload, so root never
-// writes into what that user owns, even when the parent directory is the
-// user's.
+// unpack streams the archive as a tar into HOME.carbonctl-new and renames it
+// into place, so an interrupted upload never leaves a half-filled CARBON_HOME.
+// Root only makes the empty directory (given to the product user with
+// chown -h, which never follows a link) and renames it (mv -T, which never
+// moves into a directory someone put there); the product user unpacks and
+// writes the marker, so root never writes into what that user owns, even
+// when the parent directory is the user's.
 func (e *Engine) unpack(ctx context.Context, n *node) error {
 	home := n.vars.Node.Home
-	tmp, up := remote.Quote(home+".carbonctl-new"), remote.Quote(home+".carbonctl-upload")
-	owner := remote.Quote(n.vars.Product.User + ":" + n.vars.Product.Group)
+	tmp := remote.Quote(home + ".carbonctl-new")
 	prepare := strings.Join([]string{
 		"set -e",
-		"umask 077",
+		"umask 022",
 		"mkdir -p " + remote.Quote(path.Dir(home)),
 		"rm -rf " + tmp,
-		"mkdir -m 0755 " + tmp,
-		"chown -h " + owner + " " + tmp,
-		// The upload directory outlives a killed run, for the resume.
-		"if [ -L " + up + " ] || { [ -e " + up + " ] && [ ! -d " + up + " ]; }; then echo " + up + " is not the directory carbonctl uploads into >&2; exit 1; fi",
-		"[ -d " + up + " ] || { mkdir " + up + " && chown -h " + owner + " " + up + "; }",
+		"mkdir " + tmp,
+		"chown -h " + remote.Quote(n.vars.Product.User+":"+n.vars.Product.Group) + " " + tmp,
 	}, "\n")
 	if err := run(ctx, n.host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
-		return err
-	}
-	src, sum, err := e.arch.TarFile()
-	if err != nil {
-		return err
-	}
-	dst := path.Join(home+".carbonctl-upload", path.Base(src))
-	if _, err := n.host.client.Upload(ctx, src, dst, remote.UploadOptions{As: n.vars.Product.User, SHA256: sum}); err != nil {
 		return err
 	}
 	fill := strings.Join([]string{
 		"set -e",
 		"umask 022",
-		"tar -xpf " + remote.Quote(dst) + " -C " + tmp + " --no-same-owner",
+		"tar -xpf - -C " + tmp + " --no-same-owner",
 		"printf '%s' " + remote.Quote(e.arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
-		"rm -rf " + up,
 	}, "\n")
-	if err := run(ctx, n.host, n.vars.Product.User, fill, nil, "unpack the product into "+home); err != nil {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(e.arch.WriteTar(pw)) }()
+	err := run(ctx, n.host, n.vars.Product.User, fill, pr, "unpack the product into "+home)
+	pr.Close()
+	if err != nil {
 		return err
 	}
 	return run(ctx, n.host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
