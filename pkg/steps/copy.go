@@ -61,12 +61,12 @@ func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherR
 
 // RunNode installs the file on n unless it has identical bytes.
 func (k *Copy) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
-	return e.copyFile(ctx, s, k, n, res)
+	return copyFile(ctx, e, s, k, n, res)
 }
 
 // copyFile installs a file from the control machine (e.g. the JDBC driver)
 // into CARBON_HOME, skipping it when the node already has identical bytes.
-func (e *Engine) copyFile(ctx context.Context, s playbook.Step, k *Copy, n *node, res *Result) error {
+func copyFile(ctx context.Context, e *Engine, s playbook.Step, k *Copy, n *node, res *Result) error {
 	src, err := n.vars.render(s.Name+".src", k.Src)
 	if err != nil {
 		return err

@@ -20,9 +20,6 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/sqlscript"
 )
 
-// dbTarget is the recap name of the database server.
-const dbTarget = "database"
-
 var identRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
 // wantDB is one database the playbook asks for, with the script that fills it.
@@ -82,55 +79,55 @@ func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.Ga
 
 // Run makes the database server right: one result, for the database.
 func (k *Databases) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return []*Result{e.runDatabases(ctx, s, k)}
+	return []*Result{runDatabases(ctx, e, s, k)}
 }
 
 // runDatabases creates the databases, the application user and its grants,
 // and sources each database's scripts exactly once.
-func (e *Engine) runDatabases(ctx context.Context, s playbook.Step, k *Databases) *Result {
+func runDatabases(ctx context.Context, e *Engine, s playbook.Step, k *Databases) *Result {
 	res := &Result{Step: s.Name, Target: dbTarget}
 	mgr := e.managerNode()
 	if mgr == nil || mgr.isFailed() {
 		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: no node could start)"
-		e.failAll()
+		failAll(e)
 		return res
 	}
-	if err := e.databases(ctx, s, k, res); err != nil {
-		e.failAll()
+	if err := databases(ctx, e, s, k, res); err != nil {
+		failAll(e)
 		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
 	}
 	return res
 }
 
 // failAll stops every node: nothing can start without its databases.
-func (e *Engine) failAll() {
+func failAll(e *Engine) {
 	for _, n := range e.nodes {
 		n.markFailed()
 	}
 }
 
-func (e *Engine) databases(ctx context.Context, s playbook.Step, k *Databases, res *Result) error {
-	admin, err := e.openDB(e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
+func databases(ctx context.Context, e *Engine, s playbook.Step, k *Databases, res *Result) error {
+	admin, err := openDB(e, e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
-	st, err := e.readDBState(ctx, admin)
+	st, err := readDBState(ctx, e, admin)
 	if err != nil {
 		return err
 	}
 	res.Note = "(" + st.server + ")"
-	want, err := e.wantedDatabases(s, k, st)
+	want, err := wantedDatabases(e, s, k, st)
 	if err != nil {
 		return err
 	}
-	if err := e.checkDBState(ctx, admin, st, want); err != nil {
+	if err := checkDBState(ctx, e, admin, st, want); err != nil {
 		return err
 	}
-	for _, step := range []func(context.Context, *sql.DB, *dbState, []wantDB, *Result) error{
-		e.createDatabases, e.ensureUser, e.ensureGrants, e.importScripts,
+	for _, step := range []func(context.Context, *Engine, *sql.DB, *dbState, []wantDB, *Result) error{
+		createDatabases, ensureUser, ensureGrants, importScripts,
 	} {
-		if err := step(ctx, admin, st, want, res); err != nil {
+		if err := step(ctx, e, admin, st, want, res); err != nil {
 			return err
 		}
 	}
@@ -139,7 +136,7 @@ func (e *Engine) databases(ctx context.Context, s playbook.Step, k *Databases, r
 
 // openDB opens a connection pool to the server as user, directly or through
 // the SSH connection of the inventory's `via` node.
-func (e *Engine) openDB(user, password string) (*sql.DB, error) {
+func openDB(e *Engine, user, password string) (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd = user, password
 	cfg.Net = "tcp"
@@ -169,37 +166,12 @@ func (e *Engine) openDB(user, password string) (*sql.DB, error) {
 	return db, nil
 }
 
-func (e *Engine) dbViaHost() *host {
-	via := e.inv.Database.Via
-	if via == "" {
-		return nil
-	}
-	addr := ""
-	for _, n := range e.inv.AllNodes() { // the tunnel may go through another product's node
-		if n.Name == via {
-			addr = n.Host
-		}
-	}
-	if via == "lb" && e.inv.LoadBalancer != nil {
-		addr = e.inv.LoadBalancer.Host
-	}
-	if addr == "" {
-		return nil
-	}
-	h := e.hosts[addr]
-	if h == nil {
-		h = newHost(addr)
-		e.hosts[addr] = h
-	}
-	return h
-}
-
 // readDBState reads databases, tables, the application user and its grants.
-func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) {
+func readDBState(ctx context.Context, e *Engine, db *sql.DB) (*dbState, error) {
 	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
 	var comment string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&st.version, &comment); err != nil {
-		return nil, fmt.Errorf("connect as %s%s: %w", e.inv.Database.AdminUser, e.tlsHint(err), err)
+		return nil, fmt.Errorf("connect as %s%s: %w", e.inv.Database.AdminUser, tlsHint(e, err), err)
 	}
 	st.server = serverName(st.version, comment)
 	st.mysql57 = isMySQL57(st.server)
@@ -228,11 +200,11 @@ func (e *Engine) readDBState(ctx context.Context, db *sql.DB) (*dbState, error) 
 	for _, n := range names {
 		st.databases[n] = true
 	}
-	return st, e.readUserState(ctx, db, st)
+	return st, readUserState(ctx, e, db, st)
 }
 
 // tlsHint explains a connection error caused by the server's certificate.
-func (e *Engine) tlsHint(err error) string {
+func tlsHint(e *Engine, err error) string {
 	var unknownCA x509.UnknownAuthorityError
 	var badName x509.HostnameError
 	var invalid x509.CertificateInvalidError
@@ -247,7 +219,7 @@ func (e *Engine) tlsHint(err error) string {
 	return ""
 }
 
-func (e *Engine) readUserState(ctx context.Context, db *sql.DB, st *dbState) error {
+func readUserState(ctx context.Context, e *Engine, db *sql.DB, st *dbState) error {
 	d := e.inv.Database
 	var count int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", d.User, d.UserHost).Scan(&count); err != nil {
@@ -266,7 +238,7 @@ func (e *Engine) readUserState(ctx context.Context, db *sql.DB, st *dbState) err
 			st.grants[m[1]] = true
 		}
 	}
-	st.passwordOK, err = e.passwordWorks(ctx)
+	st.passwordOK, err = passwordWorks(ctx, e)
 	return err
 }
 
@@ -274,8 +246,8 @@ var grantRE = regexp.MustCompile("^GRANT ALL PRIVILEGES ON `([^`]+)`\\.\\* TO ")
 
 // passwordWorks logs in as the application user to see whether the server
 // accepts the inventory's password.
-func (e *Engine) passwordWorks(ctx context.Context) (bool, error) {
-	app, err := e.openDB(e.inv.Database.User, e.inv.Database.Password.Value)
+func passwordWorks(ctx context.Context, e *Engine) (bool, error) {
+	app, err := openDB(e, e.inv.Database.User, e.inv.Database.Password.Value)
 	if err != nil {
 		return false, err
 	}
@@ -294,7 +266,7 @@ func (e *Engine) passwordWorks(ctx context.Context) (bool, error) {
 
 // wantedDatabases renders the playbook's databases and reads their scripts
 // from the product archive on this machine.
-func (e *Engine) wantedDatabases(s playbook.Step, k *Databases, st *dbState) ([]wantDB, error) {
+func wantedDatabases(e *Engine, s playbook.Step, k *Databases, st *dbState) ([]wantDB, error) {
 	var want []wantDB
 	seen := map[string]bool{}
 	for _, d := range k.Databases {
@@ -317,7 +289,7 @@ func (e *Engine) wantedDatabases(s playbook.Step, k *Databases, st *dbState) ([]
 				continue
 			}
 			seen[name] = true
-			w, err := e.loadScripts(name, d, st)
+			w, err := loadScripts(e, name, d, st)
 			if err != nil {
 				return nil, err
 			}
@@ -332,7 +304,7 @@ func (e *Engine) wantedDatabases(s playbook.Step, k *Databases, st *dbState) ([]
 // the product user, and these statements run as the database admin. Every
 // statement must pass sqlscript.Check. mysql57_scripts are used instead on
 // MySQL 5.7+ when the archive has them.
-func (e *Engine) loadScripts(name string, d Database, st *dbState) (wantDB, error) {
+func loadScripts(e *Engine, name string, d Database, st *dbState) (wantDB, error) {
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
@@ -368,7 +340,7 @@ func (e *Engine) loadScripts(name string, d Database, st *dbState) (wantDB, erro
 // checkDBState finds half-imported databases: some of a script's tables but
 // not all. If every such table is empty (an import that was interrupted),
 // the run resumes by dropping them; otherwise it refuses.
-func (e *Engine) checkDBState(ctx context.Context, db *sql.DB, st *dbState, want []wantDB) error {
+func checkDBState(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB) error {
 	for _, w := range want {
 		present := presentTables(st, w)
 		if len(present) == 0 || len(present) == len(w.tables) {
@@ -399,7 +371,7 @@ func presentTables(st *dbState, w wantDB) []string {
 	return present
 }
 
-func (e *Engine) createDatabases(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func createDatabases(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
 	for _, w := range want {
 		if st.databases[w.name] {
 			continue
@@ -411,35 +383,35 @@ func (e *Engine) createDatabases(ctx context.Context, db *sql.DB, st *dbState, w
 			}
 			stmt += " CHARACTER SET " + cs
 		}
-		if err := e.exec(ctx, db, res, stmt, stmt); err != nil {
+		if err := execSQL(ctx, e, db, res, stmt, stmt); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *Engine) ensureUser(ctx context.Context, db *sql.DB, st *dbState, _ []wantDB, res *Result) error {
+func ensureUser(ctx context.Context, e *Engine, db *sql.DB, st *dbState, _ []wantDB, res *Result) error {
 	d := e.inv.Database
 	shown := fmt.Sprintf("'%s'@'%s'", d.User, d.UserHost)
 	switch {
 	case !st.userExists:
-		return e.exec(ctx, db, res, "CREATE USER IF NOT EXISTS "+shown+" IDENTIFIED BY '"+Mask+"'",
+		return execSQL(ctx, e, db, res, "CREATE USER IF NOT EXISTS "+shown+" IDENTIFIED BY '"+Mask+"'",
 			"CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
 	case !st.passwordOK:
-		return e.exec(ctx, db, res, "ALTER USER "+shown+" IDENTIFIED BY '"+Mask+"' (the password did not match)",
+		return execSQL(ctx, e, db, res, "ALTER USER "+shown+" IDENTIFIED BY '"+Mask+"' (the password did not match)",
 			"ALTER USER ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
 	}
 	return nil
 }
 
-func (e *Engine) ensureGrants(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func ensureGrants(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
 	d := e.inv.Database
 	for _, w := range want {
 		if st.grants[w.name] {
 			continue
 		}
 		shown := fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%s'", w.name, d.User, d.UserHost)
-		if err := e.exec(ctx, db, res, shown, fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO ?@?", w.name), d.User, d.UserHost); err != nil {
+		if err := execSQL(ctx, e, db, res, shown, fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO ?@?", w.name), d.User, d.UserHost); err != nil {
 			return err
 		}
 	}
@@ -447,7 +419,7 @@ func (e *Engine) ensureGrants(ctx context.Context, db *sql.DB, st *dbState, want
 }
 
 // importScripts sources each database's scripts unless all their tables exist.
-func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func importScripts(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
 	for _, w := range want {
 		present := presentTables(st, w)
 		if len(w.tables) > 0 && len(present) == len(w.tables) {
@@ -461,14 +433,14 @@ func (e *Engine) importScripts(ctx context.Context, db *sql.DB, st *dbState, wan
 		if e.opts.Verbose {
 			listing = statementList(w.statements)
 		}
-		if err := e.change(res, desc, listing, func() error { return e.importInto(ctx, db, w, present) }); err != nil {
+		if err := e.change(res, desc, listing, func() error { return importInto(ctx, e, db, w, present) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *Engine) importInto(ctx context.Context, db *sql.DB, w wantDB, drop []string) error {
+func importInto(ctx context.Context, e *Engine, db *sql.DB, w wantDB, drop []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -530,8 +502,8 @@ func importSession(ctx context.Context, conn *sql.Conn) error {
 // scripts import with it ON too, once sql_mode allows their zero defaults.
 var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 1238: true}
 
-// exec records an SQL action (shown masked) and runs it when applying.
-func (e *Engine) exec(ctx context.Context, db *sql.DB, res *Result, shown, query string, args ...any) error {
+// execSQL records an SQL action (shown masked) and runs it when applying.
+func execSQL(ctx context.Context, e *Engine, db *sql.DB, res *Result, shown, query string, args ...any) error {
 	return e.change(res, shown, "", func() error {
 		if _, err := db.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("%s: %w", shown, err)
@@ -595,12 +567,4 @@ func isMySQL57(server string) bool {
 	major, _ := strconv.Atoi(leadingDigits(parts[0]))
 	minor, _ := strconv.Atoi(leadingDigits(parts[1]))
 	return major > 5 || (major == 5 && minor >= 7)
-}
-
-func leadingDigits(s string) string {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return s[:i]
 }

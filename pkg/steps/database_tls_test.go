@@ -41,12 +41,12 @@ func TestDatabaseTLS(t *testing.T) {
 			e := &Engine{inv: &inventory.Inventory{Database: inventory.Database{
 				Host: "127.0.0.1", Port: srv.Port, AdminUser: "tlsadmin", TLSCA: tt.ca, TLSServerName: tt.serverName,
 			}}, hosts: map[string]*host{}}
-			db, err := e.openDB("tlsadmin", "tls-Secret-1")
+			db, err := openDB(e, "tlsadmin", "tls-Secret-1")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			st, err := e.readDBState(ctx, db)
+			st, err := readDBState(ctx, e, db)
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("got %v, want an error containing %q", err, tt.want)

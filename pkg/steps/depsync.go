@@ -9,28 +9,9 @@ import (
 	"strings"
 
 	"github.com/carbonctl/carbonctl/pkg/depsync"
-	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
-
-// DepSyncVars is the inventory's [depsync] as playbook templates see it
-// (.DepSync), for the svn method's carbon.xml edits and client bundles.
-type DepSyncVars struct {
-	Method            string // "none", "rsync" or "svn"
-	SvnURL, SvnUser   string
-	SvnPassword       string
-	SvnAppendTenantID bool
-	// The SVN client bundle and its trilead-ssh2 dependency on the
-	// control machine, with their sha256 ("" when not set).
-	ClientBundle, ClientBundleSHA256 string
-	SSHBundle, SSHBundleSHA256       string
-}
-
-func depSyncVars(d inventory.DepSync) DepSyncVars {
-	return DepSyncVars{Method: d.Method, SvnURL: d.SvnURL, SvnUser: d.SvnUser, SvnPassword: d.SvnPassword.Value, SvnAppendTenantID: d.SvnAppendTenantID,
-		ClientBundle: d.ClientBundle.Path, ClientBundleSHA256: d.ClientBundle.SHA256, SSHBundle: d.SSHBundle.Path, SSHBundleSHA256: d.SSHBundle.SHA256}
-}
 
 // syncSetup is what the rsync method works with in one run: the source
 // node (the manager), every node it pushes to, and the directories.
@@ -66,12 +47,12 @@ const (
 const toolsProbe = `for c in ` + sourceTools + `; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`
 
 // newSyncSetup gathers the rsync method's participants; nil without a manager.
-func (e *Engine) newSyncSetup() *syncSetup {
+func newSyncSetup(e *Engine) *syncSetup {
 	src := e.managerNode()
 	if src == nil {
 		return nil
 	}
-	s := &syncSetup{source: src, dirs: e.syncDirs(), user: e.inv.Product.User,
+	s := &syncSetup{source: src, dirs: syncDirs(e), user: e.inv.Product.User,
 		cluster: e.inv.Cluster.Name, port: e.inv.SSH.Port}
 	for _, n := range e.nodes {
 		if n != src {
@@ -83,7 +64,7 @@ func (e *Engine) newSyncSetup() *syncSetup {
 
 // syncDirs are the directories to synchronise: the inventory's, else the
 // playbook's, else the built-in defaults.
-func (e *Engine) syncDirs() []string {
+func syncDirs(e *Engine) []string {
 	switch {
 	case len(e.inv.DepSync.Directories) > 0:
 		return e.inv.DepSync.Directories
@@ -94,7 +75,7 @@ func (e *Engine) syncDirs() []string {
 }
 
 // depsyncPath is a file of the sync's directory below n's CARBON_HOME.
-func (n *node) depsyncPath(name string) string { return n.home(path.Join(depsync.Dir, name)) }
+func depsyncPath(n *node, name string) string { return n.home(path.Join(depsync.Dir, name)) }
 
 // guessedHome is the product user's home before /etc/passwd is read: where
 // useradd --create-home puts it.
@@ -110,23 +91,23 @@ func (*DepSync) Check() error { return nil }
 
 // Prefetch reads what the sync method reads.
 func (*DepSync) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
-	e.prefetchDepSync(n, req)
+	prefetchDepSync(e, n, req)
 }
 
 // Run sets up the sync over all targets.
 func (*DepSync) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runDepSync(ctx, s)
+	return runDepSync(ctx, e, s)
 }
 
 // prefetchDepSync adds what the rsync method reads to the host's batch.
-func (e *Engine) prefetchDepSync(n *node, req *remote.GatherRequest) {
+func prefetchDepSync(e *Engine, n *node, req *remote.GatherRequest) {
 	if e.inv.DepSync.Method == depsync.MethodSVN {
-		e.prefetchSVNSeed(n, req)
+		prefetchSVNSeed(e, n, req)
 	}
 	if e.inv.DepSync.Method != depsync.MethodRsync {
 		return
 	}
-	s := e.newSyncSetup()
+	s := newSyncSetup(e)
 	if s == nil {
 		return
 	}
@@ -137,10 +118,10 @@ func (e *Engine) prefetchDepSync(n *node, req *remote.GatherRequest) {
 	}
 	if n == s.source {
 		for _, f := range []string{depsync.KeyName + ".pub", depsync.KnownHostsName, depsync.NodesName, depsync.ScriptName} {
-			req.Contents = append(req.Contents, n.depsyncPath(f))
+			req.Contents = append(req.Contents, depsyncPath(n, f))
 		}
 		req.Contents = append(req.Contents, cronSpools(s.user)...)
-		req.Probes["depsync-key:"+n.name()] = fmt.Sprintf("[ -f %s ] && echo yes", remote.Quote(n.depsyncPath(depsync.KeyName)))
+		req.Probes["depsync-key:"+n.name()] = fmt.Sprintf("[ -f %s ] && echo yes", remote.Quote(depsyncPath(n, depsync.KeyName)))
 		return
 	}
 	ssh := s.guessedHome() + "/.ssh"
@@ -173,51 +154,51 @@ func checkTools(h *host, want string) error {
 // restricted entry on every other node, the pinned host keys, nodes list,
 // script and crontab on the source, then empties each receiver's
 // directories once and runs the first sync.
-func (e *Engine) runDepSync(ctx context.Context, st playbook.Step) []*Result {
+func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
 	results := map[*node]*Result{}
 	for _, n := range e.targets {
 		results[n] = &Result{Step: st.Name, Target: n.name()}
 	}
 	if e.inv.DepSync.Method == depsync.MethodSVN {
-		return e.seedSVN(ctx, results)
+		return seedSVN(ctx, e, results)
 	}
-	s := e.newSyncSetup()
-	if note := e.depSyncSkip(s); note != "" {
-		return e.skipAll(results, note)
+	s := newSyncSetup(e)
+	if note := depSyncSkip(e, s); note != "" {
+		return skipAll(e, results, note)
 	}
-	key, err := e.depSyncKey(ctx, s, results[s.source])
+	key, err := depSyncKey(ctx, e, s, results[s.source])
 	if err != nil {
-		return e.noKey(s, results, err)
+		return noKey(e, s, results, err)
 	}
-	pins := e.authorizeReceivers(ctx, s, key, results)
+	pins := authorizeReceivers(ctx, e, s, key, results)
 	if r := results[s.source]; r != nil {
-		if err := e.depSyncSource(ctx, s, pins, r); err != nil {
+		if err := depSyncSource(ctx, e, s, pins, r); err != nil {
 			s.source.markFailed()
 			fail(r, err)
-			return e.orderedResults(results) // nothing is emptied without a working sync
+			return orderedResults(e, results) // nothing is emptied without a working sync
 		}
 	}
-	e.seedReceivers(ctx, s, results)
-	return e.orderedResults(results)
+	seedReceivers(ctx, e, s, results)
+	return orderedResults(e, results)
 }
 
 // noKey reports a source without a key: its own failure when it is a
 // target (the others are skipped), else each target's, since the sync the
 // inventory asks for cannot reach them.
-func (e *Engine) noKey(s *syncSetup, results map[*node]*Result, err error) []*Result {
+func noKey(e *Engine, s *syncSetup, results map[*node]*Result, err error) []*Result {
 	if r := results[s.source]; r != nil {
 		s.source.markFailed()
 		fail(r, err)
-		return e.orderedResults(e.skipOthers(results, s.source, "(no deployment-sync key on "+s.source.name()+")"))
+		return orderedResults(e, skipOthers(e, results, s.source, "(no deployment-sync key on "+s.source.name()+")"))
 	}
 	for _, r := range results {
 		fail(r, err)
 	}
-	return e.orderedResults(results)
+	return orderedResults(e, results)
 }
 
 // depSyncSkip says why the rsync step does nothing in this run, if it does not.
-func (e *Engine) depSyncSkip(s *syncSetup) string {
+func depSyncSkip(e *Engine, s *syncSetup) string {
 	switch {
 	case e.inv.DepSync.Method == depsync.MethodRegistry:
 		return "(method registry: Carbon's registry-based DeploymentSynchronizer in carbon.xml)"
@@ -232,15 +213,15 @@ func (e *Engine) depSyncSkip(s *syncSetup) string {
 }
 
 // skipAll marks every result skipped with note.
-func (e *Engine) skipAll(results map[*node]*Result, note string) []*Result {
+func skipAll(e *Engine, results map[*node]*Result, note string) []*Result {
 	for _, r := range results {
 		r.Status, r.Note = Skipped, note
 	}
-	return e.orderedResults(results)
+	return orderedResults(e, results)
 }
 
 // skipOthers marks every result but src's skipped with note.
-func (e *Engine) skipOthers(results map[*node]*Result, src *node, note string) map[*node]*Result {
+func skipOthers(e *Engine, results map[*node]*Result, src *node, note string) map[*node]*Result {
 	for n, r := range results {
 		if n != src && r.Status != Failed {
 			r.Status, r.Note = Skipped, note
@@ -250,7 +231,7 @@ func (e *Engine) skipOthers(results map[*node]*Result, src *node, note string) m
 }
 
 // orderedResults lists results in the order of the targets.
-func (e *Engine) orderedResults(results map[*node]*Result) []*Result {
+func orderedResults(e *Engine, results map[*node]*Result) []*Result {
 	out := make([]*Result, 0, len(e.targets))
 	for _, n := range e.targets {
 		out = append(out, results[n])
@@ -260,7 +241,7 @@ func (e *Engine) orderedResults(results map[*node]*Result) []*Result {
 
 // syncFile writes one of the sync's files on n when its content or mode
 // differs, owned by the product user.
-func (e *Engine) syncFile(ctx context.Context, n *node, p, content string, mode os.FileMode, res *Result) error {
+func syncFile(ctx context.Context, e *Engine, n *node, p, content string, mode os.FileMode, res *Result) error {
 	cur, err := n.host.read(ctx, p)
 	if err != nil {
 		return err

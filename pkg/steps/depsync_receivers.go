@@ -46,7 +46,7 @@ func (rh *receiverHost) dirs(rel []string) []string {
 // targeted receiving host. It returns the host keys to pin on the source:
 // read now from every connected receiving host, kept from the source's
 // known_hosts for the others (--limit).
-func (e *Engine) authorizeReceivers(ctx context.Context, s *syncSetup, key depsync.PublicKey, results map[*node]*Result) []depsync.HostKey {
+func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsync.PublicKey, results map[*node]*Result) []depsync.HostKey {
 	hosts := s.receiverHosts()
 	pins := make([][]depsync.HostKey, len(hosts))
 	e.parallel(len(hosts), func(i int) {
@@ -56,10 +56,10 @@ func (e *Engine) authorizeReceivers(ctx context.Context, s *syncSetup, key depsy
 		if rh.h.client != nil && rh.h.err == nil {
 			pins[i], err = readHostKeys(ctx, rh.h, s.port)
 		} else {
-			pins[i], err = e.keptPins(ctx, s, rh.h.addr)
+			pins[i], err = keptPins(ctx, e, s, rh.h.addr)
 		}
 		if err == nil && res != nil {
-			err = e.authorizeHost(ctx, s, rh, key, res)
+			err = authorizeHost(ctx, e, s, rh, key, res)
 		}
 		if err != nil && res != nil {
 			failHost(rh, results, err)
@@ -127,8 +127,8 @@ func readHostKeys(ctx context.Context, h *host, port int) ([]depsync.HostKey, er
 }
 
 // keptPins returns the keys the source's known_hosts already pins for addr.
-func (e *Engine) keptPins(ctx context.Context, s *syncSetup, addr string) ([]depsync.HostKey, error) {
-	f, err := s.source.host.read(ctx, s.source.depsyncPath(depsync.KnownHostsName))
+func keptPins(ctx context.Context, e *Engine, s *syncSetup, addr string) ([]depsync.HostKey, error) {
+	f, err := s.source.host.read(ctx, depsyncPath(s.source, depsync.KnownHostsName))
 	if err != nil {
 		return nil, err
 	}
@@ -148,19 +148,19 @@ func (e *Engine) keptPins(ctx context.Context, s *syncSetup, addr string) ([]dep
 
 // authorizeHost installs the receiver script and the key's restricted
 // entry in the product user's authorized_keys on one host.
-func (e *Engine) authorizeHost(ctx context.Context, s *syncSetup, rh *receiverHost, key depsync.PublicKey, res *Result) error {
+func authorizeHost(ctx context.Context, e *Engine, s *syncSetup, rh *receiverHost, key depsync.PublicKey, res *Result) error {
 	h := rh.h
 	if err := checkTools(h, receiverTools); err != nil {
 		return err
 	}
-	if err := e.installReceiver(ctx, h, res); err != nil {
+	if err := installReceiver(ctx, e, h, res); err != nil {
 		return err
 	}
-	home, err := e.productHome(ctx, h, s.user)
+	home, err := productHome(ctx, e, h, s.user)
 	if err != nil {
 		return err
 	}
-	if err := e.ensureSSHDir(ctx, s, h, home+"/.ssh", res); err != nil {
+	if err := ensureSSHDir(ctx, e, s, h, home+"/.ssh", res); err != nil {
 		return err
 	}
 	cmd := depsync.ForcedCommand(depsync.Receiver, rh.dirs(s.dirs))
@@ -168,11 +168,11 @@ func (e *Engine) authorizeHost(ctx context.Context, s *syncSetup, rh *receiverHo
 	if err != nil {
 		return err
 	}
-	return e.writeAuthorizedKeys(ctx, s, h, home+"/.ssh/authorized_keys", line, key, res)
+	return writeAuthorizedKeys(ctx, e, s, h, home+"/.ssh/authorized_keys", line, key, res)
 }
 
 // installReceiver writes the rsync-only receiver, owned by root.
-func (e *Engine) installReceiver(ctx context.Context, h *host, res *Result) error {
+func installReceiver(ctx context.Context, e *Engine, h *host, res *Result) error {
 	want := depsync.ReceiverScript()
 	cur, err := h.read(ctx, depsync.Receiver)
 	if err != nil {
@@ -191,7 +191,7 @@ func (e *Engine) installReceiver(ctx context.Context, h *host, res *Result) erro
 
 // productHome is the product user's home on h: from /etc/passwd; for a
 // user this run created, asked from the host; in a plan, useradd's default.
-func (e *Engine) productHome(ctx context.Context, h *host, user string) (string, error) {
+func productHome(ctx context.Context, e *Engine, h *host, user string) (string, error) {
 	passwd, err := h.read(ctx, etcPasswd)
 	if err != nil {
 		return "", err
@@ -225,7 +225,7 @@ func passwdHome(passwd []byte, user string) string {
 
 // ensureSSHDir creates the product user's ~/.ssh (0700) when missing, as
 // that user: the home is the user's, so root never creates anything in it.
-func (e *Engine) ensureSSHDir(ctx context.Context, s *syncSetup, h *host, dir string, res *Result) error {
+func ensureSSHDir(ctx context.Context, e *Engine, s *syncSetup, h *host, dir string, res *Result) error {
 	f, err := h.read(ctx, dir)
 	if err != nil || f.Exists {
 		return err
@@ -236,7 +236,7 @@ func (e *Engine) ensureSSHDir(ctx context.Context, s *syncSetup, h *host, dir st
 }
 
 // writeAuthorizedKeys sets the cluster's block of authorized_keys to line.
-func (e *Engine) writeAuthorizedKeys(ctx context.Context, s *syncSetup, h *host, p, line string, key depsync.PublicKey, res *Result) error {
+func writeAuthorizedKeys(ctx context.Context, e *Engine, s *syncSetup, h *host, p, line string, key depsync.PublicKey, res *Result) error {
 	cur, err := h.read(ctx, p)
 	if err != nil {
 		return err

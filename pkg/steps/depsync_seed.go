@@ -13,12 +13,12 @@ import (
 // seedReceivers empties each targeted receiver's directories once, as the
 // clustering guides advise before the first sync, records that in a marker
 // so it never happens again, and then runs that first sync from the source.
-func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*node]*Result) {
-	ready, err := s.source.host.read(ctx, s.source.depsyncPath(depsync.ScriptName))
+func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*node]*Result) {
+	ready, err := s.source.host.read(ctx, depsyncPath(s.source, depsync.ScriptName))
 	if err != nil || !ready.Exists {
 		return // the source is not set up (not in --limit): nothing may be emptied
 	}
-	srcDirs, err := e.existingDirs(ctx, s.source, s.dirs)
+	srcDirs, err := existingDirs(ctx, e, s.source, s.dirs)
 	if err != nil {
 		return
 	}
@@ -32,7 +32,7 @@ func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*n
 	}
 	e.parallel(len(candidates), func(i int) {
 		n := candidates[i]
-		done, err := e.seed(ctx, s, n, srcDirs, results[n])
+		done, err := seed(ctx, e, s, n, srcDirs, results[n])
 		if err != nil {
 			n.markFailed()
 			fail(results[n], err)
@@ -44,20 +44,20 @@ func (e *Engine) seedReceivers(ctx context.Context, s *syncSetup, results map[*n
 		}
 	})
 	if len(seeded) > 0 && !e.planning() {
-		e.firstSync(ctx, s, seeded, results)
+		firstSync(ctx, e, s, seeded, results)
 	}
 }
 
 // existingDirs returns the directories of rel that exist below n's
 // CARBON_HOME (or will, once the product archive is unpacked there).
-func (e *Engine) existingDirs(ctx context.Context, n *node, rel []string) ([]string, error) {
+func existingDirs(ctx context.Context, e *Engine, n *node, rel []string) ([]string, error) {
 	var out []string
 	for _, d := range rel {
 		f, err := n.host.read(ctx, n.home(d))
 		if err != nil {
 			return nil, err
 		}
-		if f.IsDir || n.host.overlaid(n.vars.Node.Home) && e.arch.HasDir(d) {
+		if f.IsDir || overlaid(n.host, n.vars.Node.Home) && e.arch.HasDir(d) {
 			out = append(out, d)
 		}
 	}
@@ -65,7 +65,7 @@ func (e *Engine) existingDirs(ctx context.Context, n *node, rel []string) ([]str
 }
 
 // overlaid reports whether reads below home are served from the archive.
-func (h *host) overlaid(home string) bool {
+func overlaid(h *host, home string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, o := range h.overlays {
@@ -78,20 +78,20 @@ func (h *host) overlaid(home string) bool {
 
 // seed empties n's directories that the source also has, once; it reports
 // whether it did (or, in a plan, would).
-func (e *Engine) seed(ctx context.Context, s *syncSetup, n *node, srcDirs []string, res *Result) (bool, error) {
+func seed(ctx context.Context, e *Engine, s *syncSetup, n *node, srcDirs []string, res *Result) (bool, error) {
 	what := fmt.Sprintf("the first sync from %s (%s)", s.source.name(), s.source.vars.Node.Host)
-	return e.emptyOnce(ctx, n, srcDirs, n.home(depsync.SeededMarker), what, res)
+	return emptyOnce(ctx, e, n, srcDirs, n.home(depsync.SeededMarker), what, res)
 }
 
 // emptyOnce empties the directories of rel that n has, unless marker says
 // it was done, and then writes marker; before says what fills them next.
 // It reports whether it emptied (or, in a plan, would).
-func (e *Engine) emptyOnce(ctx context.Context, n *node, rel []string, marker, before string, res *Result) (bool, error) {
+func emptyOnce(ctx context.Context, e *Engine, n *node, rel []string, marker, before string, res *Result) (bool, error) {
 	m, err := n.host.read(ctx, marker)
 	if err != nil || m.Exists {
 		return false, err
 	}
-	dirs, err := e.existingDirs(ctx, n, rel)
+	dirs, err := existingDirs(ctx, e, n, rel)
 	if err != nil {
 		return false, err
 	}
@@ -126,8 +126,8 @@ func seedScript(dirs []string, marker, text string) string {
 
 // firstSync runs the sync script once on the source and reports, on each
 // seeded node's result, what reached it.
-func (e *Engine) firstSync(ctx context.Context, s *syncSetup, seeded []*node, results map[*node]*Result) {
-	out, err := depsync.RunScript(ctx, s.source.host.client, s.user, s.source.depsyncPath(depsync.ScriptName))
+func firstSync(ctx context.Context, e *Engine, s *syncSetup, seeded []*node, results map[*node]*Result) {
+	out, err := depsync.RunScript(ctx, s.source.host.client, s.user, depsyncPath(s.source, depsync.ScriptName))
 	for _, n := range seeded {
 		res := results[n]
 		lines := linesOf(out, n.name())

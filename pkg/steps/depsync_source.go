@@ -16,9 +16,9 @@ func (s *syncSetup) keyComment() string { return "carbonctl-depsync@" + s.cluste
 // depSyncKey returns the source's deployment-sync public key, generating
 // the key pair on the source (as the product user, never leaving it) when
 // there is none. In a plan the key a run would generate is a placeholder.
-func (e *Engine) depSyncKey(ctx context.Context, s *syncSetup, res *Result) (depsync.PublicKey, error) {
+func depSyncKey(ctx context.Context, e *Engine, s *syncSetup, res *Result) (depsync.PublicKey, error) {
 	src := s.source
-	keyPath := src.depsyncPath(depsync.KeyName)
+	keyPath := depsyncPath(src, depsync.KeyName)
 	pub, err := src.host.read(ctx, keyPath+".pub")
 	if err != nil {
 		return depsync.PublicKey{}, err
@@ -71,7 +71,7 @@ cat %[1]s.pub`, k, remote.Quote(comment))
 
 // depSyncSource writes the source's pinned host keys, nodes list, sync
 // script and crontab entry.
-func (e *Engine) depSyncSource(ctx context.Context, s *syncSetup, pins []depsync.HostKey, res *Result) error {
+func depSyncSource(ctx context.Context, e *Engine, s *syncSetup, pins []depsync.HostKey, res *Result) error {
 	src := s.source
 	if err := checkTools(src.host, sourceTools); err != nil {
 		return err
@@ -90,11 +90,11 @@ func (e *Engine) depSyncSource(ctx context.Context, s *syncSetup, pins []depsync
 		{depsync.ScriptName, depsync.SyncScript(cfg), 0o755},
 	}
 	for _, f := range files {
-		if err := e.syncFile(ctx, src, src.depsyncPath(f.name), f.content, f.mode, res); err != nil {
+		if err := syncFile(ctx, e, src, depsyncPath(src, f.name), f.content, f.mode, res); err != nil {
 			return err
 		}
 	}
-	return e.depSyncCrontab(ctx, s, res)
+	return depSyncCrontab(ctx, e, s, res)
 }
 
 // targets lists the receivers for the nodes file.
@@ -108,13 +108,13 @@ func (s *syncSetup) targets() []depsync.Target {
 
 // depSyncCrontab puts the sync's entry into the product user's crontab,
 // inside the cluster's carbonctl block.
-func (e *Engine) depSyncCrontab(ctx context.Context, s *syncSetup, res *Result) error {
+func depSyncCrontab(ctx context.Context, e *Engine, s *syncSetup, res *Result) error {
 	h := s.source.host
 	cur, err := readCrontab(ctx, h, s.user)
 	if err != nil {
 		return err
 	}
-	want, err := depsync.Crontab(cur, s.cluster, e.inv.DepSync.Schedule, s.source.depsyncPath(depsync.ScriptName))
+	want, err := depsync.Crontab(cur, s.cluster, e.inv.DepSync.Schedule, depsyncPath(s.source, depsync.ScriptName))
 	if err != nil {
 		return fmt.Errorf("crontab of %s on %s: %w", s.user, h.addr, err)
 	}

@@ -13,7 +13,7 @@ import (
 // ESB guide asks for it: what a worker had deployed before must not
 // linger). A marker below CARBON_HOME records that it was done, so a
 // re-run never empties a directory the checkout has filled.
-func (e *Engine) seedSVN(ctx context.Context, results map[*node]*Result) []*Result {
+func seedSVN(ctx context.Context, e *Engine, results map[*node]*Result) []*Result {
 	dirs := e.pb.DepSync.SVNEmpty
 	e.parallel(len(e.targets), func(i int) {
 		n := e.targets[i]
@@ -26,24 +26,24 @@ func (e *Engine) seedSVN(ctx context.Context, results map[*node]*Result) []*Resu
 		case len(dirs) == 0:
 			res.Note = "(method svn: playbook " + e.pb.Name + " names no directory to empty)"
 		default:
-			if err := e.seedSVNNode(ctx, n, dirs, res); err != nil {
+			if err := seedSVNNode(ctx, e, n, dirs, res); err != nil {
 				n.markFailed()
 				fail(res, err)
 			}
 		}
 	})
-	return e.orderedResults(results)
+	return orderedResults(e, results)
 }
 
 // seedSVNNode empties n's directories of rel once.
-func (e *Engine) seedSVNNode(ctx context.Context, n *node, rel []string, res *Result) error {
-	_, err := e.emptyOnce(ctx, n, rel, n.home(depsync.SVNSeededMarker), "the first SVN checkout", res)
+func seedSVNNode(ctx context.Context, e *Engine, n *node, rel []string, res *Result) error {
+	_, err := emptyOnce(ctx, e, n, rel, n.home(depsync.SVNSeededMarker), "the first SVN checkout", res)
 	return err
 }
 
 // prefetchSVNSeed adds what seedSVN reads on n to the host's batch: the
 // marker and the directories.
-func (e *Engine) prefetchSVNSeed(n *node, req *remote.GatherRequest) {
+func prefetchSVNSeed(e *Engine, n *node, req *remote.GatherRequest) {
 	if n.vars.Node.IsManager {
 		return
 	}

@@ -80,7 +80,7 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 // changes nothing and that only edited lines changed.
 func applyStep(t *testing.T, s playbook.Step, v Vars, src []byte) []byte {
 	t.Helper()
-	ops, err := (&Engine{}).renderEdits(s, fileEditsOf(t, s), &node{vars: v})
+	ops, err := renderEdits((&Engine{}), s, fileEditsOf(t, s), &node{vars: v})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -457,3 +457,28 @@ func fileChange(verb, p string, old, updated []byte) (desc, diff string) {
 	added, removed := textdiff.Stat(old, updated)
 	return fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated)
 }
+
+func (e *Engine) dbViaHost() *host {
+	via := e.inv.Database.Via
+	if via == "" {
+		return nil
+	}
+	addr := ""
+	for _, n := range e.inv.AllNodes() { // the tunnel may go through another product's node
+		if n.Name == via {
+			addr = n.Host
+		}
+	}
+	if via == "lb" && e.inv.LoadBalancer != nil {
+		addr = e.inv.LoadBalancer.Host
+	}
+	if addr == "" {
+		return nil
+	}
+	h := e.hosts[addr]
+	if h == nil {
+		h = newHost(addr)
+		e.hosts[addr] = h
+	}
+	return h
+}

@@ -17,7 +17,7 @@ type hostsEntry struct{ addr, name string }
 
 // hostsEntries lists the names carbonctl maps on every node: the database
 // alias and, with a load balancer, its service and management names.
-func (e *Engine) hostsEntries() []hostsEntry {
+func hostsEntries(e *Engine) []hostsEntry {
 	var list []hostsEntry
 	if e.inv.Database.Alias != "" {
 		list = append(list, hostsEntry{e.inv.Database.Host, e.inv.Database.Alias})
@@ -47,12 +47,12 @@ func (*Hosts) Prefetch(_ *Engine, _ playbook.Step, _ *node, req *remote.GatherRe
 
 // Run writes the block once per host.
 func (*Hosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runHosts(ctx, s)
+	return runHosts(ctx, e, s)
 }
 
 // runHosts writes the carbonctl block of /etc/hosts once per host.
-func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
-	byHost, order := e.targetsByHost()
+func runHosts(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	byHost, order := targetsByHost(e)
 	results := make([]*Result, len(order))
 	e.parallel(len(order), func(i int) {
 		h := order[i]
@@ -65,7 +65,7 @@ func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
 				return
 			}
 		}
-		if err := e.writeHosts(ctx, h, res); err != nil {
+		if err := writeHosts(ctx, e, h, res); err != nil {
 			for _, n := range nodes {
 				n.markFailed()
 			}
@@ -76,12 +76,12 @@ func (e *Engine) runHosts(ctx context.Context, s playbook.Step) []*Result {
 	return results
 }
 
-func (e *Engine) writeHosts(ctx context.Context, h *host, res *Result) error {
+func writeHosts(ctx context.Context, e *Engine, h *host, res *Result) error {
 	cur, err := h.read(ctx, etcHosts)
 	if err != nil {
 		return err
 	}
-	out, err := hostsFile(string(cur.Content), e.inv.Cluster.Name, e.hostsEntries())
+	out, err := hostsFile(string(cur.Content), e.inv.Cluster.Name, hostsEntries(e))
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", etcHosts, h.addr, err)
 	}

@@ -22,19 +22,6 @@ const (
 	javaUnsafe  = 125 // a directory on the way to it may be changed by someone other than root
 )
 
-// javaHome is the node's JAVA_HOME: what every start of it gets, and what
-// service units must set.
-func (n *node) javaHome() string { return n.vars.JavaHome }
-
-// javaHomeOf is JAVA_HOME on the nodes for [java]: its home, or where its
-// archive is unpacked.
-func javaHomeOf(j inventory.Java, jdk *archive.JDK) string {
-	if jdk != nil {
-		return jdk.Home()
-	}
-	return j.Home
-}
-
 // Java is the "java" step kind: the node's JDK, checked against the
 // versions the playbook supports, unpacked from [java] archive when given.
 // It has no fields.
@@ -45,15 +32,15 @@ func (*Java) Check() error { return nil }
 
 // Prefetch reads the JDK's marker or probes its version.
 func (*Java) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
-	e.prefetchJava(n, req)
+	prefetchJava(e, n, req)
 }
 
 // RunNode makes the node's JDK right.
 func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
-	return e.java(ctx, n, res)
+	return ensureJava(ctx, e, n, res)
 }
 
-func (e *Engine) prefetchJava(n *node, req *remote.GatherRequest) {
+func prefetchJava(e *Engine, n *node, req *remote.GatherRequest) {
 	home := n.javaHome()
 	if home == "" {
 		return // no [java]: the java step says so
@@ -104,25 +91,25 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 	return "", fmt.Errorf("%s/bin/java -version failed (exit %d): %s", home, p.ExitCode, remote.LastLines(out, 5))
 }
 
-// java makes sure the node's JDK is there and is one its playbook supports:
+// ensureJava makes sure the node's JDK is there and is one its playbook supports:
 // with [java] archive, it unpacks the archive once per host, owned by root.
-func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
+func ensureJava(ctx context.Context, e *Engine, n *node, res *Result) error {
 	n.host.javaMu.Lock()
 	defer n.host.javaMu.Unlock()
 	if e.jdk != nil {
-		installed, err := e.jdkInstalled(ctx, n)
+		installed, err := jdkInstalled(ctx, e, n)
 		if err != nil {
 			return err
 		}
 		if !installed {
-			return e.installJDK(ctx, n, res)
+			return installJDK(ctx, e, n, res)
 		}
 	}
 	if n.javaHome() == "" {
 		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.name())
 	}
 	if e.jdk != nil {
-		return e.checkInstalledJDK(ctx, n)
+		return checkInstalledJDK(ctx, e, n)
 	}
 	p, ok := n.host.probe(javaProbeName)
 	if !ok {
@@ -130,28 +117,28 @@ func (e *Engine) java(ctx context.Context, n *node, res *Result) error {
 	}
 	version, err := probeVersion(n.javaHome(), p)
 	if err != nil {
-		return e.javaError(n, err)
+		return javaError(e, n, err)
 	}
-	return e.checkJavaVersion(n, version, "java -version")
+	return checkJavaVersion(e, n, version, "java -version")
 }
 
 // checkInstalledJDK checks the archive's JDK that carbonctl unpacked on
 // n's host (its marker matched): bin/java must still be an executable file,
 // and the archive's version one the playbook supports.
-func (e *Engine) checkInstalledJDK(ctx context.Context, n *node) error {
+func checkInstalledJDK(ctx context.Context, e *Engine, n *node) error {
 	java := path.Join(n.javaHome(), "bin", "java")
 	f, err := n.host.read(ctx, java)
 	if err != nil {
 		return err
 	}
 	if !f.Exists || f.IsDir || f.Mode&0o111 == 0 {
-		return e.javaError(n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.Path)))
+		return javaError(e, n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.Path)))
 	}
-	return e.checkJavaVersion(n, e.jdk.Version, "the release file of "+path.Base(e.jdk.Path))
+	return checkJavaVersion(e, n, e.jdk.Version, "the release file of "+path.Base(e.jdk.Path))
 }
 
 // javaError says which node, host and inventory key a JDK problem is about.
-func (e *Engine) javaError(n *node, err error) error {
+func javaError(e *Engine, n *node, err error) error {
 	key := "[java] home"
 	if e.jdk != nil {
 		key = "[java] archive"
@@ -160,18 +147,18 @@ func (e *Engine) javaError(n *node, err error) error {
 }
 
 // checkJavaVersion fails unless version is one the playbook supports.
-func (e *Engine) checkJavaVersion(n *node, version, source string) error {
+func checkJavaVersion(e *Engine, n *node, version, source string) error {
 	supported := e.pb.Java.Versions
 	if javaSupported(supported, version) {
 		return nil
 	}
-	return e.javaError(n, fmt.Errorf("%s at %s says Java %s, but playbook %s supports Java %s only: point [java] at a JDK %s",
+	return javaError(e, n, fmt.Errorf("%s at %s says Java %s, but playbook %s supports Java %s only: point [java] at a JDK %s",
 		source, n.javaHome(), version, e.pb.Name, strings.Join(supported, ", "), strings.Join(supported, " or ")))
 }
 
 // jdkInstalled reports whether the archive's JDK is unpacked on n's host,
 // refusing a directory that carbonctl did not unpack from this archive.
-func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
+func jdkInstalled(ctx context.Context, e *Engine, n *node) (bool, error) {
 	home := n.javaHome()
 	dir, err := n.host.read(ctx, home)
 	if err != nil || !dir.Exists {
@@ -183,9 +170,9 @@ func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
 	}
 	switch {
 	case !m.Exists:
-		return false, e.javaError(n, fmt.Errorf("%s exists but was not unpacked by carbonctl (no %s): move it aside, or set [java] home = %q to run that JDK", home, markerName, home))
+		return false, javaError(e, n, fmt.Errorf("%s exists but was not unpacked by carbonctl (no %s): move it aside, or set [java] home = %q to run that JDK", home, markerName, home))
 	case string(m.Content) != e.jdk.MarkerContent():
-		return false, e.javaError(n, fmt.Errorf("%s was unpacked from another archive (%s); carbonctl never overwrites a JDK: move %s aside to install %s",
+		return false, javaError(e, n, fmt.Errorf("%s was unpacked from another archive (%s); carbonctl never overwrites a JDK: move %s aside to install %s",
 			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.jdk.Path)))
 	}
 	return true, nil
@@ -193,7 +180,7 @@ func (e *Engine) jdkInstalled(ctx context.Context, n *node) (bool, error) {
 
 // installJDK unpacks the archive into its JAVA_HOME as root and checks the
 // version the unpacked java reports.
-func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
+func installJDK(ctx context.Context, e *Engine, n *node, res *Result) error {
 	home := n.javaHome()
 	// A plan predicts what java -version will say from the release file.
 	out := fmt.Sprintf("java version %q\n", e.jdk.Version)
@@ -203,8 +190,8 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 			return fmt.Errorf("JDK archive %s: %w", e.jdk.Path, err)
 		}
 		defer f.Close()
-		if out, err = runOut(ctx, n.host, "root", e.jdkInstallScript(), f, "unpack the JDK into "+home); err != nil {
-			return e.javaError(n, err)
+		if out, err = runOut(ctx, n.host, "root", jdkInstallScript(e), f, "unpack the JDK into "+home); err != nil {
+			return javaError(e, n, err)
 		}
 		return nil
 	}); err != nil {
@@ -217,9 +204,9 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
 	version, err := parseJavaVersion(out)
 	if err != nil {
-		return e.javaError(n, fmt.Errorf("the JDK unpacked into %s: %w", home, err))
+		return javaError(e, n, fmt.Errorf("the JDK unpacked into %s: %w", home, err))
 	}
-	return e.checkJavaVersion(n, version, "java -version")
+	return checkJavaVersion(e, n, version, "java -version")
 }
 
 // jdkInstallScript unpacks the archive from stdin into a fresh directory
@@ -227,7 +214,7 @@ func (e *Engine) installJDK(ctx context.Context, n *node, res *Result) error {
 // into place; then it prints `java -version`. It creates the directories
 // of inventory.JDKInstallDir that are missing and refuses to work below a
 // symbolic link or a directory someone other than root could change.
-func (e *Engine) jdkInstallScript() string {
+func jdkInstallScript(e *Engine) string {
 	home := e.jdk.Home()
 	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.jdk.Top)
 	var dirs []string
@@ -254,33 +241,6 @@ mv %[3]s/%[4]s %[2]s
 rmdir %[3]s
 %[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.jdk.Top),
 		remote.Quote(e.jdk.MarkerContent()), markerName)
-}
-
-// checkJava checks [java] archive against every playbook's Java versions
-// without connecting anywhere: the version is its release file's. A missing
-// archive was reported by the inventory already (or files are not checked).
-func checkJava(groups []Group) inventory.Errors {
-	inv := groups[0].Inv
-	if inv.Java.Archive == "" {
-		return nil
-	}
-	if _, err := os.Stat(inv.Java.Archive); err != nil {
-		return nil
-	}
-	fail := func(format string, args ...any) inventory.Errors {
-		return inventory.Errors{{File: inv.Path, Line: inv.LineOf("java.archive"), Key: "java.archive", Msg: fmt.Sprintf(format, args...)}}
-	}
-	jdk, err := archive.OpenJDK(inv.Java.Archive)
-	if err != nil {
-		return fail("%v", err)
-	}
-	for _, g := range groups {
-		if v := g.PB.Java.Versions; !javaSupported(v, jdk.Version) {
-			return fail("%s holds Java %s (JAVA_VERSION in its release file), but playbook %s supports Java %s only: point archive at a JDK %s",
-				path.Base(jdk.Path), jdk.Version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
-		}
-	}
-	return nil
 }
 
 // JavaSummary describes the inventory's JDK for `validate`.

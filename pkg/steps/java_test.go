@@ -282,7 +282,7 @@ func TestJavaStepSharedHost(t *testing.T) {
 	for _, name := range []string{"mb1", "mb2"} {
 		n := &node{host: h, vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.Home()}}
 		res := &Result{}
-		if err := e.java(context.Background(), n, res); err != nil {
+		if err := ensureJava(context.Background(), e, n, res); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if res.Status == Changed {
@@ -324,7 +324,7 @@ func TestInstalledJDKNeedsNoJVM(t *testing.T) {
 			e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
 			n := &node{host: h, vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
 			res := &Result{}
-			err := e.java(context.Background(), n, res)
+			err := ensureJava(context.Background(), e, n, res)
 			if tt.wantErr == "" {
 				if err != nil || res.Status == Changed {
 					t.Fatalf("err %v, status %v: want ok, unchanged", err, res.Status)

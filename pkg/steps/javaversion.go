@@ -2,9 +2,14 @@ package steps
 
 import (
 	"fmt"
+	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/carbonctl/carbonctl/pkg/archive"
+	"github.com/carbonctl/carbonctl/pkg/inventory"
 )
 
 // javaVersionLine finds the version in `java -version` output, whatever the
@@ -44,4 +49,48 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+func leadingDigits(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}
+
+// javaHomeOf is JAVA_HOME on the nodes for [java]: its home, or where its
+// archive is unpacked.
+func javaHomeOf(j inventory.Java, jdk *archive.JDK) string {
+	if jdk != nil {
+		return jdk.Home()
+	}
+	return j.Home
+}
+
+// checkJava checks [java] archive against every playbook's Java versions
+// without connecting anywhere: the version is its release file's. A missing
+// archive was reported by the inventory already (or files are not checked).
+func checkJava(groups []Group) inventory.Errors {
+	inv := groups[0].Inv
+	if inv.Java.Archive == "" {
+		return nil
+	}
+	if _, err := os.Stat(inv.Java.Archive); err != nil {
+		return nil
+	}
+	fail := func(format string, args ...any) inventory.Errors {
+		return inventory.Errors{{File: inv.Path, Line: inv.LineOf("java.archive"), Key: "java.archive", Msg: fmt.Sprintf(format, args...)}}
+	}
+	jdk, err := archive.OpenJDK(inv.Java.Archive)
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, g := range groups {
+		if v := g.PB.Java.Versions; !javaSupported(v, jdk.Version) {
+			return fail("%s holds Java %s (JAVA_VERSION in its release file), but playbook %s supports Java %s only: point archive at a JDK %s",
+				path.Base(jdk.Path), jdk.Version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"sort"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -59,38 +58,6 @@ type FileEditor interface {
 // restart) run it, and plans of the other steps leave it out.
 type NodeStarter interface {
 	StartsNodes()
-}
-
-// Registry names the step kinds by their type.
-type Registry struct {
-	kinds map[string]func() playbook.Kind
-}
-
-// New returns a new, empty kind of type typ (playbook.Kinds).
-func (r Registry) New(typ string) (playbook.Kind, bool) {
-	f, ok := r.kinds[typ]
-	if !ok {
-		return nil, false
-	}
-	return f(), true
-}
-
-// Types lists the registered step types in order.
-func (r Registry) Types() []string {
-	var out []string
-	for t := range r.kinds {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// kind returns a new, empty kind of type T: the registry's constructor.
-func kind[T any, P interface {
-	*T
-	playbook.Kind
-}]() playbook.Kind {
-	return P(new(T))
 }
 
 // stepIs reports whether step s is of a kind that implements I.

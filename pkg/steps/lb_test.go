@@ -157,7 +157,7 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 		h.probes[probeNginxAlive] = remote.ProbeResult{ExitCode: 1}
 	}
 	build, _ := nginx.ParseV(nginxV)
-	files, err := nginx.Render(e.vhostConfig(e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
+	files, err := nginx.Render(vhostConfig(e, e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 	}
 	setFile(h, e.lb.appliedPath("esb"), nil)
 	if st.applied {
-		sum, err := e.appliedHash(context.Background(), files)
+		sum, err := appliedHash(context.Background(), e, files)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestLBPlanDecisions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, lbTable)
 			e.setLBHost(t, tt.state)
-			rc := e.runLBTarget(ctx, e.step(t, "lb-certs"), true, e.lbCerts)
+			rc := runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
 			rv := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]
 			if rc.Status != tt.certs || rv.Status != tt.vhosts {
 				t.Fatalf("lb-certs %s (%v), lb-vhosts %s (%v); want %s, %s\n%s\n%s", rc.Status, rc.Err, rv.Status, rv.Err, tt.certs, tt.vhosts, actions(rc), actions(rv))
@@ -343,7 +343,7 @@ func TestTruststoreDecisions(t *testing.T) {
 	t.Run("certificate still to be generated", func(t *testing.T) {
 		e := lbEngine(t, lbTable)
 		e.setLBHost(t, lbHostState{})
-		e.runLBTarget(ctx, e.step(t, "lb-certs"), true, e.lbCerts)
+		runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
 		n := e.targets[0]
 		setFile(n.host, n.home("repository/resources/security/client-truststore.jks"), store(leaf.Raw, "wso2carbon"))
 		r := e.runNodeStep(ctx, e.step(t, "truststore"), n)
@@ -356,7 +356,7 @@ func TestTruststoreDecisions(t *testing.T) {
 func TestVHostBackends(t *testing.T) {
 	e := lbEngine(t, lbTable)
 	v := e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts
-	c := e.vhostConfig(v, nginx.Build{SSL: true})
+	c := vhostConfig(e, v, nginx.Build{SSL: true})
 	got := func(bs []nginx.Backend) string {
 		var out []string
 		for _, b := range bs {
@@ -376,18 +376,18 @@ func TestVHostBackends(t *testing.T) {
 	if c.Affinity != nginx.IPHash {
 		t.Errorf("affinity %v, want ip_hash on community nginx", c.Affinity)
 	}
-	if c = e.vhostConfig(v, nginx.Build{SSL: true, Plus: true}); c.Affinity != nginx.StickyLearn {
+	if c = vhostConfig(e, v, nginx.Build{SSL: true, Plus: true}); c.Affinity != nginx.StickyLearn {
 		t.Errorf("affinity %v, want sticky learn on NGINX Plus", c.Affinity)
 	}
 	if len(c.MgtAllow) != 0 {
 		t.Errorf("management allow-list %v without mgt_allow", c.MgtAllow)
 	}
 	e.lb.conf.MgtAllow = []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("203.0.113.7/32")}
-	if c = e.vhostConfig(v, nginx.Build{SSL: true}); strings.Join(c.MgtAllow, " ") != "198.18.0.0/24 203.0.113.7/32" {
+	if c = vhostConfig(e, v, nginx.Build{SSL: true}); strings.Join(c.MgtAllow, " ") != "198.18.0.0/24 203.0.113.7/32" {
 		t.Errorf("management allow-list %v, want mgt_allow's networks", c.MgtAllow)
 	}
 	v.ServiceBackends = "all"
-	if c = e.vhostConfig(v, nginx.Build{}); got(c.HTTPBackends) != "198.18.0.21:8280 198.18.0.22:8280 198.18.0.23:8281" {
+	if c = vhostConfig(e, v, nginx.Build{}); got(c.HTTPBackends) != "198.18.0.21:8280 198.18.0.22:8280 198.18.0.23:8281" {
 		t.Errorf("no worker/manager split: %s", got(c.HTTPBackends))
 	}
 	managerOnly := []NodeVars{{Name: "m", IsManager: true}}
@@ -395,7 +395,7 @@ func TestVHostBackends(t *testing.T) {
 		t.Errorf("without workers the manager serves: %v", n)
 	}
 	noAff := lbEngine(t, lbTable+"session_affinity = false\n")
-	if c = noAff.vhostConfig(v, nginx.Build{Plus: true}); c.Affinity != nginx.NoAffinity {
+	if c = vhostConfig(noAff, v, nginx.Build{Plus: true}); c.Affinity != nginx.NoAffinity {
 		t.Errorf("session_affinity = false: %v", c.Affinity)
 	}
 }

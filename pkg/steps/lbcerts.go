@@ -25,13 +25,13 @@ func (*LBCerts) UsesLoadBalancer() {}
 
 // Run makes the certificate right: one result, for the load balancer.
 func (*LBCerts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runLB(ctx, s, true, e.lbCerts)
+	return runLB(ctx, e, s, true, lbCerts)
 }
 
 // lbCerts makes sure the load balancer has a certificate and key nginx can
 // serve for the service and management names: the operator's, or one
 // generated there with openssl. A valid one is kept.
-func (e *Engine) lbCerts(ctx context.Context, res *Result) error {
+func lbCerts(ctx context.Context, e *Engine, res *Result) error {
 	l := e.lb
 	crt, err := l.host.read(ctx, l.certPath())
 	if err != nil {
@@ -42,7 +42,7 @@ func (e *Engine) lbCerts(ctx context.Context, res *Result) error {
 		return err
 	}
 	if l.conf.CertFile != "" {
-		return e.installProvidedCert(ctx, crt, key, res)
+		return installProvidedCert(ctx, e, crt, key, res)
 	}
 	d := certs.Decide(existing(crt), existing(key), certs.Want{Names: l.names(), KeyType: l.conf.CertKeyType})
 	if d.Action == certs.Keep {
@@ -65,7 +65,7 @@ func (e *Engine) lbCerts(ctx context.Context, res *Result) error {
 	if err := checkGenerated([]byte(pem), l.names()); err != nil {
 		return err
 	}
-	l.host.forget(l.keyPath())
+	forget(l.host, l.keyPath())
 	if err := l.host.write(ctx, false, l.certPath(), []byte(pem), remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func checkGenerated(pem []byte, names []string) error {
 
 // installProvidedCert installs the inventory's cert_file and key_file,
 // after checking that they belong together and cover the names.
-func (e *Engine) installProvidedCert(ctx context.Context, crt, key *remote.File, res *Result) error {
+func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, res *Result) error {
 	l := e.lb
 	certPEM, err := e.local.read(l.conf.CertFile)
 	if err != nil {

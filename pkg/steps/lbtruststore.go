@@ -38,14 +38,14 @@ func (k *Truststore) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.G
 
 // RunNode makes the node's trust store right.
 func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
-	return e.truststore(ctx, s, k, n, res)
+	return truststore(ctx, e, s, k, n, res)
 }
 
 // truststore makes the node's trust store hold the load balancer's
 // certificate under the inventory's alias. The store is read from the
 // gathered bytes (JKS, checked with the password); keytool runs only when
 // the alias is missing or holds another certificate.
-func (e *Engine) truststore(ctx context.Context, s playbook.Step, k *Truststore, n *node, res *Result) error {
+func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, n *node, res *Result) error {
 	switch {
 	case e.lb == nil:
 		res.Status, res.Note = Skipped, "(no [loadbalancer] in the inventory)"
@@ -60,7 +60,7 @@ func (e *Engine) truststore(ctx context.Context, s playbook.Step, k *Truststore,
 	}
 	p := n.home(rel)
 	n.manage(p) // loaded at start-up: a new certificate restarts the node
-	leaf, pending, err := e.lbLeaf(ctx)
+	leaf, pending, err := lbLeaf(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -82,12 +82,12 @@ func (e *Engine) truststore(ctx context.Context, s playbook.Step, k *Truststore,
 		// start step see the change.
 		return e.writeFile(ctx, n.host, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
 	}
-	return e.importCert(ctx, n, p, leaf, held != nil)
+	return importCert(ctx, e, n, p, leaf, held != nil)
 }
 
 // lbLeaf returns the DER of the certificate nginx serves (the first of its
 // PEM), or pending when a plan would generate it.
-func (e *Engine) lbLeaf(ctx context.Context) (der []byte, pending bool, err error) {
+func lbLeaf(ctx context.Context, e *Engine) (der []byte, pending bool, err error) {
 	l := e.lb
 	l.mu.Lock()
 	pem, pending := l.cert, l.pendingCert
@@ -146,7 +146,7 @@ func importDesc(p, alias string, held, leaf []byte, exists bool) string {
 // importCert runs keytool on the node, as the product user, on a copy of
 // the store that then replaces it. The password travels on stdin and
 // reaches keytool through an environment variable: it is on no command line.
-func (e *Engine) importCert(ctx context.Context, n *node, p string, leaf []byte, replace bool) error {
+func importCert(ctx context.Context, e *Engine, n *node, p string, leaf []byte, replace bool) error {
 	password := e.lb.conf.TruststorePassword.Value
 	if strings.ContainsAny(password, "\r\n") {
 		return fmt.Errorf("the trust store password contains a line break")

@@ -74,19 +74,19 @@ func (k *LBVHosts) PrefetchLB(e *Engine, _ playbook.Step, req *remote.GatherRequ
 
 // Run writes the vhosts: one result, for the load balancer.
 func (k *LBVHosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runLB(ctx, s, false, func(ctx context.Context, res *Result) error { return e.lbVHosts(ctx, s, k.VHosts, res) })
+	return runLB(ctx, e, s, false, func(ctx context.Context, e *Engine, res *Result) error { return lbVHosts(ctx, e, s, k.VHosts, res) })
 }
 
 // lbVHosts writes the nginx vhost files and, when something nginx reads
 // changed (or nginx is not running), tests the configuration and reloads or
 // starts nginx. A configuration nginx rejects is rolled back.
-func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *Result) error {
+func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *Result) error {
 	l := e.lb
-	build, err := e.nginxBuild()
+	build, err := nginxBuild(e)
 	if err != nil {
 		return err
 	}
-	files, err := nginx.Render(e.vhostConfig(vh, build))
+	files, err := nginx.Render(vhostConfig(e, vh, build))
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Name, err)
 	}
@@ -107,7 +107,7 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *
 		}
 		res.fileChanged(verb, p, cur.Content, f.Content)
 	}
-	applied, err := e.appliedHash(ctx, files)
+	applied, err := appliedHash(ctx, e, files)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *
 	if err != nil {
 		return err
 	}
-	pid, running := e.nginxPID()
+	pid, running := nginxPID(e)
 	l.mu.Lock()
 	reload := l.reload || len(changes) > 0
 	l.mu.Unlock()
@@ -133,14 +133,14 @@ func (e *Engine) lbVHosts(ctx context.Context, s playbook.Step, vh VHosts, res *
 	if e.planning() {
 		return nil
 	}
-	return e.applyVHosts(ctx, changes, running, marker.Path, applied, res)
+	return applyVHosts(ctx, e, changes, running, marker.Path, applied, res)
 }
 
 // appliedHash identifies what nginx should have loaded: the vhost files and
 // the certificate (its key changes with it). After a successful reload or
 // start it is recorded on the load balancer, so that a run interrupted
 // between writing and reloading still reloads next time.
-func (e *Engine) appliedHash(ctx context.Context, files []nginx.File) (string, error) {
+func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, error) {
 	l := e.lb
 	l.mu.Lock()
 	cert := l.cert
@@ -163,20 +163,20 @@ func (e *Engine) appliedHash(ctx context.Context, files []nginx.File) (string, e
 // applyVHosts writes the changed files, tests the whole configuration and
 // reloads (or starts) nginx; on a failed test it puts the previous files
 // back exactly as they were (content, mode, owner, or absence).
-func (e *Engine) applyVHosts(ctx context.Context, changes []vhostChange, running bool, marker, applied string, res *Result) error {
+func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running bool, marker, applied string, res *Result) error {
 	l := e.lb
 	for i, c := range changes {
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root", Backup: true}
 		if err := e.writeFile(ctx, l.host, c.cur.Path, c.data, opts); err != nil {
-			return e.rollback(ctx, changes[:i], err)
+			return rollback(ctx, e, changes[:i], err)
 		}
 	}
 	out, err := runOut(ctx, l.host, "root", nginxTestScript, nil, "nginx -t")
 	if err != nil {
-		return e.rollback(ctx, changes, err)
+		return rollback(ctx, e, changes, err)
 	}
-	if bad := ourWarnings(out, e.lbPaths(changes)); bad != "" {
-		return e.rollback(ctx, changes, fmt.Errorf("nginx -t warns about carbonctl's files:\n%s", bad))
+	if bad := ourWarnings(out, lbPaths(e, changes)); bad != "" {
+		return rollback(ctx, e, changes, fmt.Errorf("nginx -t warns about carbonctl's files:\n%s", bad))
 	}
 	if warn := strings.TrimSpace(grepLines(out, "[warn]")); warn != "" {
 		res.Note = "nginx -t warns (not about carbonctl's files): " + warn
@@ -203,7 +203,7 @@ func (e *Engine) applyVHosts(ctx context.Context, changes []vhostChange, running
 }
 
 // rollback restores the files of changes and returns cause, explained.
-func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause error) error {
+func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error) error {
 	h := e.lb.host
 	var gone []string
 	var failures []string
@@ -222,7 +222,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 			failures = append(failures, err.Error())
 		} else {
 			for _, p := range gone {
-				h.removed(p)
+				removed(h, p)
 			}
 		}
 	}
@@ -233,7 +233,7 @@ func (e *Engine) rollback(ctx context.Context, changes []vhostChange, cause erro
 }
 
 // nginxBuild reads `nginx -V` from the gathered probe.
-func (e *Engine) nginxBuild() (nginx.Build, error) {
+func nginxBuild(e *Engine) (nginx.Build, error) {
 	p, ok := e.lb.host.probe(probeNginxV)
 	if !ok || p.ExitCode != 0 {
 		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, remote.LastLines(strings.TrimSpace(p.Stdout), 3))
@@ -249,14 +249,14 @@ func (e *Engine) nginxBuild() (nginx.Build, error) {
 }
 
 // nginxPID returns the pid of the running nginx master, from its pid file.
-func (e *Engine) nginxPID() (string, bool) {
+func nginxPID(e *Engine) (string, bool) {
 	p, _ := e.lb.host.probe(probeNginxAlive)
 	pid := strings.TrimSpace(p.Stdout)
 	return pid, p.ExitCode == 0 && pid != ""
 }
 
 // vhostConfig gathers what the vhost files depend on.
-func (e *Engine) vhostConfig(v VHosts, build nginx.Build) nginx.Config {
+func vhostConfig(e *Engine, v VHosts, build nginx.Build) nginx.Config {
 	l := e.lb
 	c := nginx.Config{
 		Cluster: e.inv.Cluster.Name, Prefix: v.Prefix,
@@ -301,7 +301,7 @@ func serviceNodes(nodes []NodeVars, mode string) []NodeVars {
 }
 
 // lbPaths are the files carbonctl manages on the load balancer.
-func (e *Engine) lbPaths(changes []vhostChange) []string {
+func lbPaths(e *Engine, changes []vhostChange) []string {
 	paths := []string{e.lb.certPath(), e.lb.keyPath()}
 	for _, c := range changes {
 		paths = append(paths, c.cur.Path)

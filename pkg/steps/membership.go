@@ -13,7 +13,7 @@ import (
 // every peer, printing progress, and fails the nodes that still miss peers
 // when the join timeout passes. Nothing is awaited when nothing was started
 // and the logs read at connect time already show a complete cluster.
-func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result) {
+func awaitMembership(ctx context.Context, e *Engine, results map[*node]*Result) {
 	var watch []*node
 	startedAny := false
 	for _, n := range e.targets {
@@ -28,8 +28,8 @@ func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result)
 		return
 	}
 	if !startedAny {
-		if missing := e.missingPeers(watch, e.cachedMembers); len(missing) == 0 {
-			e.noteMembers(watch, results)
+		if missing := missingPeers(e, watch, func(n *node) (string, error) { return cachedMembers(e, n) }); len(missing) == 0 {
+			noteMembers(e, watch, results)
 			return
 		}
 	}
@@ -37,14 +37,14 @@ func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result)
 	begin := time.Now()
 	lastReport := begin
 	for {
-		missing := e.missingPeers(watch, func(n *node) (string, error) { return e.liveMembers(ctx, n) })
-		watch = e.dropLost(watch, missing, results)
+		missing := missingPeers(e, watch, func(n *node) (string, error) { return liveMembers(ctx, e, n) })
+		watch = dropLost(e, watch, missing, results)
 		if len(watch) == 0 {
 			return
 		}
 		if len(missing) == 0 {
 			e.out.printf("cluster formed: every node sees every peer (%.1fs)\n", time.Since(begin).Seconds())
-			e.noteMembers(watch, results)
+			noteMembers(e, watch, results)
 			return
 		}
 		if time.Since(begin) > e.opts.JoinTimeout || ctx.Err() != nil {
@@ -69,7 +69,7 @@ func (e *Engine) awaitMembership(ctx context.Context, results map[*node]*Result)
 // dropLost fails the watched nodes whose host stopped answering (its
 // connection is closed for the rest of the run, so waiting cannot help)
 // and returns the others.
-func (e *Engine) dropLost(watch []*node, missing map[*node][]string, results map[*node]*Result) []*node {
+func dropLost(e *Engine, watch []*node, missing map[*node][]string, results map[*node]*Result) []*node {
 	var keep []*node
 	for _, n := range watch {
 		if err := n.host.lost(); err != nil {
@@ -84,7 +84,7 @@ func (e *Engine) dropLost(watch []*node, missing map[*node][]string, results map
 }
 
 // missingPeers returns, per node, the peers it does not see yet.
-func (e *Engine) missingPeers(watch []*node, lines func(*node) (string, error)) map[*node][]string {
+func missingPeers(e *Engine, watch []*node, lines func(*node) (string, error)) map[*node][]string {
 	joined, left, err := memberPatterns(e.pb.Start)
 	missing := map[*node][]string{}
 	var mu sync.Mutex
@@ -120,7 +120,7 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func (e *Engine) cachedMembers(n *node) (string, error) {
+func cachedMembers(e *Engine, n *node) (string, error) {
 	r, ok := n.host.probe("members:" + n.name())
 	if !ok {
 		return "", fmt.Errorf("membership of %s was not read", n.name())
@@ -128,15 +128,15 @@ func (e *Engine) cachedMembers(n *node) (string, error) {
 	return r.Stdout, nil
 }
 
-func (e *Engine) liveMembers(ctx context.Context, n *node) (string, error) {
-	script, err := e.membersScript(n)
+func liveMembers(ctx context.Context, e *Engine, n *node) (string, error) {
+	script, err := membersScript(e, n)
 	if err != nil {
 		return "", err
 	}
 	return runOut(ctx, n.host, n.vars.Product.User, script, nil, "read the membership log of "+n.name())
 }
 
-func (e *Engine) noteMembers(watch []*node, results map[*node]*Result) {
+func noteMembers(e *Engine, watch []*node, results map[*node]*Result) {
 	for _, n := range watch {
 		note := fmt.Sprintf("sees %d/%d peers", len(e.nodes)-1, len(e.nodes)-1)
 		if r := results[n]; r.Note != "" {

@@ -57,14 +57,14 @@ func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Pl
 		return report, interrupted(ctx, "lock")
 	}
 	defer e.unlock(lock)
-	report.Results = append(report.Results, e.operate(ctx, op)...)
+	report.Results = append(report.Results, operate(ctx, e, op)...)
 	report.tally(e.addresses(), e.order())
 	return report, interrupted(ctx, op)
 }
 
 // operate runs op on the targets.
-func (e *Engine) operate(ctx context.Context, op string) []*Result {
-	s, ok := e.startStep()
+func operate(ctx context.Context, e *Engine, op string) []*Result {
+	s, ok := startStep(e)
 	if !ok {
 		return []*Result{{Step: op, Target: e.inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("playbook %s has no start step", e.pb.Name)}}
 	}
@@ -74,21 +74,21 @@ func (e *Engine) operate(ctx context.Context, op string) []*Result {
 	}
 	e.out.header(strings.ToUpper(header), e.inv.Cluster.Name)
 	if op == OpStop || op == OpRetire {
-		return e.printed(e.stopAll(ctx, s, op == OpRetire))
+		return printed(e, stopAll(ctx, e, s, op == OpRetire))
 	}
-	if drift := e.silentPlan(ctx); len(drift) > 0 {
-		return e.printed(drift)
+	if drift := silentPlan(ctx, e); len(drift) > 0 {
+		return printed(e, drift)
 	}
 	e.opts.Apply = true
 	if op == OpStart {
-		return e.printed(e.startStopped(ctx, s))
+		return printed(e, startStopped(ctx, e, s))
 	}
-	return e.rollingRestart(ctx, s)
+	return rollingRestart(ctx, e, s)
 }
 
 // startStopped starts the targets that are not running (managers first,
 // then workers) and leaves running ones alone, whatever they run with.
-func (e *Engine) startStopped(ctx context.Context, s playbook.Step) []*Result {
+func startStopped(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 	all := e.targets
 	defer func() { e.targets = all }()
 	var stopped []*node
@@ -101,7 +101,7 @@ func (e *Engine) startStopped(ctx context.Context, s playbook.Step) []*Result {
 		}
 	}
 	e.targets = stopped
-	started := e.runStart(ctx, s)
+	started := runStart(ctx, e, s)
 	results := make([]*Result, 0, len(all))
 	for _, n := range all {
 		if r := running[n]; r != nil {
@@ -115,7 +115,7 @@ func (e *Engine) startStopped(ctx context.Context, s playbook.Step) []*Result {
 }
 
 // printed prints results and returns them.
-func (e *Engine) printed(results []*Result) []*Result {
+func printed(e *Engine, results []*Result) []*Result {
 	for _, r := range results {
 		e.out.result(r, false)
 	}
@@ -123,7 +123,7 @@ func (e *Engine) printed(results []*Result) []*Result {
 }
 
 // startStep is the playbook's start step.
-func (e *Engine) startStep() (playbook.Step, bool) {
+func startStep(e *Engine) (playbook.Step, bool) {
 	for _, s := range e.pb.Steps {
 		if stepIs[NodeStarter](s) {
 			return s, true
@@ -135,7 +135,7 @@ func (e *Engine) startStep() (playbook.Step, bool) {
 // silentPlan runs the playbook's other steps as a plan, so that the engine
 // knows every file it manages (for the start fingerprint). It returns a
 // failed result per target where `up` would change something.
-func (e *Engine) silentPlan(ctx context.Context) []*Result {
+func silentPlan(ctx context.Context, e *Engine) []*Result {
 	apply, out := e.opts.Apply, e.out.w
 	e.opts.Apply, e.out.w = false, io.Discard
 	defer func() { e.opts.Apply, e.out.w = apply, out }()
@@ -168,15 +168,15 @@ func (e *Engine) silentPlan(ctx context.Context) []*Result {
 
 // stopAll stops the running targets: workers first, then managers; retire
 // also removes their units.
-func (e *Engine) stopAll(ctx context.Context, s playbook.Step, retire bool) []*Result {
-	workers, managers := e.byRole()
+func stopAll(ctx context.Context, e *Engine, s playbook.Step, retire bool) []*Result {
+	workers, managers := byRole(e)
 	results := make([]*Result, 0, len(e.targets))
 	for _, phase := range [][]*node{workers, managers} {
 		out := make([]*Result, len(phase))
 		e.parallel(len(phase), func(i int) {
-			out[i] = e.stopOne(ctx, s, phase[i])
+			out[i] = stopOne(ctx, e, s, phase[i])
 			if retire && out[i].Status != Failed && out[i].Status != Skipped {
-				e.removeUnit(ctx, phase[i], out[i])
+				removeUnit(ctx, e, phase[i], out[i])
 			}
 		})
 		results = append(results, out...)
@@ -185,7 +185,7 @@ func (e *Engine) stopAll(ctx context.Context, s playbook.Step, retire bool) []*R
 }
 
 // byRole splits the targets into workers and managers, in inventory order.
-func (e *Engine) byRole() (workers, managers []*node) {
+func byRole(e *Engine) (workers, managers []*node) {
 	for _, n := range e.targets {
 		if n.vars.Node.IsManager {
 			managers = append(managers, n)
@@ -196,17 +196,8 @@ func (e *Engine) byRole() (workers, managers []*node) {
 	return workers, managers
 }
 
-// runningPID is the node's pid as read at connect time, "" if it is down.
-func runningPID(n *node) string {
-	alive, _ := n.host.probe("alive:" + n.name())
-	if alive.ExitCode != 0 {
-		return ""
-	}
-	return strings.TrimSpace(alive.Stdout)
-}
-
 // stopOne stops one node if it runs.
-func (e *Engine) stopOne(ctx context.Context, s playbook.Step, n *node) *Result {
+func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *Result {
 	res := &Result{Step: s.Name, Target: n.name()}
 	if n.isFailed() {
 		res.Status, res.Note = Skipped, "(cannot reach its host)"
@@ -218,24 +209,24 @@ func (e *Engine) stopOne(ctx context.Context, s playbook.Step, n *node) *Result 
 		return res
 	}
 	desc := fmt.Sprintf("stop pid %s", pid)
-	if unit, ok := e.serviceUnit(n); ok {
+	if unit, ok := serviceUnit(e, n); ok {
 		desc = fmt.Sprintf("systemctl stop %s (pid %s)", unit, pid)
 	}
 	res.changed(desc, "")
-	if err := e.stopNode(ctx, n); err != nil {
+	if err := stopNode(ctx, e, n); err != nil {
 		return fail(res, err)
 	}
 	return res
 }
 
 // removeUnit disables and deletes node n's unit where it has one.
-func (e *Engine) removeUnit(ctx context.Context, n *node, res *Result) {
-	unit, ok := e.serviceUnit(n)
+func removeUnit(ctx context.Context, e *Engine, n *node, res *Result) {
+	unit, ok := serviceUnit(e, n)
 	if !ok {
 		return
 	}
 	script := fmt.Sprintf("systemctl --no-reload disable --quiet %s && rm -f %s %s && systemctl daemon-reload",
-		remote.Quote(unit), remote.Quote(e.unitPath(n)), remote.Quote(systemd.SetupEnvFile(unit)))
+		remote.Quote(unit), remote.Quote(unitPath(e, n)), remote.Quote(systemd.SetupEnvFile(unit)))
 	res.changed("disable and delete "+unit, "")
 	if err := run(ctx, n.host, "root", script, nil, "remove the unit "+unit); err != nil {
 		fail(res, err)
@@ -245,14 +236,14 @@ func (e *Engine) removeUnit(ctx context.Context, n *node, res *Result) {
 // rollingRestart restarts the workers one at a time, then the managers,
 // each waiting until every other node logs that it joined again. It stops
 // at the first node that fails, leaving the rest running.
-func (e *Engine) rollingRestart(ctx context.Context, s playbook.Step) []*Result {
-	workers, managers := e.byRole()
+func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	workers, managers := byRole(e)
 	var results []*Result
 	for i, n := range append(workers, managers...) {
-		if i > 0 && !e.settleLB(ctx) {
+		if i > 0 && !settleLB(ctx, e) {
 			break
 		}
-		r := e.restartOne(ctx, s, n)
+		r := restartOne(ctx, e, s, n)
 		e.out.result(r, false)
 		results = append(results, r)
 		if r.Status == Failed || ctx.Err() != nil {
@@ -267,7 +258,7 @@ func (e *Engine) rollingRestart(ctx context.Context, s playbook.Step) []*Result 
 // rotation (nginx.FailTimeout after it failed a request, plus a second), so
 // that the next restart never leaves nginx with every backend marked down.
 // It reports false when ctx ended.
-func (e *Engine) settleLB(ctx context.Context) bool {
+func settleLB(ctx context.Context, e *Engine) bool {
 	if e.lb == nil {
 		return ctx.Err() == nil
 	}
@@ -282,12 +273,12 @@ func (e *Engine) settleLB(ctx context.Context) bool {
 }
 
 // restartOne restarts one node and waits until its peers see it again.
-func (e *Engine) restartOne(ctx context.Context, s playbook.Step, n *node) *Result {
+func restartOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *Result {
 	res := &Result{Step: s.Name, Target: n.name()}
 	if n.isFailed() {
 		return fail(res, fmt.Errorf("cannot reach its host"))
 	}
-	fp, err := e.fingerprint(ctx, n)
+	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
 		return fail(res, err)
 	}
@@ -296,25 +287,25 @@ func (e *Engine) restartOne(ctx context.Context, s playbook.Step, n *node) *Resu
 		return fail(res, err)
 	}
 	pid := runningPID(n)
-	d := decideStart(pid != "", "", fp, e.takesSetup(n), setup.Exists)
+	d := decideStart(pid != "", "", fp, takesSetup(e, n), setup.Exists)
 	d.action = OpRestart
 	if pid == "" {
 		d.action = OpStart
 	}
-	args := append([]string{}, e.baseArgs(n)...)
+	args := append([]string{}, baseArgs(e, n)...)
 	if d.setup && e.pb.Start.SetupArg != "" {
 		args = append([]string{e.pb.Start.SetupArg}, args...)
 	}
-	offsets, down, err := e.logSizes(ctx, n)
+	offsets, down, err := logSizes(ctx, e, n)
 	if err != nil {
 		return fail(res, err)
 	}
 	res.changed(fmt.Sprintf("%s %s (was pid %s)", d.action, n.name(), orDash(pid)), "")
-	if err := e.launch(ctx, n, d, args, pid, fp, res); err != nil {
+	if err := launch(ctx, e, n, d, args, pid, fp, res); err != nil {
 		n.markFailed()
 		return fail(res, err)
 	}
-	if err := e.awaitRejoin(ctx, n, offsets); err != nil {
+	if err := awaitRejoin(ctx, e, n, offsets); err != nil {
 		n.markFailed()
 		return fail(res, err)
 	}
@@ -333,7 +324,7 @@ func orDash(s string) string {
 }
 
 // peersOf are the nodes of the inventory other than n.
-func (e *Engine) peersOf(n *node) []*node {
+func peersOf(e *Engine, n *node) []*node {
 	var peers []*node
 	for _, p := range e.nodes {
 		if p != n {
@@ -346,12 +337,12 @@ func (e *Engine) peersOf(n *node) []*node {
 // logSizes records the size of each running peer's log before n
 // restarts, so that only "joined" lines logged after it count. Peers that
 // are not running cannot log anything and are returned in down.
-func (e *Engine) logSizes(ctx context.Context, n *node) (sizes map[*node]int64, down []string, err error) {
-	return e.logSizesOf(ctx, e.peersOf(n))
+func logSizes(ctx context.Context, e *Engine, n *node) (sizes map[*node]int64, down []string, err error) {
+	return logSizesOf(ctx, e, peersOf(e, n))
 }
 
 // logSizesOf is logSizes for the given peers.
-func (e *Engine) logSizesOf(ctx context.Context, peers []*node) (sizes map[*node]int64, down []string, err error) {
+func logSizesOf(ctx context.Context, e *Engine, peers []*node) (sizes map[*node]int64, down []string, err error) {
 	sizes = map[*node]int64{}
 	for _, p := range peers {
 		if p.host.client == nil {
@@ -375,7 +366,7 @@ func (e *Engine) logSizesOf(ctx context.Context, peers []*node) (sizes map[*node
 
 // awaitRejoin waits (up to the join timeout) until every peer has logged,
 // after its recorded log size, that n joined.
-func (e *Engine) awaitRejoin(ctx context.Context, n *node, offsets map[*node]int64) error {
+func awaitRejoin(ctx context.Context, e *Engine, n *node, offsets map[*node]int64) error {
 	joined, _, err := memberPatterns(e.pb.Start)
 	if err != nil {
 		return err
@@ -384,7 +375,7 @@ func (e *Engine) awaitRejoin(ctx context.Context, n *node, offsets map[*node]int
 	for {
 		var waiting []string
 		for p, off := range offsets {
-			ok, err := e.loggedJoin(ctx, p, off, n, joined.FindStringSubmatch)
+			ok, err := loggedJoin(ctx, e, p, off, n, joined.FindStringSubmatch)
 			if err != nil {
 				return err
 			}
@@ -408,7 +399,7 @@ func (e *Engine) awaitRejoin(ctx context.Context, n *node, offsets map[*node]int
 }
 
 // loggedJoin reports whether p logged, after byte off of its log, that n joined.
-func (e *Engine) loggedJoin(ctx context.Context, p *node, off int64, n *node, match func(string) []string) (bool, error) {
+func loggedJoin(ctx context.Context, e *Engine, p *node, off int64, n *node, match func(string) []string) (bool, error) {
 	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.home(e.pb.Start.Log)))
 	out, err := runOut(ctx, p.host, p.vars.Product.User, script, nil, "read the log of "+p.name())
 	if err != nil {
@@ -425,4 +416,26 @@ func joinedIn(lines, addr string, match func(string) []string) bool {
 		}
 	}
 	return false
+}
+
+// Operate runs op (start, stop, restart or retire; operateGroup) on each
+// product group: in inventory order, except stop and retire, which go in
+// reverse so that the products that depend on another stop first. The
+// error with a nil report is for problems before any node was touched.
+func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
+	combined := &Report{}
+	ran, err := eachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
+		r, err := operateGroup(ctx, g.Inv, g.PB, o, op)
+		if r == nil {
+			combined = nil
+			return err
+		}
+		combined.Results = append(combined.Results, r.Results...)
+		combined.Tallies = append(combined.Tallies, r.Tallies...)
+		return err
+	})
+	if !ran || combined == nil {
+		return nil, err // a bad --limit, or a group that could not start
+	}
+	return combined, err
 }

@@ -35,7 +35,7 @@ func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *node, req *remote.Gather
 
 // RunNode makes the node's product user and CARBON_HOME right.
 func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
-	return e.product(ctx, n, res)
+	return installProduct(ctx, e, n, res)
 }
 
 func prefetchProduct(n *node, req *remote.GatherRequest) {
@@ -54,10 +54,10 @@ func hasEntry(db []byte, name string) bool {
 	return false
 }
 
-// product makes sure the product user exists and CARBON_HOME holds the
+// installProduct makes sure the product user exists and CARBON_HOME holds the
 // inventory's archive, unpacking it once.
-func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
-	if err := e.productUser(ctx, n, res); err != nil {
+func installProduct(ctx context.Context, e *Engine, n *node, res *Result) error {
+	if err := productUser(ctx, e, n, res); err != nil {
 		return err
 	}
 	home := n.vars.Node.Home
@@ -66,10 +66,10 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 		return err
 	}
 	if dir.Exists {
-		return e.checkMarker(ctx, n)
+		return checkMarker(ctx, e, n)
 	}
 	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.Path), e.arch.SHA256, home, n.vars.Product.User)
-	if err := e.change(res, desc, "", func() error { return e.unpack(ctx, n) }); err != nil {
+	if err := e.change(res, desc, "", func() error { return unpack(ctx, e, n) }); err != nil {
 		return err
 	}
 	// From here on, reads below home are served from the archive: that is what
@@ -79,7 +79,7 @@ func (e *Engine) product(ctx context.Context, n *node, res *Result) error {
 }
 
 // productUser creates the product's OS user and group when missing.
-func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
+func productUser(ctx context.Context, e *Engine, n *node, res *Result) error {
 	u, g := n.vars.Product.User, n.vars.Product.Group
 	n.host.userMu.Lock()
 	defer n.host.userMu.Unlock()
@@ -112,7 +112,7 @@ func (e *Engine) productUser(ctx context.Context, n *node, res *Result) error {
 
 // checkMarker refuses to touch a CARBON_HOME that carbonctl did not unpack
 // from this very archive.
-func (e *Engine) checkMarker(ctx context.Context, n *node) error {
+func checkMarker(ctx context.Context, e *Engine, n *node) error {
 	home := n.vars.Node.Home
 	m, err := n.host.read(ctx, n.home(markerName))
 	if err != nil {
@@ -136,7 +136,7 @@ func (e *Engine) checkMarker(ctx context.Context, n *node) error {
 // moves into a directory someone put there); the product user unpacks and
 // writes the marker, so root never writes into what that user owns, even
 // when the parent directory is the user's.
-func (e *Engine) unpack(ctx context.Context, n *node) error {
+func unpack(ctx context.Context, e *Engine, n *node) error {
 	home := n.vars.Node.Home
 	tmp := remote.Quote(home + ".carbonctl-new")
 	prepare := strings.Join([]string{
@@ -164,15 +164,4 @@ func (e *Engine) unpack(ctx context.Context, n *node) error {
 		return err
 	}
 	return run(ctx, n.host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
-}
-
-// run runs script on h as user and turns a non-zero exit into an error that
-// says what was being done, with the command's stderr.
-func run(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) error {
-	_, err := runOut(ctx, h, as, script, stdin, doing)
-	return err
-}
-
-func runOut(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) (string, error) {
-	return remote.RunScript(ctx, h.client, h.addr, as, script, stdin, doing)
 }

@@ -48,7 +48,7 @@ func (k *RegistryCollection) Check() error {
 
 // Run creates the missing collections: one result, for the database.
 func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return []*Result{e.runRegistryCollections(ctx, s, k)}
+	return []*Result{runRegistryCollections(ctx, e, s, k)}
 }
 
 // runRegistryCollections makes sure the collections a registry-collection
@@ -57,26 +57,26 @@ func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step
 // missing parents the way Carbon's registry adds a collection — what a
 // clustering guide does by hand in the registry's management console
 // before another product mounts the collection.
-func (e *Engine) runRegistryCollections(ctx context.Context, s playbook.Step, k *RegistryCollection) *Result {
+func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *RegistryCollection) *Result {
 	res := &Result{Step: s.Name, Target: dbTarget}
 	ok, err := e.vars.when(s.Name+".when", s.When)
 	switch {
 	case err != nil:
-		e.failAll()
+		failAll(e)
 		return fail(res, err)
 	case !ok:
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
-	case e.allTargetsFailed():
+	case allTargetsFailed(e):
 		res.Status, res.Note = Skipped, "(earlier steps failed on every node)"
 		return res
 	}
-	schema, paths, err := e.renderCollections(s, k)
+	schema, paths, err := renderCollections(e, s, k)
 	if err == nil {
-		err = e.registryCollections(ctx, schema, paths, res)
+		err = registryCollections(ctx, e, schema, paths, res)
 	}
 	if err != nil {
-		e.failAll()
+		failAll(e)
 		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
 	}
 	return res
@@ -84,7 +84,7 @@ func (e *Engine) runRegistryCollections(ctx context.Context, s playbook.Step, k 
 
 // allTargetsFailed reports whether earlier steps failed on every target
 // node (then no node will mount the collections in this run).
-func (e *Engine) allTargetsFailed() bool {
+func allTargetsFailed(e *Engine) bool {
 	for _, n := range e.targets {
 		if !n.isFailed() {
 			return false
@@ -94,7 +94,7 @@ func (e *Engine) allTargetsFailed() bool {
 }
 
 // renderCollections renders the step's database and collection paths.
-func (e *Engine) renderCollections(s playbook.Step, k *RegistryCollection) (string, []string, error) {
+func renderCollections(e *Engine, s playbook.Step, k *RegistryCollection) (string, []string, error) {
 	schema, err := e.vars.render(s.Name+".registry_db", k.RegistryDB)
 	if err != nil {
 		return "", nil, err
@@ -143,8 +143,8 @@ func collectionChain(p string) []string {
 
 // registryCollections reads which collections exist and creates the rest
 // (only when applying), recording one action per collection asked for.
-func (e *Engine) registryCollections(ctx context.Context, schema string, paths []string, res *Result) error {
-	admin, err := e.openDB(e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
+func registryCollections(ctx context.Context, e *Engine, schema string, paths []string, res *Result) error {
+	admin, err := openDB(e, e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
 	}

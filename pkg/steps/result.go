@@ -123,3 +123,9 @@ func (r *Report) PrintRecap(w io.Writer, plan bool) {
 			t.Target, t.Address, t.OK, changed, t.Changed, t.Failed, t.Skipped)
 	}
 }
+
+// dbTarget is the recap name of the database server.
+const dbTarget = "database"
+
+// lbTarget is the recap name of the load balancer.
+const lbTarget = "lb"

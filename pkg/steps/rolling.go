@@ -25,37 +25,37 @@ type startPlan struct {
 // until its running peers log that it joined again (a failure stops the
 // roll). New nodes thus serve before the roll takes others away. Finally
 // it waits until every node sees every peer.
-func (e *Engine) runStart(ctx context.Context, s playbook.Step) []*Result {
+func runStart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 	plans := make([]*startPlan, len(e.targets))
-	e.parallel(len(e.targets), func(i int) { plans[i] = e.decideOne(ctx, s, e.targets[i]) })
+	e.parallel(len(e.targets), func(i int) { plans[i] = decideOne(ctx, e, s, e.targets[i]) })
 	results := map[*node]*Result{}
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
 	if e.split != nil && !e.planning() {
-		e.stopForFullRestart(ctx, plans)
+		stopForFullRestart(ctx, e, plans)
 	}
 	managers, rolling, workers := startPhases(plans)
 	if e.planning() {
 		// Each plan's result says what `up` would do; nothing starts.
-		e.skipIfManagerDown(s, plans, append(workers, rolling...))
-		return e.inOrder(results)
+		skipIfManagerDown(e, s, plans, append(workers, rolling...))
+		return inOrder(e, results)
 	}
-	e.launchAll(ctx, managers)
-	if e.skipIfManagerDown(s, plans, append(workers, rolling...)) {
-		return e.inOrder(results)
+	launchAll(ctx, e, managers)
+	if skipIfManagerDown(e, s, plans, append(workers, rolling...)) {
+		return inOrder(e, results)
 	}
-	e.launchAll(ctx, workers)
-	e.roll(ctx, rolling)
-	e.awaitMembership(ctx, results)
-	return e.inOrder(results)
+	launchAll(ctx, e, workers)
+	roll(ctx, e, rolling)
+	awaitMembership(ctx, e, results)
+	return inOrder(e, results)
 }
 
 // stopForFullRestart stops every node that would restart, workers first,
 // then managers, so that none of them still runs the old configuration
 // when the first starts with the new one; their restart becomes a start
 // (managers first). A node that cannot be stopped fails.
-func (e *Engine) stopForFullRestart(ctx context.Context, plans []*startPlan) {
+func stopForFullRestart(ctx context.Context, e *Engine, plans []*startPlan) {
 	var workers, managers []*startPlan
 	for _, p := range plans {
 		switch {
@@ -106,7 +106,7 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 
 // skipIfManagerDown marks the plans skipped when a manager failed in this
 // step or was skipped and is not running, and reports whether it did.
-func (e *Engine) skipIfManagerDown(s playbook.Step, all, plans []*startPlan) bool {
+func skipIfManagerDown(e *Engine, s playbook.Step, all, plans []*startPlan) bool {
 	down := ""
 	for _, p := range all {
 		if p.n.vars.Node.IsManager && (p.res.Status == Failed || p.res.Status == Skipped && p.pid == "") {
@@ -126,7 +126,7 @@ func (e *Engine) skipIfManagerDown(s playbook.Step, all, plans []*startPlan) boo
 }
 
 // inOrder lists the results in target order.
-func (e *Engine) inOrder(results map[*node]*Result) []*Result {
+func inOrder(e *Engine, results map[*node]*Result) []*Result {
 	out := make([]*Result, 0, len(e.targets))
 	for _, n := range e.targets {
 		out = append(out, results[n])
@@ -135,10 +135,10 @@ func (e *Engine) inOrder(results map[*node]*Result) []*Result {
 }
 
 // launchAll starts the planned nodes in parallel.
-func (e *Engine) launchAll(ctx context.Context, plans []*startPlan) {
+func launchAll(ctx context.Context, e *Engine, plans []*startPlan) {
 	e.parallel(len(plans), func(i int) {
 		p := plans[i]
-		if err := e.launch(ctx, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
+		if err := launch(ctx, e, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
 			p.n.markFailed()
 			fail(p.res, err)
 		}
@@ -148,7 +148,7 @@ func (e *Engine) launchAll(ctx context.Context, plans []*startPlan) {
 // roll restarts the planned nodes one at a time, each waiting until every
 // running peer logs that it joined again. After a failure the rest are not
 // restarted: they keep running with their previous configuration.
-func (e *Engine) roll(ctx context.Context, plans []*startPlan) {
+func roll(ctx context.Context, e *Engine, plans []*startPlan) {
 	stopped := ""
 	for i, p := range plans {
 		switch {
@@ -160,12 +160,12 @@ func (e *Engine) roll(ctx context.Context, plans []*startPlan) {
 			p.res.Note = fmt.Sprintf("(not restarted: the rolling restart stopped at %s; it runs its previous configuration)", stopped)
 			continue
 		}
-		if i > 0 && !e.settleLB(ctx) {
+		if i > 0 && !settleLB(ctx, e) {
 			fail(p.res, ctx.Err())
 			continue
 		}
 		e.out.printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.name(), p.d.reason)
-		if err := e.restartRejoin(ctx, p); err != nil {
+		if err := restartRejoin(ctx, e, p); err != nil {
 			p.n.markFailed()
 			fail(p.res, err)
 			stopped = p.n.name()
@@ -175,21 +175,21 @@ func (e *Engine) roll(ctx context.Context, plans []*startPlan) {
 
 // restartRejoin restarts one node and waits until its running peers (on
 // the hosts this run is connected to) log that it joined again.
-func (e *Engine) restartRejoin(ctx context.Context, p *startPlan) error {
+func restartRejoin(ctx context.Context, e *Engine, p *startPlan) error {
 	var peers []*node
-	for _, q := range e.peersOf(p.n) {
+	for _, q := range peersOf(e, p.n) {
 		if q.host.client != nil && q.host.err == nil {
 			peers = append(peers, q)
 		}
 	}
-	offsets, down, err := e.logSizesOf(ctx, peers)
+	offsets, down, err := logSizesOf(ctx, e, peers)
 	if err != nil {
 		return err
 	}
-	if err := e.launch(ctx, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
+	if err := launch(ctx, e, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
 		return err
 	}
-	if err := e.awaitRejoin(ctx, p.n, offsets); err != nil {
+	if err := awaitRejoin(ctx, e, p.n, offsets); err != nil {
 		return err
 	}
 	p.res.Note += ", every running peer saw it join again"
@@ -201,14 +201,14 @@ func (e *Engine) restartRejoin(ctx context.Context, p *startPlan) error {
 
 // decideOne decides what the start step does with one node; the result is
 // Changed when it starts or restarts.
-func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *startPlan {
+func decideOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *startPlan {
 	res := &Result{Step: s.Name, Target: n.name()}
 	p := &startPlan{n: n, res: res}
 	if n.isFailed() {
 		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
 		return p
 	}
-	fp, err := e.fingerprint(ctx, n)
+	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
 		fail(res, err)
 		return p
@@ -224,12 +224,12 @@ func (e *Engine) decideOne(ctx context.Context, s playbook.Step, n *node) *start
 		fail(res, err)
 		return p
 	}
-	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, e.takesSetup(n), setup.Exists)
+	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, takesSetup(e, n), setup.Exists)
 	if p.d.action == actNone {
 		res.Note = fmt.Sprintf("running (pid %s)", p.pid)
 		return p
 	}
-	p.args = append([]string{}, e.baseArgs(n)...)
+	p.args = append([]string{}, baseArgs(e, n)...)
 	if p.d.setup && e.pb.Start.SetupArg != "" {
 		p.args = append([]string{e.pb.Start.SetupArg}, p.args...)
 	}

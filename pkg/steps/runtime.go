@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
@@ -225,4 +226,28 @@ func (n *node) manage(p string) {
 // product user, who owns it (never as root: see remote.WriteOptions.As).
 func (n *node) productWrite(mode os.FileMode) remote.WriteOptions {
 	return remote.WriteOptions{Mode: mode, As: n.vars.Product.User, MkdirParents: true}
+}
+
+// javaHome is the node's JAVA_HOME: what every start of it gets, and what
+// service units must set.
+func (n *node) javaHome() string { return n.vars.JavaHome }
+
+// run runs script on h as user and turns a non-zero exit into an error that
+// says what was being done, with the command's stderr.
+func run(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) error {
+	_, err := runOut(ctx, h, as, script, stdin, doing)
+	return err
+}
+
+func runOut(ctx context.Context, h *host, as, script string, stdin io.Reader, doing string) (string, error) {
+	return remote.RunScript(ctx, h.client, h.addr, as, script, stdin, doing)
+}
+
+// runningPID is the node's pid as read at connect time, "" if it is down.
+func runningPID(n *node) string {
+	alive, _ := n.host.probe("alive:" + n.name())
+	if alive.ExitCode != 0 {
+		return ""
+	}
+	return strings.TrimSpace(alive.Stdout)
 }

@@ -25,7 +25,7 @@ const secretProbe = "carbonctl-secret-probe-5f1c"
 type secretPlace struct{ path, attr string }
 
 // withProbes returns v with every secret replaced by secretProbe.
-func (v Vars) withProbes() Vars {
+func withProbes(v Vars) Vars {
 	v.DB.Password = secretProbe
 	v.DepSync.SvnPassword = secretProbe
 	v.Product.AdminPassword = secretProbe
@@ -34,7 +34,7 @@ func (v Vars) withProbes() Vars {
 
 // withAdminProbe returns v with only the admin console password replaced
 // by secretProbe.
-func (v Vars) withAdminProbe() Vars {
+func withAdminProbe(v Vars) Vars {
 	v.Product.AdminPassword = secretProbe
 	return v
 }
@@ -46,13 +46,13 @@ func (v Vars) withAdminProbe() Vars {
 // ensure or inner fragment, the places are the elements and attributes the
 // secret lands in (all of them for a marked edit).
 func secretPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
-	return probedPlaces(s, f, v, v.withProbes(), true)
+	return probedPlaces(s, f, v, withProbes(v), true)
 }
 
 // adminPasswordPlaces lists the places where the step writes the admin
 // console password.
 func adminPasswordPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
-	return probedPlaces(s, f, v, v.withAdminProbe(), false)
+	return probedPlaces(s, f, v, withAdminProbe(v), false)
 }
 
 // probedPlaces lists the places whose value, rendered with probe, holds

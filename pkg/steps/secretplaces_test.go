@@ -74,7 +74,7 @@ func TestRotatedSecretsMasked(t *testing.T) {
 				all := testVars(false)
 				tt.set(&all, secret)
 				n := &node{vars: all.forNode(all.Nodes[0])}
-				ops, err := (&Engine{}).renderEdits(step, fileEditsOf(t, step), n)
+				ops, err := renderEdits((&Engine{}), step, fileEditsOf(t, step), n)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -11,7 +11,7 @@ import (
 )
 
 // unitSpecOf describes node n's unit.
-func (e *Engine) unitSpecOf(n *node) systemd.Unit {
+func unitSpecOf(e *Engine, n *node) systemd.Unit {
 	return systemd.Unit{
 		Name: systemd.UnitName(e.inv.Cluster.Name, n.name()),
 		Description: fmt.Sprintf("WSO2 %s node %s of cluster %s (carbonctl)",
@@ -20,18 +20,18 @@ func (e *Engine) unitSpecOf(n *node) systemd.Unit {
 		Group:    n.vars.Product.Group,
 		Home:     n.vars.Node.Home,
 		Script:   n.home(e.pb.Start.Script),
-		Args:     e.baseArgs(n),
+		Args:     baseArgs(e, n),
 		JavaHome: n.javaHome(),
 	}
 }
 
 // unitPath is where node n's unit file lives.
-func (e *Engine) unitPath(n *node) string {
+func unitPath(e *Engine, n *node) string {
 	return path.Join(systemd.UnitDir, systemd.UnitName(e.inv.Cluster.Name, n.name()))
 }
 
 // runsSystemd reports whether the batch read found systemd running on h.
-func (h *host) runsSystemd() bool {
+func runsSystemd(h *host) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f := h.files[systemd.RunDir]
@@ -40,14 +40,14 @@ func (h *host) runsSystemd() bool {
 
 // serviceUnit returns the unit name of node n when it runs as a systemd
 // service: the playbook has a service step and its host runs systemd.
-func (e *Engine) serviceUnit(n *node) (string, bool) {
-	if !e.hasServiceStep() || !n.host.runsSystemd() {
+func serviceUnit(e *Engine, n *node) (string, bool) {
+	if !hasServiceStep(e) || !runsSystemd(n.host) {
 		return "", false
 	}
 	return systemd.UnitName(e.inv.Cluster.Name, n.name()), true
 }
 
-func (e *Engine) hasServiceStep() bool { return hasStep[*Service](e.pb) }
+func hasServiceStep(e *Engine) bool { return hasStep[*Service](e.pb) }
 
 // Service is the "service" step kind: one systemd unit per node, on the
 // hosts that run systemd. It has no fields.
@@ -58,26 +58,26 @@ func (*Service) Check() error { return nil }
 
 // Prefetch reads the node's unit and whether systemd runs.
 func (*Service) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
-	e.prefetchService(n, req)
+	prefetchService(e, n, req)
 }
 
 // Run installs the units, one result per host.
 func (*Service) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runService(ctx, s)
+	return runService(ctx, e, s)
 }
 
 // prefetchService adds to the batch read: whether systemd runs, the node's
 // unit file and whether it is enabled (the wants link, followed).
-func (e *Engine) prefetchService(n *node, req *remote.GatherRequest) {
-	req.Contents = append(req.Contents, e.unitPath(n))
+func prefetchService(e *Engine, n *node, req *remote.GatherRequest) {
+	req.Contents = append(req.Contents, unitPath(e, n))
 	req.Stats = append(req.Stats, systemd.RunDir, path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, n.name())))
 }
 
 // runService installs and enables one unit per node on the hosts that run
 // systemd (a per-host step: one daemon-reload per host whose units
 // changed). Hosts without systemd keep starting nodes with nohup.
-func (e *Engine) runService(ctx context.Context, s playbook.Step) []*Result {
-	byHost, order := e.targetsByHost()
+func runService(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+	byHost, order := targetsByHost(e)
 	results := make([]*Result, len(order))
 	e.parallel(len(order), func(i int) {
 		nodes := byHost[order[i]]
@@ -89,11 +89,11 @@ func (e *Engine) runService(ctx context.Context, s playbook.Step) []*Result {
 				return
 			}
 		}
-		if !order[i].runsSystemd() {
+		if !runsSystemd(order[i]) {
 			res.Note = "no systemd on this host: nodes are started with nohup"
 			return
 		}
-		if err := e.installUnits(ctx, order[i], nodes, res); err != nil {
+		if err := installUnits(ctx, e, order[i], nodes, res); err != nil {
 			for _, n := range nodes {
 				n.markFailed()
 			}
@@ -104,7 +104,7 @@ func (e *Engine) runService(ctx context.Context, s playbook.Step) []*Result {
 }
 
 // targetsByHost groups the targets by host, hosts in target order.
-func (e *Engine) targetsByHost() (map[*host][]*node, []*host) {
+func targetsByHost(e *Engine) (map[*host][]*node, []*host) {
 	byHost := map[*host][]*node{}
 	var order []*host
 	for _, n := range e.targets {
@@ -120,11 +120,11 @@ func (e *Engine) targetsByHost() (map[*host][]*node, []*host) {
 // /etc/systemd/system, which the product user cannot write), enables them
 // and reloads systemd once. Each unit counts in its node's fingerprint, so a
 // changed unit restarts that node only.
-func (e *Engine) installUnits(ctx context.Context, h *host, nodes []*node, res *Result) error {
+func installUnits(ctx context.Context, e *Engine, h *host, nodes []*node, res *Result) error {
 	var units []systemd.State
 	for _, n := range nodes {
-		n.manage(e.unitPath(n))
-		cur, err := h.read(ctx, e.unitPath(n))
+		n.manage(unitPath(e, n))
+		cur, err := h.read(ctx, unitPath(e, n))
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (e *Engine) installUnits(ctx context.Context, h *host, nodes []*node, res *
 			return err
 		}
 		units = append(units, systemd.State{Name: systemd.UnitName(e.inv.Cluster.Name, n.name()), Current: cur.Content,
-			Exists: cur.Exists, Enabled: wants.Exists, Want: systemd.Render(e.unitSpecOf(n))})
+			Exists: cur.Exists, Enabled: wants.Exists, Want: systemd.Render(unitSpecOf(e, n))})
 	}
 	a := systemd.Decide(units)
 	for _, u := range a.Write {

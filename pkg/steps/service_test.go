@@ -123,9 +123,9 @@ func (e *Engine) installed(name, content string, enabled bool) {
 		}
 	}
 	if content == "" {
-		content = systemd.Render(e.unitSpecOf(n))
+		content = systemd.Render(unitSpecOf(e, n))
 	}
-	setFile(n.host, e.unitPath(n), []byte(content))
+	setFile(n.host, unitPath(e, n), []byte(content))
 	wants := path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, name))
 	if enabled {
 		setFile(n.host, wants, []byte{})
@@ -144,8 +144,8 @@ func TestServiceStep(t *testing.T) {
 		{"fresh systemd host: two units, enabled, one reload", func(e *Engine) {
 			e.installed("mgr1", "", false)
 			e.installed("wrk1", "", false)
-			setFile(e.hosts["198.18.0.21"], e.unitPath(e.nodes[0]), nil)
-			setFile(e.hosts["198.18.0.21"], e.unitPath(e.nodes[1]), nil)
+			setFile(e.hosts["198.18.0.21"], unitPath(e, e.nodes[0]), nil)
+			setFile(e.hosts["198.18.0.21"], unitPath(e, e.nodes[1]), nil)
 		}, "install /etc/systemd/system/wso2-esb-unit-mgr1.service (+22 -0)|install /etc/systemd/system/wso2-esb-unit-wrk1.service (+22 -0)|" +
 			"systemctl --no-reload enable --quiet 'wso2-esb-unit-mgr1.service' 'wso2-esb-unit-wrk1.service' && systemctl daemon-reload", Changed},
 		{"converged: nothing", func(e *Engine) {
@@ -161,7 +161,7 @@ func TestServiceStep(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := serviceEngine(t)
 			c.setup(e)
-			results := e.runService(context.Background(), e.step(t, "service"))
+			results := runService(context.Background(), e, e.step(t, "service"))
 			if len(results) != 2 {
 				t.Fatalf("%d results, want one per host", len(results))
 			}
@@ -187,16 +187,16 @@ func TestUnitInFingerprint(t *testing.T) {
 		e := serviceEngine(t)
 		e.installed("mgr1", "", true)
 		e.installed("wrk1", wrk1Unit, true)
-		e.runService(ctx, e.step(t, "service"))
+		runService(ctx, e, e.step(t, "service"))
 		fps := map[string]string{}
 		for _, n := range e.nodes {
-			fp, err := e.fingerprint(ctx, n)
+			fp, err := fingerprint(ctx, e, n)
 			if err != nil {
 				t.Fatal(err)
 			}
 			fps[n.name()] = fp
 		}
-		if e.nodes[2].managed[e.unitPath(e.nodes[2])] {
+		if e.nodes[2].managed[unitPath(e, e.nodes[2])] {
 			t.Error("wrk2 (no systemd) manages a unit")
 		}
 		return fps
@@ -210,12 +210,12 @@ func TestUnitInFingerprint(t *testing.T) {
 	e := serviceEngine(t)
 	e.installed("mgr1", "", true)
 	e.installed("wrk1", "", true)
-	e.runService(ctx, e.step(t, "service"))
+	runService(ctx, e, e.step(t, "service"))
 	// The unit carbonctl wants for wrk1 changes (e.g. a new JAVA_HOME).
 	n := e.nodes[1]
-	setFile(n.host, e.unitPath(n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
+	setFile(n.host, unitPath(e, n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
 	for _, m := range e.nodes {
-		fp, err := e.fingerprint(ctx, m)
+		fp, err := fingerprint(ctx, e, m)
 		if err != nil {
 			t.Fatal(err)
 		}

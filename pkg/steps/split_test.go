@@ -97,7 +97,7 @@ func splitEngine(t testing.TB, running ...string) *Engine {
 	}
 	for _, nv := range v.Nodes {
 		n := &node{vars: v.forNode(nv), host: newHost(nv.Host), managed: map[string]bool{}}
-		converged, _, err := e.xmlEditor(step, fileEditsOf(t, step), n)("axis2.xml", stock)
+		converged, _, err := xmlEditor(e, step, fileEditsOf(t, step), n)("axis2.xml", stock)
 		if err != nil {
 			t.Fatal(err)
 		}

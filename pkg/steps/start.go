@@ -40,7 +40,7 @@ type startDecision struct {
 
 // takesSetup reports whether n gets the playbook's setup argument on its
 // first start: managers, when the product has one.
-func (e *Engine) takesSetup(n *node) bool {
+func takesSetup(e *Engine, n *node) bool {
 	return n.vars.Node.IsManager && e.pb.Start.SetupArg != ""
 }
 
@@ -79,19 +79,19 @@ func (*Start) StartsNodes() {}
 // Prefetch reads the node's markers and pid file, probes whether it runs
 // and which peers it sees.
 func (*Start) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
-	e.prefetchStart(n, req)
+	prefetchStart(e, n, req)
 }
 
 // Run decides for every target, then starts and rolls (runStart).
 func (*Start) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return e.runStart(ctx, s)
+	return runStart(ctx, e, s)
 }
 
-func (e *Engine) prefetchStart(n *node, req *remote.GatherRequest) {
+func prefetchStart(e *Engine, n *node, req *remote.GatherRequest) {
 	st := e.pb.Start
 	req.Contents = append(req.Contents, n.home(startedMarker), n.home(setupMarker), n.home(st.PidFile))
 	req.Probes["alive:"+n.name()] = aliveScript(n.home(st.PidFile))
-	if sc, err := e.membersScript(n); err == nil {
+	if sc, err := membersScript(e, n); err == nil {
 		req.Probes["members:"+n.name()] = sc
 	}
 }
@@ -104,7 +104,7 @@ func aliveScript(pidFile string) string {
 }
 
 // membersScript prints the membership lines logged since the node last started.
-func (e *Engine) membersScript(n *node) (string, error) {
+func membersScript(e *Engine, n *node) (string, error) {
 	st := e.pb.Start
 	joined, left, err := memberPatterns(st)
 	if err != nil {
@@ -141,9 +141,9 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 
 // fingerprint identifies a node's effective configuration: the archive, the
 // files carbonctl manages for it and its start arguments.
-func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
+func fingerprint(ctx context.Context, e *Engine, n *node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.SHA256, strings.Join(e.baseArgs(n), " "), n.javaHome())
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.SHA256, strings.Join(baseArgs(e, n), " "), n.javaHome())
 	n.mu.Lock()
 	var paths []string
 	for p := range n.managed {
@@ -162,7 +162,7 @@ func (e *Engine) fingerprint(ctx context.Context, n *node) (string, error) {
 }
 
 // baseArgs are the start arguments of a node, without the setup argument.
-func (e *Engine) baseArgs(n *node) []string {
+func baseArgs(e *Engine, n *node) []string {
 	if n.vars.Node.IsManager {
 		return e.pb.Start.ManagerArgs
 	}
@@ -172,22 +172,22 @@ func (e *Engine) baseArgs(n *node) []string {
 // launch stops the node if needed, starts it as the product user (through
 // its systemd unit where it has one, else detached with nohup), waits for
 // the started line and records the configuration it runs with.
-func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
+func launch(ctx context.Context, e *Engine, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
 	if d.action == actRestart {
-		if err := e.stopNode(ctx, n); err != nil {
+		if err := stopNode(ctx, e, n); err != nil {
 			return err
 		}
 	}
 	began := time.Now()
-	offset, launcher, writer, err := e.startNode(ctx, n, args, d.setup)
+	offset, launcher, writer, err := startNode(ctx, e, n, args, d.setup)
 	if err != nil {
 		return err
 	}
-	if err := e.awaitStarted(ctx, n, offset, launcher, writer); err != nil {
+	if err := awaitStarted(ctx, e, n, offset, launcher, writer); err != nil {
 		return err
 	}
 	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
-	if unit, ok := e.serviceUnit(n); ok {
+	if unit, ok := serviceUnit(e, n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
 			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
@@ -210,11 +210,11 @@ func (e *Engine) launch(ctx context.Context, n *node, d startDecision, args []st
 // the start, the pid to watch during start-up (the nohup launcher, or the
 // unit's main process on a systemd host) and the pid of the process writing
 // the start output file ("" on a systemd host, whose journal takes it).
-func (e *Engine) startNode(ctx context.Context, n *node, args []string, setup bool) (offset int64, pid, writer string, err error) {
-	unit, systemd := e.serviceUnit(n)
-	script := e.launchScript(n, args)
+func startNode(ctx context.Context, e *Engine, n *node, args []string, setup bool) (offset int64, pid, writer string, err error) {
+	unit, systemd := serviceUnit(e, n)
+	script := launchScript(e, n, args)
 	if systemd {
-		script = e.prepareScript(n) + "echo \"$off\""
+		script = prepareScript(e, n) + "echo \"$off\""
 	}
 	out, err := runOut(ctx, n.host, n.vars.Product.User, script, nil, "start "+n.name())
 	if err != nil {
@@ -263,8 +263,8 @@ exit 1`, pass, u, u, unit, u)
 // stopNode stops node n: through systemctl where it has a unit, then (also
 // for a server started outside the unit, e.g. before it existed) the
 // process named in its pid file.
-func (e *Engine) stopNode(ctx context.Context, n *node) error {
-	if unit, ok := e.serviceUnit(n); ok {
+func stopNode(ctx context.Context, e *Engine, n *node) error {
+	if unit, ok := serviceUnit(e, n); ok {
 		if err := run(ctx, n.host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ done`, remote.Quote(pidFile))
 
 // prepareScript, run as the product user before a start, creates the log
 // directory, sets $off to the log's size and removes the old pid file.
-func (e *Engine) prepareScript(n *node) string {
+func prepareScript(e *Engine, n *node) string {
 	st := e.pb.Start
 	log := remote.Quote(n.home(st.Log))
 	return fmt.Sprintf(`cd %s || exit 1
@@ -306,7 +306,7 @@ const (
 )
 
 // startOutputPath is where n's start script output goes.
-func (e *Engine) startOutputPath(n *node) string {
+func startOutputPath(e *Engine, n *node) string {
 	return path.Join(path.Dir(n.home(e.pb.Start.Log)), startOutput)
 }
 
@@ -314,14 +314,14 @@ func (e *Engine) startOutputPath(n *node) string {
 // JAVA_HOME, its output going to the bounded start output file, and prints
 // the log size before the start, the start script's pid and the pid of the
 // process writing the output file.
-func (e *Engine) launchScript(n *node, args []string) string {
+func launchScript(e *Engine, n *node, args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = remote.Quote(a)
 	}
-	out := remote.Quote(e.startOutputPath(n))
-	pidFile := remote.Quote(e.startOutputPath(n) + ".pid")
-	return e.prepareScript(n) + fmt.Sprintf(`rm -f %s
+	out := remote.Quote(startOutputPath(e, n))
+	pidFile := remote.Quote(startOutputPath(e, n) + ".pid")
+	return prepareScript(e, n) + fmt.Sprintf(`rm -f %s
 [ ! -f %s ] || mv -f %s %s.1
 JAVA_HOME=%s
 export JAVA_HOME
@@ -338,7 +338,7 @@ rm -f %s`, pidFile, out, out, out, remote.Quote(n.javaHome()),
 // awaitStarted polls the node's log until the product says it started, the
 // launcher dies, or the start timeout passes. A launcher that died shows the
 // start script's last lines beside the errors the product logged.
-func (e *Engine) awaitStarted(ctx context.Context, n *node, offset int64, launcher, writer string) error {
+func awaitStarted(ctx context.Context, e *Engine, n *node, offset int64, launcher, writer string) error {
 	st := e.pb.Start
 	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
 if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; exit 0; fi
@@ -347,7 +347,7 @@ i=0
 w=%s
 while [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i+1)); done
 tail -c 4096 %s 2>/dev/null | tail -n %d`,
-		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(e.startOutputPath(n)), startFailureLines)
+		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(startOutputPath(e, n)), startFailureLines)
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	for {
 		out, err := runOut(ctx, n.host, n.vars.Product.User, poll, nil, "watch the log of "+n.name())
@@ -360,11 +360,11 @@ tail -c 4096 %s 2>/dev/null | tail -n %d`,
 		logged, said, dead := strings.Cut(out, "CARBONCTL-DEAD\n")
 		logged = strings.TrimSpace(strings.ReplaceAll(logged, "CARBONCTL-ALIVE", ""))
 		if dead {
-			return e.startFailure(ctx, n, said, logged)
+			return startFailure(ctx, e, n, said, logged)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
-				printable(remote.LastLines(logged, 5)), e.startOutputPath(n))
+				printable(remote.LastLines(logged, 5)), startOutputPath(e, n))
 		}
 		select {
 		case <-ctx.Done():
@@ -381,9 +381,9 @@ const startFailureLines = 15
 // startFailure describes a start that ended before the product said it
 // started: the start script's last lines (on a systemd host, the unit's
 // journal, read as root: it is only printed), then the errors in its log.
-func (e *Engine) startFailure(ctx context.Context, n *node, said, logged string) error {
-	source := "last lines of " + e.startOutputPath(n)
-	if unit, ok := e.serviceUnit(n); ok {
+func startFailure(ctx context.Context, e *Engine, n *node, said, logged string) error {
+	source := "last lines of " + startOutputPath(e, n)
+	if unit, ok := serviceUnit(e, n); ok {
 		source = "journal of " + unit
 		said, _ = runOut(ctx, n.host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
 	}

@@ -28,7 +28,7 @@ func TestLaunchScriptStartOutput(t *testing.T) {
 	e := &Engine{pb: &playbook.Playbook{Start: playbook.Start{Script: "bin/start.sh", PidFile: "carbon.pid", Log: "repository/logs/wso2carbon.log"}}}
 	n := &node{vars: Vars{Node: NodeVars{Home: home}, JavaHome: "/opt/carbonctl/jdk/jdk8u392-b08"}}
 
-	printed, code := runSh(t, e.launchScript(n, []string{"-DworkerNode=true", "it's"}))
+	printed, code := runSh(t, launchScript(e, n, []string{"-DworkerNode=true", "it's"}))
 	fields := strings.Fields(printed)
 	if code != 0 || len(fields) != 3 || fields[0] != "0" {
 		t.Fatalf("launcher printed %q (exit %d), want \"0 PID WRITER\"", printed, code)
@@ -59,7 +59,7 @@ func TestLaunchScriptStartOutput(t *testing.T) {
 func TestStartFailureMessage(t *testing.T) {
 	e := &Engine{pb: &playbook.Playbook{Start: playbook.Start{Script: "bin/wso2server.sh", Log: "repository/logs/wso2carbon.log"}}}
 	n := &node{vars: Vars{Node: NodeVars{Name: "wrk2", Home: "/opt/esb"}}}
-	err := e.startFailure(context.Background(), n, "Error: JAVA_HOME is not defined correctly.\n CARBON cannot execute java\x1b[31m\r\n", "")
+	err := startFailure(context.Background(), e, n, "Error: JAVA_HOME is not defined correctly.\n CARBON cannot execute java\x1b[31m\r\n", "")
 	want := "wrk2 stopped during start-up\n" +
 		"bin/wso2server.sh printed (last lines of /opt/esb/repository/logs/carbonctl-start.out):\n" +
 		"    Error: JAVA_HOME is not defined correctly.\n     CARBON cannot execute java[31m\n" +

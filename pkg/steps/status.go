@@ -93,12 +93,12 @@ func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook
 		}
 		results = append(results, e.runStep(ctx, s)...)
 	}
-	return e.collectStatus(ctx, results), ctx.Err()
+	return collectStatus(ctx, e, results), ctx.Err()
 }
 
 // collectStatus assembles the status of the targets from the plan's results,
 // the probes read at connect time and each host's listening ports.
-func (e *Engine) collectStatus(ctx context.Context, results []*Result) *ClusterStatus {
+func collectStatus(ctx context.Context, e *Engine, results []*Result) *ClusterStatus {
 	byTarget := map[string]*TargetDrift{}
 	for _, r := range results {
 		d := byTarget[r.Target]
@@ -113,10 +113,10 @@ func (e *Engine) collectStatus(ctx context.Context, results []*Result) *ClusterS
 			d.Errors = append(d.Errors, NewMasker(r.hidden).String(e.out.mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
 		}
 	}
-	listening := e.listeningPorts(ctx)
+	listening := listeningPorts(ctx, e)
 	cs := &ClusterStatus{Cluster: e.inv.Cluster.Name, Healthy: true, Other: map[string]TargetDrift{}}
 	for _, n := range e.targets {
-		ns := e.nodeStatus(n, byTarget[n.name()], listening[n.host])
+		ns := nodeStatus(e, n, byTarget[n.name()], listening[n.host])
 		cs.Healthy = cs.Healthy && ns.Healthy
 		cs.Nodes = append(cs.Nodes, ns)
 		delete(byTarget, n.name())
@@ -139,14 +139,14 @@ type hostPorts struct {
 // listeningPorts reads, in one command per connected host, its listening
 // TCP ports from /proc/net/tcp{,6} (no ss or netstat needed) and, on
 // systemd hosts, what systemctl says of the nodes' units.
-func (e *Engine) listeningPorts(ctx context.Context) map[*host]hostPorts {
+func listeningPorts(ctx context.Context, e *Engine) map[*host]hostPorts {
 	var list []*host
 	units := map[*host][]string{}
 	for _, n := range e.targets {
 		if n.host.client != nil && n.host.err == nil && !containsHost(list, n.host) {
 			list = append(list, n.host)
 		}
-		if unit, ok := e.serviceUnit(n); ok {
+		if unit, ok := serviceUnit(e, n); ok {
 			units[n.host] = append(units[n.host], unit)
 		}
 	}
@@ -234,7 +234,7 @@ func parseListening(out string) map[int]bool {
 }
 
 // nodeStatus assembles one node's status.
-func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
+func nodeStatus(e *Engine, n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 	ns := NodeStatus{Name: n.name(), Host: n.vars.Node.Host, Role: n.vars.Node.Role,
 		Members: []string{}, Missing: []string{}, Drift: []string{}, Errors: []string{}}
 	if d != nil {
@@ -254,7 +254,7 @@ func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 		ns.Ports = append(ns.Ports, PortStatus{Name: p.name, Port: port, Listening: hp.ports[port]})
 	}
 	if ns.Running {
-		e.fillMembers(n, &ns)
+		fillMembers(e, n, &ns)
 	} else {
 		for _, p := range e.vars.Nodes {
 			if p.Name != n.name() {
@@ -262,7 +262,7 @@ func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 			}
 		}
 	}
-	if unit, ok := e.serviceUnit(n); ok && hp.err == nil {
+	if unit, ok := serviceUnit(e, n); ok && hp.err == nil {
 		st := hp.units[unit]
 		st.Unit = unit
 		ns.Service = &st
@@ -272,8 +272,8 @@ func (e *Engine) nodeStatus(n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 }
 
 // fillMembers sets the peers a running node sees and misses, from its log.
-func (e *Engine) fillMembers(n *node, ns *NodeStatus) {
-	lines, err := e.cachedMembers(n)
+func fillMembers(e *Engine, n *node, ns *NodeStatus) {
+	lines, err := cachedMembers(e, n)
 	joined, left, perr := memberPatterns(e.pb.Start)
 	if err = firstErr(err, perr); err != nil {
 		ns.Errors = append(ns.Errors, err.Error())
@@ -371,4 +371,37 @@ func (cs *ClusterStatus) writeProblems(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\ncluster %s is NOT healthy:\n  %s\n", cs.Cluster, strings.Join(lines, "\n  "))
+}
+
+// ReadStatus reads the status of every product group (readGroupStatus)
+// and merges them into one.
+func ReadStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
+	var all *ClusterStatus
+	_, err := eachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
+		st, err := readGroupStatus(ctx, g.Inv, g.PB, o)
+		if err != nil {
+			all = st // nil, or the part read before an interrupt
+			return err
+		}
+		all = mergeStatus(all, st)
+		return nil
+	})
+	return all, err
+}
+
+// mergeStatus adds st to all (nil at first).
+func mergeStatus(all, st *ClusterStatus) *ClusterStatus {
+	if all == nil {
+		return st
+	}
+	all.Healthy = all.Healthy && st.Healthy
+	if all.Other == nil {
+		all.Other = map[string]TargetDrift{}
+	}
+	all.Nodes = append(all.Nodes, st.Nodes...)
+	for k, v := range st.Other {
+		prev := all.Other[k]
+		all.Other[k] = TargetDrift{Drift: append(prev.Drift, v.Drift...), Errors: append(prev.Errors, v.Errors...)}
+	}
+	return all
 }

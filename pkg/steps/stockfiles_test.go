@@ -149,7 +149,7 @@ func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *node, src []byte) 
 			return got, changed
 		}, len(edits)
 	}
-	ops, err := e.renderEdits(s, f, n)
+	ops, err := renderEdits(e, s, f, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (k *Text) Check() error {
 
 // RunNode edits the file on n.
 func (k *Text) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
-	return e.patchText(ctx, s, &k.FileEdits, n, res)
+	return patchText(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
@@ -60,7 +60,7 @@ func (k *Text) Editor(_ *Engine, s playbook.Step, n *node) func(p string, conten
 // patchText applies a text step's edits (properties files, shell scripts)
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
-func (e *Engine) patchText(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result) error {
+func patchText(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result) error {
 	return e.editFile(ctx, s, f, n, res, textEditor(s, f, n))
 }
 

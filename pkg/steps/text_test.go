@@ -45,7 +45,7 @@ func TestPatchText(t *testing.T) {
 			f := &FileEdits{File: "f", Create: c.create, Edits: c.edits}
 			for round := 1; round <= 2; round++ {
 				res := &Result{}
-				err := e.patchText(context.Background(), s, f, n, res)
+				err := patchText(context.Background(), e, s, f, n, res)
 				if c.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 						t.Fatalf("err = %v, want %q", err, c.wantErr)

@@ -214,3 +214,21 @@ func toInt64(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// DepSyncVars is the inventory's [depsync] as playbook templates see it
+// (.DepSync), for the svn method's carbon.xml edits and client bundles.
+type DepSyncVars struct {
+	Method            string // "none", "rsync" or "svn"
+	SvnURL, SvnUser   string
+	SvnPassword       string
+	SvnAppendTenantID bool
+	// The SVN client bundle and its trilead-ssh2 dependency on the
+	// control machine, with their sha256 ("" when not set).
+	ClientBundle, ClientBundleSHA256 string
+	SSHBundle, SSHBundleSHA256       string
+}
+
+func depSyncVars(d inventory.DepSync) DepSyncVars {
+	return DepSyncVars{Method: d.Method, SvnURL: d.SvnURL, SvnUser: d.SvnUser, SvnPassword: d.SvnPassword.Value, SvnAppendTenantID: d.SvnAppendTenantID,
+		ClientBundle: d.ClientBundle.Path, ClientBundleSHA256: d.ClientBundle.SHA256, SSHBundle: d.SSHBundle.Path, SSHBundleSHA256: d.SSHBundle.SHA256}
+}

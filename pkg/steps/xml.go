@@ -16,7 +16,7 @@ type XML struct {
 
 // RecordPart implements Recorded: the file and its rendered edits.
 func (k *XML) RecordPart(e *Engine, s playbook.Step, n *node) (string, string, bool, bool, error) {
-	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return e.renderEdits(s, &k.FileEdits, n) })
+	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderEdits(e, s, &k.FileEdits, n) })
 }
 
 // Check wants the file and edits with a known op and a path.
@@ -37,23 +37,23 @@ func (k *XML) Check() error {
 
 // RunNode patches the file on n.
 func (k *XML) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
-	return e.patchXML(ctx, s, &k.FileEdits, n, res)
+	return patchXML(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
 func (k *XML) Editor(e *Engine, s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
-	return e.xmlEditor(s, &k.FileEdits, n)
+	return xmlEditor(e, s, &k.FileEdits, n)
 }
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
 // The file's values at the step's secret places, before and after, are
 // masked in what the result prints.
-func (e *Engine) patchXML(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result) error {
+func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result) error {
 	places, err := secretPlaces(s, f, n.vars)
 	if err != nil {
 		return err
 	}
-	edit := e.xmlEditor(s, f, n)
+	edit := xmlEditor(e, s, f, n)
 	return e.editFile(ctx, s, f, n, res, func(p string, content []byte) ([]byte, bool, error) {
 		res.hide(placeValues(content, places)...)
 		out, changed, err := edit(p, content)
@@ -62,7 +62,7 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, f *FileEdits, n 
 		}
 		res.hide(placeValues(out, places)...)
 		if changed {
-			if err := e.noteAdminPasswordChange(ctx, s, f, n, res, content, out); err != nil {
+			if err := noteAdminPasswordChange(ctx, e, s, f, n, res, content, out); err != nil {
 				return nil, false, err
 			}
 		}
@@ -71,9 +71,9 @@ func (e *Engine) patchXML(ctx context.Context, s playbook.Step, f *FileEdits, n 
 }
 
 // xmlEditor applies an xml step's edits for node n to a file's content.
-func (e *Engine) xmlEditor(s playbook.Step, f *FileEdits, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
-		ops, err := e.renderEdits(s, f, n)
+		ops, err := renderEdits(e, s, f, n)
 		if err != nil {
 			return nil, false, err
 		}
@@ -89,7 +89,7 @@ func (e *Engine) xmlEditor(s playbook.Step, f *FileEdits, n *node) func(p string
 // admin console password of a node carbonctl already started, that Carbon
 // does not apply it: it reads user-mgt.xml's password at the first start
 // only, into the user store, which keeps it.
-func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result, old, updated []byte) error {
+func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result, old, updated []byte) error {
 	places, err := adminPasswordPlaces(s, f, n.vars)
 	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
 		return err
@@ -103,7 +103,7 @@ func (e *Engine) noteAdminPasswordChange(ctx context.Context, s playbook.Step, f
 }
 
 // renderEdits turns a step's edit templates into patch operations for node n.
-func (e *Engine) renderEdits(s playbook.Step, f *FileEdits, n *node) ([]xmlpatch.Op, error) {
+func renderEdits(e *Engine, s playbook.Step, f *FileEdits, n *node) ([]xmlpatch.Op, error) {
 	var ops []xmlpatch.Op
 	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
