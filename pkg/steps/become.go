@@ -14,17 +14,17 @@ import (
 // for every host alike, so no step runs anywhere (a cluster-wide step such
 // as the databases would otherwise go ahead). Nil when no host refused it.
 func (e *Engine) checkBecome() *Result {
-	hosts := make([]*host, 0, len(e.hosts)+1)
-	for _, addr := range slices.Sorted(maps.Keys(e.hosts)) {
-		hosts = append(hosts, e.hosts[addr])
+	hosts := make([]*Host, 0, len(e.Hosts)+1)
+	for _, addr := range slices.Sorted(maps.Keys(e.Hosts)) {
+		hosts = append(hosts, e.Hosts[addr])
 	}
-	if e.lb != nil {
-		hosts = append(hosts, e.lb.host)
+	if e.LB != nil {
+		hosts = append(hosts, e.LB.Host)
 	}
 	for _, h := range hosts {
 		var be *remote.BecomeError
-		if errors.As(h.err, &be) {
-			return &Result{Step: "connect", Target: e.inv.Cluster.Name, Status: Failed,
+		if errors.As(h.Err, &be) {
+			return &Result{Step: "connect", Target: e.Inv.Cluster.Name, Status: Failed,
 				Err: fmt.Errorf("%w: the run stops before any step, on every host", be)}
 		}
 	}

@@ -25,12 +25,12 @@ func TestCheckBecome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{inv: &inventory.Inventory{}, hosts: map[string]*host{}}
-			e.inv.Cluster.Name = "c1"
+			e := &Engine{Inv: &inventory.Inventory{}, Hosts: map[string]*Host{}}
+			e.Inv.Cluster.Name = "c1"
 			for addr, err := range tt.errs {
-				h := newHost(addr)
-				h.err = err
-				e.hosts[addr] = h
+				h := NewHost(addr)
+				h.Err = err
+				e.Hosts[addr] = h
 			}
 			r := e.checkBecome()
 			if tt.want == "" {

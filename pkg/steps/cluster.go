@@ -173,7 +173,7 @@ func checkLoadBalancer(groups []Group, names []string) *inventory.Error {
 		return nil
 	}
 	for _, g := range groups {
-		if hasStep[LoadBalancerKind](g.PB) {
+		if HasStep[LoadBalancerKind](g.PB) {
 			return nil
 		}
 	}
@@ -188,10 +188,10 @@ func checkLoadBalancer(groups []Group, names []string) *inventory.Error {
 // checkRules evaluates the group's playbook rules for each of its nodes.
 func checkRules(g Group) inventory.Errors {
 	var errs inventory.Errors
-	v := newVars(g.Inv, g.PB)
+	v := NewVars(g.Inv, g.PB)
 	for _, nv := range v.Nodes {
 		for i, r := range g.PB.Rules {
-			ok, err := v.forNode(nv).when(fmt.Sprintf("%s rule %d", g.PB.Name, i+1), r.Check)
+			ok, err := v.ForNode(nv).When(fmt.Sprintf("%s rule %d", g.PB.Name, i+1), r.Check)
 			n := g.Inv.Node(nv.Name)
 			switch {
 			case err != nil:
@@ -214,15 +214,15 @@ func Run(ctx context.Context, groups []Group, opts Options) (*Report, error) {
 		return nil, err
 	}
 	combined := &Report{}
-	addresses, order := map[string]string{}, []string{dbTarget, lbTarget}
+	addresses, order := map[string]string{}, []string{DBTarget, LBTarget}
 	for _, n := range groups[0].Inv.AllNodes() {
 		order = append(order, n.Name)
 	}
-	ran, err := eachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
+	ran, err := EachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
 		if len(groups) > 1 && o.Out != nil {
 			fmt.Fprintf(o.Out, "\n=== PRODUCT %s (playbook %s, %d nodes) ===\n", productName(g), g.PB.Name, len(g.Inv.Nodes))
 		}
-		r, err := runGroup(ctx, g.Inv, g.PB, o)
+		r, err := RunGroup(ctx, g.Inv, g.PB, o)
 		if r == nil {
 			combined = nil
 			return err
@@ -236,17 +236,17 @@ func Run(ctx context.Context, groups []Group, opts Options) (*Report, error) {
 	if !ran || combined == nil {
 		return nil, err // a bad --limit, or a group that could not start
 	}
-	combined.tally(addresses, order)
+	combined.Tally(addresses, order)
 	return combined, err
 }
 
-// eachGroup calls fn for each product group that --limit selects (every
+// EachGroup calls fn for each product group that --limit selects (every
 // group without one), in inventory order or, with reverse, backwards; fn
 // gets opts limited to the group's nodes, and one connection pool (and one
 // connection per jump host) shared by all groups. Host names are resolved
 // first (ResolveNames). It stops at fn's first error; ran is false when fn
 // was never called (a bad --limit, a name that does not resolve).
-func eachGroup(ctx context.Context, groups []Group, opts Options, reverse bool, fn func(g Group, o Options) error) (ran bool, err error) {
+func EachGroup(ctx context.Context, groups []Group, opts Options, reverse bool, fn func(g Group, o Options) error) (ran bool, err error) {
 	limits, err := groupLimits(groups, opts.Limit)
 	if err == nil {
 		err = ResolveNames(ctx, groups)

@@ -141,7 +141,7 @@ func TestGroupsSplitByProduct(t *testing.T) {
 		len(groups[0].Inv.Nodes) != 1 || len(groups[1].Inv.Nodes) != 2 || groups[1].Inv.Product.Home != "/opt/app" {
 		t.Fatalf("groups: %+v", groups)
 	}
-	v := newVars(groups[1].Inv, groups[1].PB)
+	v := NewVars(groups[1].Inv, groups[1].PB)
 	if len(v.AllNodes) != 3 || v.AllNodes[0].Playbook != "reg" || len(v.Managers) != 1 || len(v.Workers) != 1 || v.Vars["threads"] != int64(10) ||
 		v.Nodes[0].Index != 2 { // the position in the file, as the local registry database's default uses it
 		t.Errorf("vars of the app group: %+v", v)

@@ -23,15 +23,15 @@ type Copy struct {
 
 // RecordPart implements Recorded: the destination and the sha256 of the
 // bytes it gets.
-func (k *Copy) RecordPart(e *Engine, s playbook.Step, n *node) (rel, sum string, create, secret bool, err error) {
-	if rel, err = n.vars.render(s.Name+".dest", k.Dest); err != nil {
+func (k *Copy) RecordPart(e *Engine, s playbook.Step, n *Node) (rel, sum string, create, secret bool, err error) {
+	if rel, err = n.Vars.Render(s.Name+".dest", k.Dest); err != nil {
 		return rel, "", false, false, err
 	}
-	src, err := n.vars.render(s.Name+".src", k.Src)
+	src, err := n.Vars.Render(s.Name+".src", k.Src)
 	if err != nil {
 		return rel, "", false, false, err
 	}
-	data, err := e.local.read(src)
+	data, err := e.Local.Read(src)
 	if err != nil {
 		return rel, "", false, false, err
 	}
@@ -50,62 +50,62 @@ func (k *Copy) Check() error {
 // Prefetch reads the destination, when the step applies to n (a copy that
 // does not apply, e.g. the SVN client without method svn, names no file
 // worth reading).
-func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
-	if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
+func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherRequest) {
+	if ok, err := n.Vars.When(s.Name+".when", s.When); err != nil || !ok {
 		return
 	}
-	if dest, err := n.vars.render(s.Name+".dest", k.Dest); err == nil {
-		req.Contents = append(req.Contents, n.home(dest))
+	if dest, err := n.Vars.Render(s.Name+".dest", k.Dest); err == nil {
+		req.Contents = append(req.Contents, n.Home(dest))
 	}
 }
 
 // RunNode installs the file on n unless it has identical bytes.
-func (k *Copy) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+func (k *Copy) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
 	return copyFile(ctx, e, s, k, n, res)
 }
 
 // copyFile installs a file from the control machine (e.g. the JDBC driver)
 // into CARBON_HOME, skipping it when the node already has identical bytes.
-func copyFile(ctx context.Context, e *Engine, s playbook.Step, k *Copy, n *node, res *Result) error {
-	src, err := n.vars.render(s.Name+".src", k.Src)
+func copyFile(ctx context.Context, e *Engine, s playbook.Step, k *Copy, n *Node, res *Result) error {
+	src, err := n.Vars.Render(s.Name+".src", k.Src)
 	if err != nil {
 		return err
 	}
-	rel, err := n.vars.render(s.Name+".dest", k.Dest)
+	rel, err := n.Vars.Render(s.Name+".dest", k.Dest)
 	if err != nil {
 		return err
 	}
-	data, err := e.local.read(src)
+	data, err := e.Local.Read(src)
 	if err != nil {
 		return fmt.Errorf("read %s on the control machine: %w", src, err)
 	}
 	if err := checkSHA256(s, k, n, src, data); err != nil {
 		return err
 	}
-	dest := n.home(rel)
-	n.manage(dest)
-	cur, err := n.host.read(ctx, dest)
+	dest := n.Home(rel)
+	n.Manage(dest)
+	cur, err := n.Host.Read(ctx, dest)
 	if err != nil {
 		return err
 	}
 	if cur.Exists && (cur.Known || bytes.Equal(cur.Content, data)) {
 		return nil
 	}
-	if err := e.writeFile(ctx, n.host, dest, data, n.productWrite(0o644)); err != nil {
+	if err := e.WriteFile(ctx, n.Host, dest, data, n.ProductWrite(0o644)); err != nil {
 		return fmt.Errorf("install %s: %w", dest, err)
 	}
 	verb := "install"
 	if cur.Exists {
 		verb = "replace"
 	}
-	res.changed(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
+	res.AddChange(fmt.Sprintf("%s %s (%d bytes)", verb, dest, len(data)), "")
 	return nil
 }
 
 // checkSHA256 refuses data (read from src) when the step names a sha256 it
 // does not have: the file changed since validate, or is not the one meant.
-func checkSHA256(s playbook.Step, k *Copy, n *node, src string, data []byte) error {
-	want, err := n.vars.render(s.Name+".sha256", k.SHA256)
+func checkSHA256(s playbook.Step, k *Copy, n *Node, src string, data []byte) error {
+	want, err := n.Vars.Render(s.Name+".sha256", k.SHA256)
 	if err != nil || want == "" {
 		return err
 	}

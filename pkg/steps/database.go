@@ -66,13 +66,13 @@ func (k *Databases) Check() error {
 
 // Prefetch reads the scripts on the manager (its dbscripts are compared
 // with the archive's).
-func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
-	if n.vars.Node.Name != e.vars.Manager.Name {
+func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+	if n.Vars.Node.Name != e.Vars.Manager.Name {
 		return
 	}
 	for _, db := range k.Databases {
 		for _, sc := range append(append([]string{}, db.Scripts...), db.MySQL57Script...) {
-			req.Contents = append(req.Contents, n.home(sc))
+			req.Contents = append(req.Contents, n.Home(sc))
 		}
 	}
 }
@@ -85,29 +85,29 @@ func (k *Databases) Run(ctx context.Context, e *Engine, s playbook.Step) []*Resu
 // runDatabases creates the databases, the application user and its grants,
 // and sources each database's scripts exactly once.
 func runDatabases(ctx context.Context, e *Engine, s playbook.Step, k *Databases) *Result {
-	res := &Result{Step: s.Name, Target: dbTarget}
-	mgr := e.managerNode()
-	if mgr == nil || mgr.isFailed() {
+	res := &Result{Step: s.Name, Target: DBTarget}
+	mgr := e.ManagerNode()
+	if mgr == nil || mgr.IsFailed() {
 		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: no node could start)"
 		failAll(e)
 		return res
 	}
 	if err := databases(ctx, e, s, k, res); err != nil {
 		failAll(e)
-		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
+		return Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
 	}
 	return res
 }
 
 // failAll stops every node: nothing can start without its databases.
 func failAll(e *Engine) {
-	for _, n := range e.nodes {
-		n.markFailed()
+	for _, n := range e.Nodes {
+		n.MarkFailed()
 	}
 }
 
 func databases(ctx context.Context, e *Engine, s playbook.Step, k *Databases, res *Result) error {
-	admin, err := openDB(e, e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
+	admin, err := openDB(e, e.Inv.Database.AdminUser, e.Inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
 	}
@@ -140,21 +140,21 @@ func openDB(e *Engine, user, password string) (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd = user, password
 	cfg.Net = "tcp"
-	cfg.Addr = net.JoinHostPort(e.inv.Database.Host, strconv.Itoa(e.inv.Database.Port))
+	cfg.Addr = net.JoinHostPort(e.Inv.Database.Host, strconv.Itoa(e.Inv.Database.Port))
 	cfg.InterpolateParams = true
 	cfg.Timeout = 10 * time.Second
 	cfg.MultiStatements = false
-	tlsCfg, err := e.inv.Database.TLSConfig() // set on this connector only: no driver-wide registration
+	tlsCfg, err := e.Inv.Database.TLSConfig() // set on this connector only: no driver-wide registration
 	if err != nil {
 		return nil, err
 	}
 	cfg.TLS = tlsCfg
-	if via := e.dbViaHost(); via != nil {
-		if via.client == nil {
-			return nil, fmt.Errorf("tunnel through %s: %v", via.addr, via.err)
+	if via := e.DBViaHost(); via != nil {
+		if via.Client == nil {
+			return nil, fmt.Errorf("tunnel through %s: %v", via.Addr, via.Err)
 		}
 		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return via.client.DialTCP(ctx, addr)
+			return via.Client.DialTCP(ctx, addr)
 		}
 	}
 	conn, err := mysql.NewConnector(cfg)
@@ -171,7 +171,7 @@ func readDBState(ctx context.Context, e *Engine, db *sql.DB) (*dbState, error) {
 	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
 	var comment string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&st.version, &comment); err != nil {
-		return nil, fmt.Errorf("connect as %s%s: %w", e.inv.Database.AdminUser, tlsHint(e, err), err)
+		return nil, fmt.Errorf("connect as %s%s: %w", e.Inv.Database.AdminUser, tlsHint(e, err), err)
 	}
 	st.server = serverName(st.version, comment)
 	st.mysql57 = isMySQL57(st.server)
@@ -210,7 +210,7 @@ func tlsHint(e *Engine, err error) string {
 	var invalid x509.CertificateInvalidError
 	switch {
 	case errors.As(err, &unknownCA):
-		return fmt.Sprintf(" (the server's TLS certificate is not signed by database.tls_ca %s)", e.inv.Database.TLSCA)
+		return fmt.Sprintf(" (the server's TLS certificate is not signed by database.tls_ca %s)", e.Inv.Database.TLSCA)
 	case errors.As(err, &badName):
 		return fmt.Sprintf(" (the server's TLS certificate does not name %q: set database.tls_server_name to a name it carries)", badName.Host)
 	case errors.As(err, &invalid):
@@ -220,7 +220,7 @@ func tlsHint(e *Engine, err error) string {
 }
 
 func readUserState(ctx context.Context, e *Engine, db *sql.DB, st *dbState) error {
-	d := e.inv.Database
+	d := e.Inv.Database
 	var count int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", d.User, d.UserHost).Scan(&count); err != nil {
 		return fmt.Errorf("look up user %s: %w", d.User, err)
@@ -247,7 +247,7 @@ var grantRE = regexp.MustCompile("^GRANT ALL PRIVILEGES ON `([^`]+)`\\.\\* TO ")
 // passwordWorks logs in as the application user to see whether the server
 // accepts the inventory's password.
 func passwordWorks(ctx context.Context, e *Engine) (bool, error) {
-	app, err := openDB(e, e.inv.Database.User, e.inv.Database.Password.Value)
+	app, err := openDB(e, e.Inv.Database.User, e.Inv.Database.Password.Value)
 	if err != nil {
 		return false, err
 	}
@@ -260,7 +260,7 @@ func passwordWorks(ctx context.Context, e *Engine) (bool, error) {
 	case errors.As(err, &me) && me.Number == 1045:
 		return false, nil
 	default:
-		return false, fmt.Errorf("log in as %s: %w", e.inv.Database.User, err)
+		return false, fmt.Errorf("log in as %s: %w", e.Inv.Database.User, err)
 	}
 }
 
@@ -270,15 +270,15 @@ func wantedDatabases(e *Engine, s playbook.Step, k *Databases, st *dbState) ([]w
 	var want []wantDB
 	seen := map[string]bool{}
 	for _, d := range k.Databases {
-		varsList := []Vars{e.vars}
+		varsList := []Vars{e.Vars}
 		if d.PerNode {
 			varsList = nil
-			for _, n := range e.nodes {
-				varsList = append(varsList, n.vars)
+			for _, n := range e.Nodes {
+				varsList = append(varsList, n.Vars)
 			}
 		}
 		for _, v := range varsList {
-			name, err := v.render(s.Name+".database", d.Name)
+			name, err := v.Render(s.Name+".database", d.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -308,19 +308,19 @@ func loadScripts(e *Engine, name string, d Database, st *dbState) (wantDB, error
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
-		if _, _, found, err := e.arch.Read(path.Clean(d.MySQL57Script[0])); err == nil && found {
+		if _, _, found, err := e.Arch.Read(path.Clean(d.MySQL57Script[0])); err == nil && found {
 			scripts = d.MySQL57Script
 		}
 	}
 	for _, sc := range scripts {
 		rel := path.Clean(sc)
-		w.scriptPath = path.Base(e.arch.Path) + ":" + rel
-		data, _, found, err := e.arch.Read(rel)
+		w.scriptPath = path.Base(e.Arch.Path) + ":" + rel
+		data, _, found, err := e.Arch.Read(rel)
 		if err != nil {
 			return w, err
 		}
 		if !found {
-			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.arch.Path)
+			return w, fmt.Errorf("script %s not found in the product archive %s", rel, e.Arch.Path)
 		}
 		stmts, err := sqlscript.Split(string(data))
 		if err != nil {
@@ -377,7 +377,7 @@ func createDatabases(ctx context.Context, e *Engine, db *sql.DB, st *dbState, wa
 			continue
 		}
 		stmt := fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s`", w.name)
-		if cs := e.inv.Database.CharacterSet; cs != "" {
+		if cs := e.Inv.Database.CharacterSet; cs != "" {
 			if !identRE.MatchString(cs) {
 				return fmt.Errorf("character set %q is not a plain identifier", cs)
 			}
@@ -391,7 +391,7 @@ func createDatabases(ctx context.Context, e *Engine, db *sql.DB, st *dbState, wa
 }
 
 func ensureUser(ctx context.Context, e *Engine, db *sql.DB, st *dbState, _ []wantDB, res *Result) error {
-	d := e.inv.Database
+	d := e.Inv.Database
 	shown := fmt.Sprintf("'%s'@'%s'", d.User, d.UserHost)
 	switch {
 	case !st.userExists:
@@ -405,7 +405,7 @@ func ensureUser(ctx context.Context, e *Engine, db *sql.DB, st *dbState, _ []wan
 }
 
 func ensureGrants(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
-	d := e.inv.Database
+	d := e.Inv.Database
 	for _, w := range want {
 		if st.grants[w.name] {
 			continue
@@ -430,10 +430,10 @@ func importScripts(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want
 			desc += fmt.Sprintf("; first drop the %d empty tables an interrupted import left", len(present))
 		}
 		listing := ""
-		if e.opts.Verbose {
+		if e.Opts.Verbose {
 			listing = statementList(w.statements)
 		}
-		if err := e.change(res, desc, listing, func() error { return importInto(ctx, e, db, w, present) }); err != nil {
+		if err := e.Change(res, desc, listing, func() error { return importInto(ctx, e, db, w, present) }); err != nil {
 			return err
 		}
 	}
@@ -504,7 +504,7 @@ var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 123
 
 // execSQL records an SQL action (shown masked) and runs it when applying.
 func execSQL(ctx context.Context, e *Engine, db *sql.DB, res *Result, shown, query string, args ...any) error {
-	return e.change(res, shown, "", func() error {
+	return e.Change(res, shown, "", func() error {
 		if _, err := db.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("%s: %w", shown, err)
 		}
@@ -564,7 +564,7 @@ func isMySQL57(server string) bool {
 	if len(parts) < 2 {
 		return false
 	}
-	major, _ := strconv.Atoi(leadingDigits(parts[0]))
-	minor, _ := strconv.Atoi(leadingDigits(parts[1]))
+	major, _ := strconv.Atoi(LeadingDigits(parts[0]))
+	minor, _ := strconv.Atoi(LeadingDigits(parts[1]))
 	return major > 5 || (major == 5 && minor >= 7)
 }

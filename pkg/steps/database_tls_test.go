@@ -38,9 +38,9 @@ func TestDatabaseTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{inv: &inventory.Inventory{Database: inventory.Database{
+			e := &Engine{Inv: &inventory.Inventory{Database: inventory.Database{
 				Host: "127.0.0.1", Port: srv.Port, AdminUser: "tlsadmin", TLSCA: tt.ca, TLSServerName: tt.serverName,
-			}}, hosts: map[string]*host{}}
+			}}, Hosts: map[string]*Host{}}
 			db, err := openDB(e, "tlsadmin", "tls-Secret-1")
 			if err != nil {
 				t.Fatal(err)

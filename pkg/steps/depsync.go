@@ -16,8 +16,8 @@ import (
 // syncSetup is what the rsync method works with in one run: the source
 // node (the manager), every node it pushes to, and the directories.
 type syncSetup struct {
-	source    *node
-	receivers []*node // every other node of the inventory, in file order
+	source    *Node
+	receivers []*Node // every other node of the inventory, in file order
 	dirs      []string
 	user      string
 	cluster   string
@@ -48,13 +48,13 @@ const toolsProbe = `for c in ` + sourceTools + `; do command -v "$c" >/dev/null 
 
 // newSyncSetup gathers the rsync method's participants; nil without a manager.
 func newSyncSetup(e *Engine) *syncSetup {
-	src := e.managerNode()
+	src := e.ManagerNode()
 	if src == nil {
 		return nil
 	}
-	s := &syncSetup{source: src, dirs: syncDirs(e), user: e.inv.Product.User,
-		cluster: e.inv.Cluster.Name, port: e.inv.SSH.Port}
-	for _, n := range e.nodes {
+	s := &syncSetup{source: src, dirs: syncDirs(e), user: e.Inv.Product.User,
+		cluster: e.Inv.Cluster.Name, port: e.Inv.SSH.Port}
+	for _, n := range e.Nodes {
 		if n != src {
 			s.receivers = append(s.receivers, n)
 		}
@@ -66,16 +66,16 @@ func newSyncSetup(e *Engine) *syncSetup {
 // playbook's, else the built-in defaults.
 func syncDirs(e *Engine) []string {
 	switch {
-	case len(e.inv.DepSync.Directories) > 0:
-		return e.inv.DepSync.Directories
-	case len(e.pb.DepSync.Directories) > 0:
-		return e.pb.DepSync.Directories
+	case len(e.Inv.DepSync.Directories) > 0:
+		return e.Inv.DepSync.Directories
+	case len(e.PB.DepSync.Directories) > 0:
+		return e.PB.DepSync.Directories
 	}
 	return depsync.DefaultDirectories()
 }
 
 // depsyncPath is a file of the sync's directory below n's CARBON_HOME.
-func depsyncPath(n *node, name string) string { return n.home(path.Join(depsync.Dir, name)) }
+func depsyncPath(n *Node, name string) string { return n.Home(path.Join(depsync.Dir, name)) }
 
 // guessedHome is the product user's home before /etc/passwd is read: where
 // useradd --create-home puts it.
@@ -90,7 +90,7 @@ type DepSync struct{}
 func (*DepSync) Check() error { return nil }
 
 // Prefetch reads what the sync method reads.
-func (*DepSync) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+func (*DepSync) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
 	prefetchDepSync(e, n, req)
 }
 
@@ -100,11 +100,11 @@ func (*DepSync) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 }
 
 // prefetchDepSync adds what the rsync method reads to the host's batch.
-func prefetchDepSync(e *Engine, n *node, req *remote.GatherRequest) {
-	if e.inv.DepSync.Method == depsync.MethodSVN {
+func prefetchDepSync(e *Engine, n *Node, req *remote.GatherRequest) {
+	if e.Inv.DepSync.Method == depsync.MethodSVN {
 		prefetchSVNSeed(e, n, req)
 	}
-	if e.inv.DepSync.Method != depsync.MethodRsync {
+	if e.Inv.DepSync.Method != depsync.MethodRsync {
 		return
 	}
 	s := newSyncSetup(e)
@@ -114,26 +114,26 @@ func prefetchDepSync(e *Engine, n *node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, etcPasswd)
 	req.Probes["depsync-tools"] = toolsProbe
 	for _, d := range s.dirs {
-		req.Stats = append(req.Stats, n.home(d))
+		req.Stats = append(req.Stats, n.Home(d))
 	}
 	if n == s.source {
 		for _, f := range []string{depsync.KeyName + ".pub", depsync.KnownHostsName, depsync.NodesName, depsync.ScriptName} {
 			req.Contents = append(req.Contents, depsyncPath(n, f))
 		}
 		req.Contents = append(req.Contents, cronSpools(s.user)...)
-		req.Probes["depsync-key:"+n.name()] = fmt.Sprintf("[ -f %s ] && echo yes", remote.Quote(depsyncPath(n, depsync.KeyName)))
+		req.Probes["depsync-key:"+n.Name()] = fmt.Sprintf("[ -f %s ] && echo yes", remote.Quote(depsyncPath(n, depsync.KeyName)))
 		return
 	}
 	ssh := s.guessedHome() + "/.ssh"
-	req.Contents = append(req.Contents, depsync.Receiver, ssh+"/authorized_keys", n.home(depsync.SeededMarker))
+	req.Contents = append(req.Contents, depsync.Receiver, ssh+"/authorized_keys", n.Home(depsync.SeededMarker))
 	req.Contents = append(req.Contents, hostKeyFiles()...)
 	req.Stats = append(req.Stats, ssh)
 }
 
 // checkTools fails when the host's probe found tools of want (a
 // space-separated list) missing.
-func checkTools(h *host, want string) error {
-	r, ok := h.probe("depsync-tools")
+func checkTools(h *Host, want string) error {
+	r, ok := h.Probe("depsync-tools")
 	if !ok {
 		return nil
 	}
@@ -145,7 +145,7 @@ func checkTools(h *host, want string) error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s not installed on %s (or not on the PATH): the rsync deployment sync needs it (Debian: apt-get install rsync openssh-client cron util-linux)",
-			strings.Join(missing, ", "), h.addr)
+			strings.Join(missing, ", "), h.Addr)
 	}
 	return nil
 }
@@ -155,11 +155,11 @@ func checkTools(h *host, want string) error {
 // script and crontab on the source, then empties each receiver's
 // directories once and runs the first sync.
 func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
-	results := map[*node]*Result{}
-	for _, n := range e.targets {
-		results[n] = &Result{Step: st.Name, Target: n.name()}
+	results := map[*Node]*Result{}
+	for _, n := range e.Targets {
+		results[n] = &Result{Step: st.Name, Target: n.Name()}
 	}
-	if e.inv.DepSync.Method == depsync.MethodSVN {
+	if e.Inv.DepSync.Method == depsync.MethodSVN {
 		return seedSVN(ctx, e, results)
 	}
 	s := newSyncSetup(e)
@@ -173,8 +173,8 @@ func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
 	pins := authorizeReceivers(ctx, e, s, key, results)
 	if r := results[s.source]; r != nil {
 		if err := depSyncSource(ctx, e, s, pins, r); err != nil {
-			s.source.markFailed()
-			fail(r, err)
+			s.source.MarkFailed()
+			Fail(r, err)
 			return orderedResults(e, results) // nothing is emptied without a working sync
 		}
 	}
@@ -185,14 +185,14 @@ func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
 // noKey reports a source without a key: its own failure when it is a
 // target (the others are skipped), else each target's, since the sync the
 // inventory asks for cannot reach them.
-func noKey(e *Engine, s *syncSetup, results map[*node]*Result, err error) []*Result {
+func noKey(e *Engine, s *syncSetup, results map[*Node]*Result, err error) []*Result {
 	if r := results[s.source]; r != nil {
-		s.source.markFailed()
-		fail(r, err)
-		return orderedResults(e, skipOthers(e, results, s.source, "(no deployment-sync key on "+s.source.name()+")"))
+		s.source.MarkFailed()
+		Fail(r, err)
+		return orderedResults(e, skipOthers(e, results, s.source, "(no deployment-sync key on "+s.source.Name()+")"))
 	}
 	for _, r := range results {
-		fail(r, err)
+		Fail(r, err)
 	}
 	return orderedResults(e, results)
 }
@@ -200,20 +200,20 @@ func noKey(e *Engine, s *syncSetup, results map[*node]*Result, err error) []*Res
 // depSyncSkip says why the rsync step does nothing in this run, if it does not.
 func depSyncSkip(e *Engine, s *syncSetup) string {
 	switch {
-	case e.inv.DepSync.Method == depsync.MethodRegistry:
+	case e.Inv.DepSync.Method == depsync.MethodRegistry:
 		return "(method registry: Carbon's registry-based DeploymentSynchronizer in carbon.xml)"
-	case e.inv.DepSync.Method != depsync.MethodRsync:
+	case e.Inv.DepSync.Method != depsync.MethodRsync:
 		return "(no deployment synchronisation: [depsync] method is none)"
 	case s == nil:
 		return "(no manager to synchronise from)"
-	case s.source.isFailed():
-		return "(an earlier step failed on the manager " + s.source.name() + ")"
+	case s.source.IsFailed():
+		return "(an earlier step failed on the manager " + s.source.Name() + ")"
 	}
 	return ""
 }
 
 // skipAll marks every result skipped with note.
-func skipAll(e *Engine, results map[*node]*Result, note string) []*Result {
+func skipAll(e *Engine, results map[*Node]*Result, note string) []*Result {
 	for _, r := range results {
 		r.Status, r.Note = Skipped, note
 	}
@@ -221,7 +221,7 @@ func skipAll(e *Engine, results map[*node]*Result, note string) []*Result {
 }
 
 // skipOthers marks every result but src's skipped with note.
-func skipOthers(e *Engine, results map[*node]*Result, src *node, note string) map[*node]*Result {
+func skipOthers(e *Engine, results map[*Node]*Result, src *Node, note string) map[*Node]*Result {
 	for n, r := range results {
 		if n != src && r.Status != Failed {
 			r.Status, r.Note = Skipped, note
@@ -231,9 +231,9 @@ func skipOthers(e *Engine, results map[*node]*Result, src *node, note string) ma
 }
 
 // orderedResults lists results in the order of the targets.
-func orderedResults(e *Engine, results map[*node]*Result) []*Result {
-	out := make([]*Result, 0, len(e.targets))
-	for _, n := range e.targets {
+func orderedResults(e *Engine, results map[*Node]*Result) []*Result {
+	out := make([]*Result, 0, len(e.Targets))
+	for _, n := range e.Targets {
 		out = append(out, results[n])
 	}
 	return out
@@ -241,21 +241,21 @@ func orderedResults(e *Engine, results map[*node]*Result) []*Result {
 
 // syncFile writes one of the sync's files on n when its content or mode
 // differs, owned by the product user.
-func syncFile(ctx context.Context, e *Engine, n *node, p, content string, mode os.FileMode, res *Result) error {
-	cur, err := n.host.read(ctx, p)
+func syncFile(ctx context.Context, e *Engine, n *Node, p, content string, mode os.FileMode, res *Result) error {
+	cur, err := n.Host.Read(ctx, p)
 	if err != nil {
 		return err
 	}
 	if cur.Exists && string(cur.Content) == content && cur.Mode.Perm() == mode {
 		return nil
 	}
-	if err := e.writeFile(ctx, n.host, p, []byte(content), n.productWrite(mode)); err != nil {
+	if err := e.WriteFile(ctx, n.Host, p, []byte(content), n.ProductWrite(mode)); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	verb := "write"
 	if cur.Exists && string(cur.Content) == content {
 		verb = fmt.Sprintf("chmod %04o", mode)
 	}
-	res.fileChanged(verb, p, cur.Content, []byte(content))
+	res.AddFileChange(verb, p, cur.Content, []byte(content))
 	return nil
 }

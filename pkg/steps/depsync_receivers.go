@@ -11,19 +11,19 @@ import (
 
 // receiverHost is one host of receiving nodes.
 type receiverHost struct {
-	h     *host
-	nodes []*node // every receiving node on the host
+	h     *Host
+	nodes []*Node // every receiving node on the host
 }
 
 // receiverHosts groups the receivers by host, in inventory order.
 func (s *syncSetup) receiverHosts() []*receiverHost {
 	var out []*receiverHost
-	byHost := map[*host]*receiverHost{}
+	byHost := map[*Host]*receiverHost{}
 	for _, n := range s.receivers {
-		rh := byHost[n.host]
+		rh := byHost[n.Host]
 		if rh == nil {
-			rh = &receiverHost{h: n.host}
-			byHost[n.host] = rh
+			rh = &receiverHost{h: n.Host}
+			byHost[n.Host] = rh
 			out = append(out, rh)
 		}
 		rh.nodes = append(rh.nodes, n)
@@ -36,7 +36,7 @@ func (rh *receiverHost) dirs(rel []string) []string {
 	var out []string
 	for _, n := range rh.nodes {
 		for _, d := range rel {
-			out = append(out, n.home(d))
+			out = append(out, n.Home(d))
 		}
 	}
 	return out
@@ -46,17 +46,17 @@ func (rh *receiverHost) dirs(rel []string) []string {
 // targeted receiving host. It returns the host keys to pin on the source:
 // read now from every connected receiving host, kept from the source's
 // known_hosts for the others (--limit).
-func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsync.PublicKey, results map[*node]*Result) []depsync.HostKey {
+func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsync.PublicKey, results map[*Node]*Result) []depsync.HostKey {
 	hosts := s.receiverHosts()
 	pins := make([][]depsync.HostKey, len(hosts))
-	e.parallel(len(hosts), func(i int) {
+	e.Parallel(len(hosts), func(i int) {
 		rh := hosts[i]
 		res := hostResult(rh, results)
 		var err error
-		if rh.h.client != nil && rh.h.err == nil {
+		if rh.h.Client != nil && rh.h.Err == nil {
 			pins[i], err = readHostKeys(ctx, rh.h, s.port)
 		} else {
-			pins[i], err = keptPins(ctx, e, s, rh.h.addr)
+			pins[i], err = keptPins(ctx, e, s, rh.h.Addr)
 		}
 		if err == nil && res != nil {
 			err = authorizeHost(ctx, e, s, rh, key, res)
@@ -75,10 +75,10 @@ func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsyn
 // hostResult is the result that carries the host's actions: the first
 // targeted node's, or nil when none of the host's nodes is targeted or one
 // of them failed earlier (whose results become skipped).
-func hostResult(rh *receiverHost, results map[*node]*Result) *Result {
+func hostResult(rh *receiverHost, results map[*Node]*Result) *Result {
 	var first *Result
 	for _, n := range rh.nodes {
-		if n.isFailed() {
+		if n.IsFailed() {
 			for _, m := range rh.nodes {
 				if r := results[m]; r != nil {
 					r.Status, r.Note = Skipped, "(an earlier step failed on this host)"
@@ -94,20 +94,20 @@ func hostResult(rh *receiverHost, results map[*node]*Result) *Result {
 }
 
 // failHost fails every targeted node of the host.
-func failHost(rh *receiverHost, results map[*node]*Result, err error) {
+func failHost(rh *receiverHost, results map[*Node]*Result, err error) {
 	for _, n := range rh.nodes {
 		if r := results[n]; r != nil {
-			n.markFailed()
-			fail(r, err)
+			n.MarkFailed()
+			Fail(r, err)
 		}
 	}
 }
 
 // readHostKeys reads the host's public host keys.
-func readHostKeys(ctx context.Context, h *host, port int) ([]depsync.HostKey, error) {
+func readHostKeys(ctx context.Context, h *Host, port int) ([]depsync.HostKey, error) {
 	var out []depsync.HostKey
 	for _, p := range hostKeyFiles() {
-		f, err := h.read(ctx, p)
+		f, err := h.Read(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -116,19 +116,19 @@ func readHostKeys(ctx context.Context, h *host, port int) ([]depsync.HostKey, er
 		}
 		k, err := depsync.ParsePublicKey(string(f.Content))
 		if err != nil {
-			return nil, fmt.Errorf("%s on %s: %w", p, h.addr, err)
+			return nil, fmt.Errorf("%s on %s: %w", p, h.Addr, err)
 		}
-		out = append(out, depsync.HostKey{Addr: h.addr, Port: port, Key: k})
+		out = append(out, depsync.HostKey{Addr: h.Addr, Port: port, Key: k})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no SSH host key in /etc/ssh/ssh_host_{ed25519,ecdsa,rsa}_key.pub on %s: the sync cannot pin it", h.addr)
+		return nil, fmt.Errorf("no SSH host key in /etc/ssh/ssh_host_{ed25519,ecdsa,rsa}_key.pub on %s: the sync cannot pin it", h.Addr)
 	}
 	return out, nil
 }
 
 // keptPins returns the keys the source's known_hosts already pins for addr.
 func keptPins(ctx context.Context, e *Engine, s *syncSetup, addr string) ([]depsync.HostKey, error) {
-	f, err := s.source.host.read(ctx, depsyncPath(s.source, depsync.KnownHostsName))
+	f, err := s.source.Host.Read(ctx, depsyncPath(s.source, depsync.KnownHostsName))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func authorizeHost(ctx context.Context, e *Engine, s *syncSetup, rh *receiverHos
 		return err
 	}
 	cmd := depsync.ForcedCommand(depsync.Receiver, rh.dirs(s.dirs))
-	line, err := depsync.AuthorizedKeyLine(s.source.vars.Node.Host, cmd, key, s.keyComment())
+	line, err := depsync.AuthorizedKeyLine(s.source.Vars.Node.Host, cmd, key, s.keyComment())
 	if err != nil {
 		return err
 	}
@@ -172,9 +172,9 @@ func authorizeHost(ctx context.Context, e *Engine, s *syncSetup, rh *receiverHos
 }
 
 // installReceiver writes the rsync-only receiver, owned by root.
-func installReceiver(ctx context.Context, e *Engine, h *host, res *Result) error {
+func installReceiver(ctx context.Context, e *Engine, h *Host, res *Result) error {
 	want := depsync.ReceiverScript()
-	cur, err := h.read(ctx, depsync.Receiver)
+	cur, err := h.Read(ctx, depsync.Receiver)
 	if err != nil {
 		return err
 	}
@@ -182,32 +182,32 @@ func installReceiver(ctx context.Context, e *Engine, h *host, res *Result) error
 		return nil
 	}
 	opts := remote.WriteOptions{Mode: 0o755, Owner: "root", Group: "root", MkdirParents: true}
-	if err := e.writeFile(ctx, h, depsync.Receiver, []byte(want), opts); err != nil {
+	if err := e.WriteFile(ctx, h, depsync.Receiver, []byte(want), opts); err != nil {
 		return fmt.Errorf("install %s: %w", depsync.Receiver, err)
 	}
-	res.fileChanged("install", depsync.Receiver, cur.Content, []byte(want))
+	res.AddFileChange("install", depsync.Receiver, cur.Content, []byte(want))
 	return nil
 }
 
 // productHome is the product user's home on h: from /etc/passwd; for a
 // user this run created, asked from the host; in a plan, useradd's default.
-func productHome(ctx context.Context, e *Engine, h *host, user string) (string, error) {
-	passwd, err := h.read(ctx, etcPasswd)
+func productHome(ctx context.Context, e *Engine, h *Host, user string) (string, error) {
+	passwd, err := h.Read(ctx, etcPasswd)
 	if err != nil {
 		return "", err
 	}
 	if home := passwdHome(passwd.Content, user); home != "" {
 		return home, nil
 	}
-	if e.planning() {
+	if e.Planning() {
 		return "/home/" + user, nil
 	}
-	out, err := runOut(ctx, h, "", "printf '%s' ~"+user, nil, "find the home directory of "+user)
+	out, err := RunScriptOut(ctx, h, "", "printf '%s' ~"+user, nil, "find the home directory of "+user)
 	if err != nil {
 		return "", err
 	}
 	if !strings.HasPrefix(out, "/") {
-		return "", fmt.Errorf("%s has no home directory on %s", user, h.addr)
+		return "", fmt.Errorf("%s has no home directory on %s", user, h.Addr)
 	}
 	return out, nil
 }
@@ -225,25 +225,25 @@ func passwdHome(passwd []byte, user string) string {
 
 // ensureSSHDir creates the product user's ~/.ssh (0700) when missing, as
 // that user: the home is the user's, so root never creates anything in it.
-func ensureSSHDir(ctx context.Context, e *Engine, s *syncSetup, h *host, dir string, res *Result) error {
-	f, err := h.read(ctx, dir)
+func ensureSSHDir(ctx context.Context, e *Engine, s *syncSetup, h *Host, dir string, res *Result) error {
+	f, err := h.Read(ctx, dir)
 	if err != nil || f.Exists {
 		return err
 	}
-	return e.change(res, fmt.Sprintf("create %s (0700, owned by %s)", dir, s.user), "", func() error {
-		return run(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir)
+	return e.Change(res, fmt.Sprintf("create %s (0700, owned by %s)", dir, s.user), "", func() error {
+		return RunScript(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir)
 	})
 }
 
 // writeAuthorizedKeys sets the cluster's block of authorized_keys to line.
-func writeAuthorizedKeys(ctx context.Context, e *Engine, s *syncSetup, h *host, p, line string, key depsync.PublicKey, res *Result) error {
-	cur, err := h.read(ctx, p)
+func writeAuthorizedKeys(ctx context.Context, e *Engine, s *syncSetup, h *Host, p, line string, key depsync.PublicKey, res *Result) error {
+	cur, err := h.Read(ctx, p)
 	if err != nil {
 		return err
 	}
 	out, removed, err := depsync.AuthorizedKeys(string(cur.Content), s.cluster, line, key)
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w", p, h.addr, err)
+		return fmt.Errorf("%s on %s: %w", p, h.Addr, err)
 	}
 	if out == string(cur.Content) {
 		return nil
@@ -254,16 +254,16 @@ func writeAuthorizedKeys(ctx context.Context, e *Engine, s *syncSetup, h *host, 
 	if !cur.Exists {
 		opts = remote.WriteOptions{Mode: 0o600, As: s.user}
 	}
-	if err := e.writeFile(ctx, h, p, []byte(out), opts); err != nil {
+	if err := e.WriteFile(ctx, h, p, []byte(out), opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	verb := "update"
 	if !cur.Exists {
 		verb = "create"
 	}
-	res.fileChanged(verb, p, cur.Content, []byte(out))
+	res.AddFileChange(verb, p, cur.Content, []byte(out))
 	if removed > 0 {
-		res.changed(fmt.Sprintf("removed %d copies of the sync key outside carbonctl's block from %s: they lacked its restrictions", removed, p), "")
+		res.AddChange(fmt.Sprintf("removed %d copies of the sync key outside carbonctl's block from %s: they lacked its restrictions", removed, p), "")
 	}
 	return nil
 }

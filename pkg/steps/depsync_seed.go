@@ -13,8 +13,8 @@ import (
 // seedReceivers empties each targeted receiver's directories once, as the
 // clustering guides advise before the first sync, records that in a marker
 // so it never happens again, and then runs that first sync from the source.
-func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*node]*Result) {
-	ready, err := s.source.host.read(ctx, depsyncPath(s.source, depsync.ScriptName))
+func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*Node]*Result) {
+	ready, err := s.source.Host.Read(ctx, depsyncPath(s.source, depsync.ScriptName))
 	if err != nil || !ready.Exists {
 		return // the source is not set up (not in --limit): nothing may be emptied
 	}
@@ -23,19 +23,19 @@ func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*no
 		return
 	}
 	var mu sync.Mutex
-	var seeded []*node
-	var candidates []*node
+	var seeded []*Node
+	var candidates []*Node
 	for _, n := range s.receivers {
-		if r := results[n]; r != nil && r.Status != Failed && r.Status != Skipped && !n.isFailed() {
+		if r := results[n]; r != nil && r.Status != Failed && r.Status != Skipped && !n.IsFailed() {
 			candidates = append(candidates, n)
 		}
 	}
-	e.parallel(len(candidates), func(i int) {
+	e.Parallel(len(candidates), func(i int) {
 		n := candidates[i]
 		done, err := seed(ctx, e, s, n, srcDirs, results[n])
 		if err != nil {
-			n.markFailed()
-			fail(results[n], err)
+			n.MarkFailed()
+			Fail(results[n], err)
 		}
 		if done {
 			mu.Lock()
@@ -43,21 +43,21 @@ func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*no
 			mu.Unlock()
 		}
 	})
-	if len(seeded) > 0 && !e.planning() {
+	if len(seeded) > 0 && !e.Planning() {
 		firstSync(ctx, e, s, seeded, results)
 	}
 }
 
 // existingDirs returns the directories of rel that exist below n's
 // CARBON_HOME (or will, once the product archive is unpacked there).
-func existingDirs(ctx context.Context, e *Engine, n *node, rel []string) ([]string, error) {
+func existingDirs(ctx context.Context, e *Engine, n *Node, rel []string) ([]string, error) {
 	var out []string
 	for _, d := range rel {
-		f, err := n.host.read(ctx, n.home(d))
+		f, err := n.Host.Read(ctx, n.Home(d))
 		if err != nil {
 			return nil, err
 		}
-		if f.IsDir || overlaid(n.host, n.vars.Node.Home) && e.arch.HasDir(d) {
+		if f.IsDir || overlaid(n.Host, n.Vars.Node.Home) && e.Arch.HasDir(d) {
 			out = append(out, d)
 		}
 	}
@@ -65,11 +65,11 @@ func existingDirs(ctx context.Context, e *Engine, n *node, rel []string) ([]stri
 }
 
 // overlaid reports whether reads below home are served from the archive.
-func overlaid(h *host, home string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, o := range h.overlays {
-		if o.home == home {
+func overlaid(h *Host, home string) bool {
+	h.Mu.Lock()
+	defer h.Mu.Unlock()
+	for _, o := range h.Overlays {
+		if o.Home == home {
 			return true
 		}
 	}
@@ -78,16 +78,16 @@ func overlaid(h *host, home string) bool {
 
 // seed empties n's directories that the source also has, once; it reports
 // whether it did (or, in a plan, would).
-func seed(ctx context.Context, e *Engine, s *syncSetup, n *node, srcDirs []string, res *Result) (bool, error) {
-	what := fmt.Sprintf("the first sync from %s (%s)", s.source.name(), s.source.vars.Node.Host)
-	return emptyOnce(ctx, e, n, srcDirs, n.home(depsync.SeededMarker), what, res)
+func seed(ctx context.Context, e *Engine, s *syncSetup, n *Node, srcDirs []string, res *Result) (bool, error) {
+	what := fmt.Sprintf("the first sync from %s (%s)", s.source.Name(), s.source.Vars.Node.Host)
+	return emptyOnce(ctx, e, n, srcDirs, n.Home(depsync.SeededMarker), what, res)
 }
 
 // emptyOnce empties the directories of rel that n has, unless marker says
 // it was done, and then writes marker; before says what fills them next.
 // It reports whether it emptied (or, in a plan, would).
-func emptyOnce(ctx context.Context, e *Engine, n *node, rel []string, marker, before string, res *Result) (bool, error) {
-	m, err := n.host.read(ctx, marker)
+func emptyOnce(ctx context.Context, e *Engine, n *Node, rel []string, marker, before string, res *Result) (bool, error) {
+	m, err := n.Host.Read(ctx, marker)
 	if err != nil || m.Exists {
 		return false, err
 	}
@@ -97,19 +97,19 @@ func emptyOnce(ctx context.Context, e *Engine, n *node, rel []string, marker, be
 	}
 	abs := make([]string, len(dirs))
 	for i, d := range dirs {
-		abs[i] = n.home(d)
+		abs[i] = n.Home(d)
 	}
 	text := fmt.Sprintf("emptied %s before %s\n", strings.Join(dirs, " "), before)
 	desc := fmt.Sprintf("empty %s once, before %s fills it (recorded in %s)", strings.Join(abs, " and "), before, marker)
 	if len(abs) == 0 {
 		desc = fmt.Sprintf("record in %s that there is nothing to empty before %s", marker, before)
 	}
-	if err := e.change(res, desc, "", func() error {
-		return run(ctx, n.host, e.inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.name())
+	if err := e.Change(res, desc, "", func() error {
+		return RunScript(ctx, n.Host, e.Inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.Name())
 	}); err != nil {
 		return false, err
 	}
-	n.host.remember(marker, []byte(text))
+	n.Host.Remember(marker, []byte(text))
 	return true, nil
 }
 
@@ -126,18 +126,18 @@ func seedScript(dirs []string, marker, text string) string {
 
 // firstSync runs the sync script once on the source and reports, on each
 // seeded node's result, what reached it.
-func firstSync(ctx context.Context, e *Engine, s *syncSetup, seeded []*node, results map[*node]*Result) {
-	out, err := depsync.RunScript(ctx, s.source.host.client, s.user, depsyncPath(s.source, depsync.ScriptName))
+func firstSync(ctx context.Context, e *Engine, s *syncSetup, seeded []*Node, results map[*Node]*Result) {
+	out, err := depsync.RunScript(ctx, s.source.Host.Client, s.user, depsyncPath(s.source, depsync.ScriptName))
 	for _, n := range seeded {
 		res := results[n]
-		lines := linesOf(out, n.name())
+		lines := linesOf(out, n.Name())
 		switch {
 		case err != nil && len(lines) == 0:
-			fail(res, fmt.Errorf("first sync from %s: %w", s.source.name(), err))
+			Fail(res, fmt.Errorf("first sync from %s: %w", s.source.Name(), err))
 		case strings.Contains(strings.Join(lines, "\n"), ": FAILED"):
-			fail(res, fmt.Errorf("first sync from %s: %s", s.source.name(), strings.Join(lines, "; ")))
+			Fail(res, fmt.Errorf("first sync from %s: %s", s.source.Name(), strings.Join(lines, "; ")))
 		default:
-			res.changed(fmt.Sprintf("first sync from %s: %s", s.source.name(), strings.Join(lines, "; ")), "")
+			res.AddChange(fmt.Sprintf("first sync from %s: %s", s.source.Name(), strings.Join(lines, "; ")), "")
 		}
 	}
 }

@@ -19,35 +19,35 @@ func (s *syncSetup) keyComment() string { return "carbonctl-depsync@" + s.cluste
 func depSyncKey(ctx context.Context, e *Engine, s *syncSetup, res *Result) (depsync.PublicKey, error) {
 	src := s.source
 	keyPath := depsyncPath(src, depsync.KeyName)
-	pub, err := src.host.read(ctx, keyPath+".pub")
+	pub, err := src.Host.Read(ctx, keyPath+".pub")
 	if err != nil {
 		return depsync.PublicKey{}, err
 	}
-	probe, _ := src.host.probe("depsync-key:" + src.name())
+	probe, _ := src.Host.Probe("depsync-key:" + src.Name())
 	key, parseErr := depsync.ParsePublicKey(string(pub.Content))
 	if pub.Exists && parseErr == nil && strings.TrimSpace(probe.Stdout) == "yes" {
 		return key, nil
 	}
 	if res == nil {
-		return depsync.PublicKey{}, fmt.Errorf("%s has no deployment-sync key yet: run carbonctl up with %s included", src.name(), src.name())
+		return depsync.PublicKey{}, fmt.Errorf("%s has no deployment-sync key yet: run carbonctl up with %s included", src.Name(), src.Name())
 	}
-	if err := checkTools(src.host, sourceTools); err != nil {
+	if err := checkTools(src.Host, sourceTools); err != nil {
 		return depsync.PublicKey{}, err
 	}
-	desc := fmt.Sprintf("generate the deployment-sync key pair %s (ed25519, on %s, for %s)", keyPath, src.name(), s.user)
-	if e.planning() {
-		res.changed(desc, "")
-		return depsync.PublicKey{Type: "ssh-ed25519", Blob: "(key-generated-on-" + src.name() + "-by-this-run)"}, nil
+	desc := fmt.Sprintf("generate the deployment-sync key pair %s (ed25519, on %s, for %s)", keyPath, src.Name(), s.user)
+	if e.Planning() {
+		res.AddChange(desc, "")
+		return depsync.PublicKey{Type: "ssh-ed25519", Blob: "(key-generated-on-" + src.Name() + "-by-this-run)"}, nil
 	}
-	out, err := runOut(ctx, src.host, s.user, keygenScript(keyPath, s.keyComment()), nil, "generate the deployment-sync key")
+	out, err := RunScriptOut(ctx, src.Host, s.user, keygenScript(keyPath, s.keyComment()), nil, "generate the deployment-sync key")
 	if err != nil {
 		return depsync.PublicKey{}, err
 	}
 	if key, err = depsync.ParsePublicKey(out); err != nil {
-		return depsync.PublicKey{}, fmt.Errorf("ssh-keygen on %s: %w", src.host.addr, err)
+		return depsync.PublicKey{}, fmt.Errorf("ssh-keygen on %s: %w", src.Host.Addr, err)
 	}
-	src.host.remember(keyPath+".pub", []byte(out))
-	res.changed(desc, "")
+	src.Host.Remember(keyPath+".pub", []byte(out))
+	res.AddChange(desc, "")
 	return key, nil
 }
 
@@ -73,11 +73,11 @@ cat %[1]s.pub`, k, remote.Quote(comment))
 // script and crontab entry.
 func depSyncSource(ctx context.Context, e *Engine, s *syncSetup, pins []depsync.HostKey, res *Result) error {
 	src := s.source
-	if err := checkTools(src.host, sourceTools); err != nil {
+	if err := checkTools(src.Host, sourceTools); err != nil {
 		return err
 	}
 	targets := s.targets()
-	cfg := depsync.ScriptConfig{Cluster: s.cluster, Source: src.vars.Node.Home, User: s.user, Directories: s.dirs}
+	cfg := depsync.ScriptConfig{Cluster: s.cluster, Source: src.Vars.Node.Home, User: s.user, Directories: s.dirs}
 	if err := firstErr(cfg.Check(), depsync.CheckTargets(targets)); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func depSyncSource(ctx context.Context, e *Engine, s *syncSetup, pins []depsync.
 func (s *syncSetup) targets() []depsync.Target {
 	var out []depsync.Target
 	for _, n := range s.receivers {
-		out = append(out, depsync.Target{Name: n.name(), Addr: n.vars.Node.Host, Port: s.port, Home: n.vars.Node.Home})
+		out = append(out, depsync.Target{Name: n.Name(), Addr: n.Vars.Node.Host, Port: s.port, Home: n.Vars.Node.Home})
 	}
 	return out
 }
@@ -109,34 +109,34 @@ func (s *syncSetup) targets() []depsync.Target {
 // depSyncCrontab puts the sync's entry into the product user's crontab,
 // inside the cluster's carbonctl block.
 func depSyncCrontab(ctx context.Context, e *Engine, s *syncSetup, res *Result) error {
-	h := s.source.host
+	h := s.source.Host
 	cur, err := readCrontab(ctx, h, s.user)
 	if err != nil {
 		return err
 	}
-	want, err := depsync.Crontab(cur, s.cluster, e.inv.DepSync.Schedule, depsyncPath(s.source, depsync.ScriptName))
+	want, err := depsync.Crontab(cur, s.cluster, e.Inv.DepSync.Schedule, depsyncPath(s.source, depsync.ScriptName))
 	if err != nil {
-		return fmt.Errorf("crontab of %s on %s: %w", s.user, h.addr, err)
+		return fmt.Errorf("crontab of %s on %s: %w", s.user, h.Addr, err)
 	}
 	if want == cur {
 		return nil
 	}
-	desc, diff := fileChange("install", "crontab of "+s.user, []byte(cur), []byte(want))
-	if err := e.change(res, desc, diff, func() error {
+	desc, diff := FileChange("install", "crontab of "+s.user, []byte(cur), []byte(want))
+	if err := e.Change(res, desc, diff, func() error {
 		script := "crontab -u " + remote.Quote(s.user) + " -"
-		return run(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user)
+		return RunScript(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user)
 	}); err != nil {
 		return err
 	}
-	h.remember(cronSpools(s.user)[0], []byte(want))
+	h.Remember(cronSpools(s.user)[0], []byte(want))
 	return nil
 }
 
 // readCrontab returns the user's crontab as `crontab -l` would show it,
 // from cron's spool (read as root by Gather when the login user cannot).
-func readCrontab(ctx context.Context, h *host, user string) (string, error) {
+func readCrontab(ctx context.Context, h *Host, user string) (string, error) {
 	for _, p := range cronSpools(user) {
-		f, err := h.read(ctx, p)
+		f, err := h.Read(ctx, p)
 		if err != nil {
 			return "", err
 		}

@@ -13,22 +13,22 @@ import (
 // ESB guide asks for it: what a worker had deployed before must not
 // linger). A marker below CARBON_HOME records that it was done, so a
 // re-run never empties a directory the checkout has filled.
-func seedSVN(ctx context.Context, e *Engine, results map[*node]*Result) []*Result {
-	dirs := e.pb.DepSync.SVNEmpty
-	e.parallel(len(e.targets), func(i int) {
-		n := e.targets[i]
+func seedSVN(ctx context.Context, e *Engine, results map[*Node]*Result) []*Result {
+	dirs := e.PB.DepSync.SVNEmpty
+	e.Parallel(len(e.Targets), func(i int) {
+		n := e.Targets[i]
 		res := results[n]
 		switch {
-		case n.isFailed():
+		case n.IsFailed():
 			res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
-		case n.vars.Node.IsManager:
+		case n.Vars.Node.IsManager:
 			res.Note = "(method svn: the manager commits its deployment directory)"
 		case len(dirs) == 0:
-			res.Note = "(method svn: playbook " + e.pb.Name + " names no directory to empty)"
+			res.Note = "(method svn: playbook " + e.PB.Name + " names no directory to empty)"
 		default:
 			if err := seedSVNNode(ctx, e, n, dirs, res); err != nil {
-				n.markFailed()
-				fail(res, err)
+				n.MarkFailed()
+				Fail(res, err)
 			}
 		}
 	})
@@ -36,19 +36,19 @@ func seedSVN(ctx context.Context, e *Engine, results map[*node]*Result) []*Resul
 }
 
 // seedSVNNode empties n's directories of rel once.
-func seedSVNNode(ctx context.Context, e *Engine, n *node, rel []string, res *Result) error {
-	_, err := emptyOnce(ctx, e, n, rel, n.home(depsync.SVNSeededMarker), "the first SVN checkout", res)
+func seedSVNNode(ctx context.Context, e *Engine, n *Node, rel []string, res *Result) error {
+	_, err := emptyOnce(ctx, e, n, rel, n.Home(depsync.SVNSeededMarker), "the first SVN checkout", res)
 	return err
 }
 
 // prefetchSVNSeed adds what seedSVN reads on n to the host's batch: the
 // marker and the directories.
-func prefetchSVNSeed(e *Engine, n *node, req *remote.GatherRequest) {
-	if n.vars.Node.IsManager {
+func prefetchSVNSeed(e *Engine, n *Node, req *remote.GatherRequest) {
+	if n.Vars.Node.IsManager {
 		return
 	}
-	req.Contents = append(req.Contents, n.home(depsync.SVNSeededMarker))
-	for _, d := range e.pb.DepSync.SVNEmpty {
-		req.Stats = append(req.Stats, n.home(d))
+	req.Contents = append(req.Contents, n.Home(depsync.SVNSeededMarker))
+	for _, d := range e.PB.DepSync.SVNEmpty {
+		req.Stats = append(req.Stats, n.Home(d))
 	}
 }

@@ -47,7 +47,7 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, nv := range testVars(false).Nodes[:2] {
-			v := testVars(false).forNode(nv)
+			v := testVars(false).ForNode(nv)
 			v.DepSync = DepSyncVars{Method: "svn", SvnURL: "https://svn.example.com/repos/esb/", SvnUser: "svnuser", SvnPassword: "p&ss<w>rd", SvnAppendTenantID: false}
 			got := applyStep(t, step, v, src)
 			want := map[string]string{
@@ -64,13 +64,13 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 				t.Errorf("%s: %d live DeploymentSynchronizer elements after patching", file, n)
 			}
 		}
-		v := testVars(false).forNode(testVars(false).Nodes[1])
+		v := testVars(false).ForNode(testVars(false).Nodes[1])
 		v.DepSync = DepSyncVars{Method: "rsync"}
 		if val, _, _ := xmlpatch.Get(applyStep(t, step, v, src), dsPath+"Enabled"); val != "false" {
 			t.Errorf("%s: with rsync the SVN synchroniser stays enabled (%q)", file, val)
 		}
 		v.DepSync = DepSyncVars{Method: "none"}
-		if ok, _ := v.when(step.Name, step.When); ok {
+		if ok, _ := v.When(step.Name, step.When); ok {
 			t.Errorf("the step applies with method none")
 		}
 	}
@@ -80,7 +80,7 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 // changes nothing and that only edited lines changed.
 func applyStep(t *testing.T, s playbook.Step, v Vars, src []byte) []byte {
 	t.Helper()
-	ops, err := renderEdits((&Engine{}), s, fileEditsOf(t, s), &node{vars: v})
+	ops, err := renderEdits((&Engine{}), s, fileEditsOf(t, s), &Node{Vars: v})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,36 +58,36 @@ func (o Options) Dialer() remote.Dialer {
 
 // Engine runs one playbook against one inventory.
 type Engine struct {
-	inv   *inventory.Inventory
-	pb    *playbook.Playbook
-	opts  Options
-	out   *printer
-	vars  Vars
-	arch  *archive.Product
-	jdk   *archive.JDK // [java] archive; nil with [java] home
-	hosts map[string]*host
-	nodes []*node // every node of the inventory
-	// targets are the nodes this run works on (--limit).
-	targets []*node
-	local   localFiles
-	lb      *lbState // nil without a [loadbalancer] or load balancer steps
+	Inv   *inventory.Inventory
+	PB    *playbook.Playbook
+	Opts  Options
+	Out   *Printer
+	Vars  Vars
+	Arch  *archive.Product
+	JDK   *archive.JDK // [java] archive; nil with [java] home
+	Hosts map[string]*Host
+	Nodes []*Node // every node of the inventory
+	// Targets are the nodes this run works on (--limit).
+	Targets []*Node
+	Local   LocalFiles
+	LB      *LBState // nil without a [loadbalancer] or load balancer steps
 	// lockInfo describes this run in the run lock it takes when applying.
 	lockInfo runlock.LockInfo
 	// lockRelease is the run lock's release, made ready at connect.
 	lockRelease remote.Deferred
-	// split is set when this run's changes need a full restart.
-	split *clusterSplit
+	// Split is set when this run's changes need a full restart.
+	Split *ClusterSplit
 }
 
-// runGroup executes pb against inv and returns what happened. The error is
+// RunGroup executes pb against inv and returns what happened. The error is
 // only for problems before any step ran (bad --limit, unreadable archive).
-func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
-	e, closeAll, err := prepare(inv, pb, opts)
+func RunGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Report, error) {
+	e, closeAll, err := Prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll()
-	opts = e.opts
+	opts = e.Opts
 
 	keys, err := remote.NewHostKeys(inv.SSH.KnownHosts, opts.AcceptNewHostKeys)
 	if err != nil {
@@ -96,19 +96,19 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 	report := &Report{}
 	report.Results = append(report.Results, e.connect(ctx, keys)...)
 	defer e.dropRelease()
-	e.split = e.planSplit(ctx)
+	e.Split = e.PlanSplit(ctx)
 	if refused := e.refusal(); refused != nil {
-		e.out.result(refused, false)
+		e.Out.PrintResult(refused, false)
 		report.Results = append(report.Results, refused)
-		report.tally(e.addresses(), e.order())
+		report.Tally(e.Addresses(), e.Order())
 		return report, nil
 	}
 	if opts.Apply {
-		lock, ok := e.lockRun(ctx, report)
+		lock, ok := e.LockRun(ctx, report)
 		if !ok {
-			return report, interrupted(ctx, "lock")
+			return report, Interrupted(ctx, "lock")
 		}
-		defer e.unlock(lock)
+		defer e.Unlock(lock)
 	}
 	step := "connect"
 	for _, s := range pb.Steps {
@@ -116,25 +116,25 @@ func runGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbo
 			break
 		}
 		step = s.Name
-		e.out.header("STEP", s.Name)
+		e.Out.Header("STEP", s.Name)
 		began := time.Now()
-		results := e.runStep(ctx, s)
+		results := e.RunStep(ctx, s)
 		for _, r := range results {
-			e.out.result(r, !opts.Apply)
+			e.Out.PrintResult(r, !opts.Apply)
 		}
 		if opts.Verbose {
-			e.out.printf("  (%s took %s)\n", s.Name, time.Since(began).Round(time.Millisecond))
+			e.Out.Printf("  (%s took %s)\n", s.Name, time.Since(began).Round(time.Millisecond))
 		}
 		report.Results = append(report.Results, results...)
 	}
 	e.refreshRecords(ctx)
-	report.tally(e.addresses(), e.order())
-	return report, interrupted(ctx, step)
+	report.Tally(e.Addresses(), e.Order())
+	return report, Interrupted(ctx, step)
 }
 
-// prepare builds an engine with its archive open; done closes the archive
+// Prepare builds an engine with its archive open; done closes the archive
 // and the connections.
-func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Engine, func(), error) {
+func Prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*Engine, func(), error) {
 	if opts.Forks <= 0 {
 		opts.Forks = 10
 	}
@@ -151,65 +151,65 @@ func prepare(inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*En
 	if command == "" {
 		command = "up"
 	}
-	e := &Engine{inv: inv, pb: pb, opts: opts, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
-	e.out = &printer{w: opts.Out, mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
+	e := &Engine{Inv: inv, PB: pb, Opts: opts, Hosts: map[string]*Host{}, Local: LocalFiles{Files: map[string][]byte{}}, lockInfo: runlock.NewLockInfo(command)}
+	e.Out = &Printer{W: opts.Out, Mask: NewMasker(inv.Secrets()), diffs: opts.ShowDiff, verbose: opts.Verbose}
 	if inv.Java.Archive != "" {
 		jdk, err := archive.OpenJDK(inv.Java.Archive)
 		if err != nil {
 			return nil, nil, err
 		}
-		e.jdk = jdk
+		e.JDK = jdk
 	}
-	e.vars = newVars(inv, pb)
-	e.vars.JavaHome = javaHomeOf(inv.Java, e.jdk)
-	if err := e.build(); err != nil {
+	e.Vars = NewVars(inv, pb)
+	e.Vars.JavaHome = javaHomeOf(inv.Java, e.JDK)
+	if err := e.Build(); err != nil {
 		return nil, nil, err
 	}
 	arch, err := archive.OpenProduct(inv.Product.Archive)
 	if err != nil {
 		return nil, nil, err
 	}
-	e.arch = arch
+	e.Arch = arch
 	return e, func() { e.closeHosts(); arch.Close() }, nil
 }
 
-// dial connects to the hosts and reads their state.
-func (e *Engine) dial(ctx context.Context) ([]*Result, error) {
-	keys, err := remote.NewHostKeys(e.inv.SSH.KnownHosts, e.opts.AcceptNewHostKeys)
+// Dial connects to the hosts and reads their state.
+func (e *Engine) Dial(ctx context.Context) ([]*Result, error) {
+	keys, err := remote.NewHostKeys(e.Inv.SSH.KnownHosts, e.Opts.AcceptNewHostKeys)
 	if err != nil {
-		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", e.inv.Path, err)
+		return nil, fmt.Errorf("%s: ssh.known_hosts: %w", e.Inv.Path, err)
 	}
 	return e.connect(ctx, keys), nil
 }
 
-// interrupted names the step that was running when ctx ended (Ctrl-C), or
+// Interrupted names the step that was running when ctx ended (Ctrl-C), or
 // is nil while ctx is live.
-func interrupted(ctx context.Context, step string) error {
+func Interrupted(ctx context.Context, step string) error {
 	if ctx.Err() == nil {
 		return nil
 	}
 	return fmt.Errorf("step %s was interrupted: %w", step, context.Cause(ctx))
 }
 
-// build creates the hosts and nodes and applies --limit.
-func (e *Engine) build() error {
+// Build creates the hosts and nodes and applies --limit.
+func (e *Engine) Build() error {
 	selected := map[string]bool{}
-	for _, name := range e.opts.Limit {
-		if e.inv.Node(name) == nil {
-			return fmt.Errorf("--limit: no node named %q in %s", name, e.inv.Path)
+	for _, name := range e.Opts.Limit {
+		if e.Inv.Node(name) == nil {
+			return fmt.Errorf("--limit: no node named %q in %s", name, e.Inv.Path)
 		}
 		selected[name] = true
 	}
-	for i, nv := range e.vars.Nodes {
-		h := e.hosts[nv.Host]
+	for i, nv := range e.Vars.Nodes {
+		h := e.Hosts[nv.Host]
 		if h == nil {
-			h = newHost(nv.Host)
-			e.hosts[nv.Host] = h
+			h = NewHost(nv.Host)
+			e.Hosts[nv.Host] = h
 		}
-		n := &node{vars: e.vars.forNode(nv), host: h, managed: map[string]bool{}}
-		e.nodes = append(e.nodes, n)
-		if len(selected) == 0 || selected[e.inv.Nodes[i].Name] {
-			e.targets = append(e.targets, n)
+		n := &Node{Vars: e.Vars.ForNode(nv), Host: h, Managed: map[string]bool{}}
+		e.Nodes = append(e.Nodes, n)
+		if len(selected) == 0 || selected[e.Inv.Nodes[i].Name] {
+			e.Targets = append(e.Targets, n)
 		}
 	}
 	e.buildLB()
@@ -219,87 +219,87 @@ func (e *Engine) build() error {
 // connect dials every host that a target or the database tunnel needs, then
 // reads each host's state in one batch.
 func (e *Engine) connect(ctx context.Context, keys *remote.HostKeys) []*Result {
-	needed := map[*host]bool{}
-	for _, n := range e.targets {
-		needed[n.host] = true
+	needed := map[*Host]bool{}
+	for _, n := range e.Targets {
+		needed[n.Host] = true
 	}
-	if via := e.dbViaHost(); via != nil {
+	if via := e.DBViaHost(); via != nil {
 		needed[via] = true
 	}
-	if m := e.managerNode(); m != nil {
-		needed[m.host] = true // the database step reads the product's dbscripts there
+	if m := e.ManagerNode(); m != nil {
+		needed[m.Host] = true // the database step reads the product's dbscripts there
 	}
-	if e.lb != nil {
-		needed[e.lb.host] = true
+	if e.LB != nil {
+		needed[e.LB.Host] = true
 	}
-	requests := e.prefetch()
-	var list []*host
+	requests := e.Prefetch()
+	var list []*Host
 	for h := range needed {
 		list = append(list, h)
 	}
-	e.parallel(len(list), func(i int) {
+	e.Parallel(len(list), func(i int) {
 		h := list[i]
 		began := time.Now()
-		target := e.sshHost(h.addr) // the host as written: a name stays a name for SSH
-		cfg := e.inv.SSHConfig(target, e.opts.AcceptNewHostKeys)
-		if e.opts.Verbose {
-			cfg.Trace = e.out.printf // round-trip-bound phases: docs/performance.md
+		target := e.sshHost(h.Addr) // the host as written: a name stays a name for SSH
+		cfg := e.Inv.SSHConfig(target, e.Opts.AcceptNewHostKeys)
+		if e.Opts.Verbose {
+			cfg.Trace = e.Out.Printf // round-trip-bound phases: docs/performance.md
 		}
-		if e.opts.pool != nil {
-			h.client, h.err = e.opts.pool.dial(ctx, e.opts.Dialer(), target, cfg, keys)
+		if e.Opts.pool != nil {
+			h.Client, h.Err = e.Opts.pool.dial(ctx, e.Opts.Dialer(), target, cfg, keys)
 		} else {
-			h.client, h.err = e.opts.Dialer()(ctx, target, cfg, keys)
+			h.Client, h.Err = e.Opts.Dialer()(ctx, target, cfg, keys)
 		}
 		dialed := time.Now()
-		if h.err == nil {
+		if h.Err == nil {
 			e.prepareRelease(ctx, h)
-			h.err = h.gather(ctx, requests[h])
+			h.Err = h.Gather(ctx, requests[h])
 		}
-		if e.opts.Verbose && h.err == nil {
+		if e.Opts.Verbose && h.Err == nil {
 			req := requests[h]
-			e.out.printf("connected to %s in %s; read %d files and %d probes in %s\n", cfg.Describe(target),
+			e.Out.Printf("connected to %s in %s; read %d files and %d probes in %s\n", cfg.Describe(target),
 				dialed.Sub(began).Round(time.Millisecond), len(req.Contents)+len(req.Stats), len(req.Probes), time.Since(dialed).Round(time.Millisecond))
 		}
 	})
 	var results []*Result
-	for _, n := range e.targets {
-		if n.host.err != nil {
-			results = append(results, &Result{Step: "connect", Target: n.name(), Status: Failed, Err: n.host.err})
+	for _, n := range e.Targets {
+		if n.Host.Err != nil {
+			results = append(results, &Result{Step: "connect", Target: n.Name(), Status: Failed, Err: n.Host.Err})
 		}
 	}
-	if e.lb != nil && e.lb.host.err != nil {
-		results = append(results, &Result{Step: "connect", Target: lbTarget, Status: Failed, Err: e.lb.host.err})
+	if e.LB != nil && e.LB.Host.Err != nil {
+		results = append(results, &Result{Step: "connect", Target: LBTarget, Status: Failed, Err: e.LB.Host.Err})
 	}
 	if len(results) > 0 {
-		e.out.header("CONNECT", "hosts")
+		e.Out.Header("CONNECT", "hosts")
 		for _, r := range results {
-			e.out.result(r, false)
+			e.Out.PrintResult(r, false)
 		}
 	}
 	return results
 }
 
 func (e *Engine) closeHosts() {
-	if e.opts.pool != nil {
+	if e.Opts.pool != nil {
 		return // the pool closes them after the last group
 	}
-	for _, h := range e.hosts {
-		if h.client != nil {
-			h.client.Close()
+	for _, h := range e.Hosts {
+		if h.Client != nil {
+			h.Client.Close()
 		}
 	}
 }
 
-// prefetch collects, per host, everything the playbook's steps will read.
-func (e *Engine) prefetch() map[*host]remote.GatherRequest {
-	reqs := map[*host]*remote.GatherRequest{}
-	for _, n := range e.nodes {
-		req := reqs[n.host]
+// Prefetch collects, per host, everything the playbook's steps will read.
+func (e *Engine) Prefetch() map[*Host]remote.GatherRequest {
+	reqs := map[*Host]*remote.GatherRequest{}
+	for _, n := range e.Nodes {
+		req := reqs[n.Host]
 		if req == nil {
 			req = &remote.GatherRequest{Probes: map[string]string{}}
-			reqs[n.host] = req
+			reqs[n.Host] = req
 		}
-		for _, s := range e.pb.Steps {
+		for _, s := range e.PB.Steps {
 			e.prefetchStep(s, n, req)
 		}
 		e.prefetchRecord(n, req)
@@ -307,11 +307,11 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 	}
 	e.prefetchLB(reqs)
 	e.prefetchNames(reqs)
-	if m := e.managerNode(); m != nil && e.opts.Apply {
-		reqs[m.host].Stats = append(reqs[m.host].Stats, runlock.SharedDir) // where the run lock goes
-		reqs[m.host].Probes[runlock.ProbeName] = runlock.Probe(runlock.SharedPath(e.inv.Cluster.Name), e.lockInfo)
+	if m := e.ManagerNode(); m != nil && e.Opts.Apply {
+		reqs[m.Host].Stats = append(reqs[m.Host].Stats, runlock.SharedDir) // where the run lock goes
+		reqs[m.Host].Probes[runlock.ProbeName] = runlock.Probe(runlock.SharedPath(e.Inv.Cluster.Name), e.lockInfo)
 	}
-	out := map[*host]remote.GatherRequest{}
+	out := map[*Host]remote.GatherRequest{}
 	for h, r := range reqs {
 		r.Contents = dedupe(r.Contents)
 		r.Stats = dedupe(r.Stats)
@@ -330,36 +330,36 @@ func (e *Engine) prefetch() map[*host]remote.GatherRequest {
 
 // prefetchStep adds to req what step s reads on node n, when its kind reads
 // anything.
-func (e *Engine) prefetchStep(s playbook.Step, n *node, req *remote.GatherRequest) {
+func (e *Engine) prefetchStep(s playbook.Step, n *Node, req *remote.GatherRequest) {
 	if k, ok := s.Kind.(Prefetcher); ok {
 		k.Prefetch(e, s, n, req)
 	}
 }
 
-// runStep runs one playbook step on its targets: as a whole when its kind
+// RunStep runs one playbook step on its targets: as a whole when its kind
 // runs so, else on each target node in parallel.
-func (e *Engine) runStep(ctx context.Context, s playbook.Step) []*Result {
+func (e *Engine) RunStep(ctx context.Context, s playbook.Step) []*Result {
 	if k, ok := s.Kind.(StepRunner); ok {
 		return k.Run(ctx, e, s)
 	}
-	results := make([]*Result, len(e.targets))
-	e.parallel(len(e.targets), func(i int) {
-		n := e.targets[i]
-		results[i] = e.runNodeStep(ctx, s, n)
+	results := make([]*Result, len(e.Targets))
+	e.Parallel(len(e.Targets), func(i int) {
+		n := e.Targets[i]
+		results[i] = e.RunNodeStep(ctx, s, n)
 	})
 	return results
 }
 
-// runNodeStep runs a per-node step, honouring failures and `when`.
-func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Result {
-	res := &Result{Step: s.Name, Target: n.name()}
-	if n.isFailed() {
+// RunNodeStep runs a per-node step, honouring failures and `when`.
+func (e *Engine) RunNodeStep(ctx context.Context, s playbook.Step, n *Node) *Result {
+	res := &Result{Step: s.Name, Target: n.Name()}
+	if n.IsFailed() {
 		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
 		return res
 	}
-	ok, err := n.vars.when(s.Name+".when", s.When)
+	ok, err := n.Vars.When(s.Name+".when", s.When)
 	if err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
 	if !ok {
 		res.Status, res.Note = Skipped, "(not applicable)"
@@ -372,27 +372,27 @@ func (e *Engine) runNodeStep(ctx context.Context, s playbook.Step, n *node) *Res
 		err = k.RunNode(ctx, e, s, n, res)
 	}
 	if err != nil {
-		n.markFailed()
-		return fail(res, err)
+		n.MarkFailed()
+		return Fail(res, err)
 	}
 	return res
 }
 
-// fail marks res failed with err.
-func fail(res *Result, err error) *Result {
+// Fail marks res failed with err.
+func Fail(res *Result, err error) *Result {
 	res.Status, res.Err = Failed, err
 	return res
 }
 
-// changed appends an action and marks the result changed.
-func (r *Result) changed(desc, diff string) {
+// AddChange appends an action and marks the result changed.
+func (r *Result) AddChange(desc, diff string) {
 	r.Status = Changed
 	r.Actions = append(r.Actions, Action{Desc: desc, Diff: diff})
 }
 
-// parallel runs fn(0..n-1) with at most Forks at once.
-func (e *Engine) parallel(n int, fn func(i int)) {
-	sem := make(chan struct{}, e.opts.Forks)
+// Parallel runs fn(0..n-1) with at most Forks at once.
+func (e *Engine) Parallel(n int, fn func(i int)) {
+	sem := make(chan struct{}, e.Opts.Forks)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -405,30 +405,30 @@ func (e *Engine) parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-func (e *Engine) managerNode() *node {
-	for _, n := range e.nodes {
-		if n.vars.Node.IsManager {
+func (e *Engine) ManagerNode() *Node {
+	for _, n := range e.Nodes {
+		if n.Vars.Node.IsManager {
 			return n
 		}
 	}
 	return nil
 }
 
-func (e *Engine) addresses() map[string]string {
-	m := map[string]string{dbTarget: fmt.Sprintf("%s:%d", e.inv.Database.Host, e.inv.Database.Port)}
-	if lb := e.inv.LoadBalancer; lb != nil {
-		m[lbTarget] = lb.Host
+func (e *Engine) Addresses() map[string]string {
+	m := map[string]string{DBTarget: fmt.Sprintf("%s:%d", e.Inv.Database.Host, e.Inv.Database.Port)}
+	if lb := e.Inv.LoadBalancer; lb != nil {
+		m[LBTarget] = lb.Host
 	}
-	for _, n := range e.nodes {
-		m[n.name()] = n.vars.Node.Host
+	for _, n := range e.Nodes {
+		m[n.Name()] = n.Vars.Node.Host
 	}
 	return m
 }
 
-func (e *Engine) order() []string {
-	names := []string{dbTarget, lbTarget}
-	for _, n := range e.nodes {
-		names = append(names, n.name())
+func (e *Engine) Order() []string {
+	names := []string{DBTarget, LBTarget}
+	for _, n := range e.Nodes {
+		names = append(names, n.Name())
 	}
 	return names
 }
@@ -446,39 +446,39 @@ func dedupe(list []string) []string {
 	return out
 }
 
-// fileChanged records a file change with its line counts and unified diff
+// AddFileChange records a file change with its line counts and unified diff
 // (headed a/PATH, b/PATH like git's, for absolute paths too).
-func (r *Result) fileChanged(verb, p string, old, updated []byte) {
-	r.changed(fileChange(verb, p, old, updated))
+func (r *Result) AddFileChange(verb, p string, old, updated []byte) {
+	r.AddChange(FileChange(verb, p, old, updated))
 }
 
-// fileChange describes a file change with its line counts, and its diff.
-func fileChange(verb, p string, old, updated []byte) (desc, diff string) {
+// FileChange describes a file change with its line counts, and its diff.
+func FileChange(verb, p string, old, updated []byte) (desc, diff string) {
 	added, removed := textdiff.Stat(old, updated)
 	return fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated)
 }
 
-func (e *Engine) dbViaHost() *host {
-	via := e.inv.Database.Via
+func (e *Engine) DBViaHost() *Host {
+	via := e.Inv.Database.Via
 	if via == "" {
 		return nil
 	}
 	addr := ""
-	for _, n := range e.inv.AllNodes() { // the tunnel may go through another product's node
+	for _, n := range e.Inv.AllNodes() { // the tunnel may go through another product's node
 		if n.Name == via {
 			addr = n.Host
 		}
 	}
-	if via == "lb" && e.inv.LoadBalancer != nil {
-		addr = e.inv.LoadBalancer.Host
+	if via == "lb" && e.Inv.LoadBalancer != nil {
+		addr = e.Inv.LoadBalancer.Host
 	}
 	if addr == "" {
 		return nil
 	}
-	h := e.hosts[addr]
+	h := e.Hosts[addr]
 	if h == nil {
-		h = newHost(addr)
-		e.hosts[addr] = h
+		h = NewHost(addr)
+		e.Hosts[addr] = h
 	}
 	return h
 }

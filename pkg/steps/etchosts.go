@@ -19,10 +19,10 @@ type hostsEntry struct{ addr, name string }
 // alias and, with a load balancer, its service and management names.
 func hostsEntries(e *Engine) []hostsEntry {
 	var list []hostsEntry
-	if e.inv.Database.Alias != "" {
-		list = append(list, hostsEntry{e.inv.Database.Host, e.inv.Database.Alias})
+	if e.Inv.Database.Alias != "" {
+		list = append(list, hostsEntry{e.Inv.Database.Host, e.Inv.Database.Alias})
 	}
-	if lb := e.inv.LoadBalancer; lb != nil {
+	if lb := e.Inv.LoadBalancer; lb != nil {
 		for _, name := range []string{lb.ServiceHostName, lb.MgtHostName} {
 			if name != "" {
 				list = append(list, hostsEntry{lb.Host, name})
@@ -41,7 +41,7 @@ type Hosts struct{}
 func (*Hosts) Check() error { return nil }
 
 // Prefetch reads /etc/hosts.
-func (*Hosts) Prefetch(_ *Engine, _ playbook.Step, _ *node, req *remote.GatherRequest) {
+func (*Hosts) Prefetch(_ *Engine, _ playbook.Step, _ *Node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, etcHosts)
 }
 
@@ -54,12 +54,12 @@ func (*Hosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 func runHosts(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 	byHost, order := targetsByHost(e)
 	results := make([]*Result, len(order))
-	e.parallel(len(order), func(i int) {
+	e.Parallel(len(order), func(i int) {
 		h := order[i]
 		nodes := byHost[h]
-		res := &Result{Step: s.Name, Target: nodes[0].name()}
+		res := &Result{Step: s.Name, Target: nodes[0].Name()}
 		for _, n := range nodes {
-			if n.isFailed() {
+			if n.IsFailed() {
 				res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
 				results[i] = res
 				return
@@ -67,23 +67,23 @@ func runHosts(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 		}
 		if err := writeHosts(ctx, e, h, res); err != nil {
 			for _, n := range nodes {
-				n.markFailed()
+				n.MarkFailed()
 			}
-			fail(res, err)
+			Fail(res, err)
 		}
 		results[i] = res
 	})
 	return results
 }
 
-func writeHosts(ctx context.Context, e *Engine, h *host, res *Result) error {
-	cur, err := h.read(ctx, etcHosts)
+func writeHosts(ctx context.Context, e *Engine, h *Host, res *Result) error {
+	cur, err := h.Read(ctx, etcHosts)
 	if err != nil {
 		return err
 	}
-	out, err := hostsFile(string(cur.Content), e.inv.Cluster.Name, hostsEntries(e))
+	out, err := hostsFile(string(cur.Content), e.Inv.Cluster.Name, hostsEntries(e))
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w", etcHosts, h.addr, err)
+		return fmt.Errorf("%s on %s: %w", etcHosts, h.Addr, err)
 	}
 	if out == string(cur.Content) {
 		return nil
@@ -92,10 +92,10 @@ func writeHosts(ctx context.Context, e *Engine, h *host, res *Result) error {
 	if !cur.Exists {
 		opts.Mode, opts.Owner, opts.Group = 0o644, "root", "root"
 	}
-	if err := e.writeFile(ctx, h, etcHosts, []byte(out), opts); err != nil {
-		return fmt.Errorf("write %s on %s: %w", etcHosts, h.addr, err)
+	if err := e.WriteFile(ctx, h, etcHosts, []byte(out), opts); err != nil {
+		return fmt.Errorf("write %s on %s: %w", etcHosts, h.Addr, err)
 	}
-	res.fileChanged("update", etcHosts, cur.Content, []byte(out))
+	res.AddFileChange("update", etcHosts, cur.Content, []byte(out))
 	return nil
 }
 

@@ -11,23 +11,23 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
-// localFiles caches files read from the control machine during one run.
-type localFiles struct {
+// LocalFiles caches files read from the control machine during one run.
+type LocalFiles struct {
 	mu    sync.Mutex
-	files map[string][]byte
+	Files map[string][]byte
 }
 
-func (l *localFiles) read(p string) ([]byte, error) {
+func (l *LocalFiles) Read(p string) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if data, ok := l.files[p]; ok {
+	if data, ok := l.Files[p]; ok {
 		return data, nil
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}
-	l.files[p] = data
+	l.Files[p] = data
 	return data, nil
 }
 
@@ -83,38 +83,38 @@ func (f *FileEdits) EditedFile() (string, bool) { return f.File, f.Create }
 // Prefetch adds the step's file to the batch read (Prefetcher). A file that
 // carries a secret is the product user's, mode 0600: it is read as that
 // user, with its backup's mode, in the same round trip.
-func (f *FileEdits) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
-	file, err := n.vars.render(s.Name+".file", f.File)
+func (f *FileEdits) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherRequest) {
+	file, err := n.Vars.Render(s.Name+".file", f.File)
 	if err != nil {
 		return
 	}
 	if !f.CarriesSecret() {
-		req.Contents = append(req.Contents, n.home(file))
+		req.Contents = append(req.Contents, n.Home(file))
 		return
 	}
 	if req.As == nil {
 		req.As = map[string]remote.GatherRequest{}
 	}
-	own := req.As[n.vars.Product.User]
-	own.Contents = append(own.Contents, n.home(file))
-	own.Stats = append(own.Stats, backupPath(n.home(file)))
-	req.As[n.vars.Product.User] = own
+	own := req.As[n.Vars.Product.User]
+	own.Contents = append(own.Contents, n.Home(file))
+	own.Stats = append(own.Stats, BackupPath(n.Home(file)))
+	req.As[n.Vars.Product.User] = own
 }
 
-// editFile runs edit on the content of a step's file below CARBON_HOME and
+// EditFile runs edit on the content of a step's file below CARBON_HOME and
 // writes the result, as the product user, when it changed: in place,
 // keeping the file's mode and backing up the original; a file missing on
 // the node is an error unless the step says `create`, which creates it. A
 // file that carries a secret (FileEdits.CarriesSecret) is made 0600,
 // its backup too, even when its content is already right.
-func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n *node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
-	rel, err := n.vars.render(s.Name+".file", f.File)
+func (e *Engine) EditFile(ctx context.Context, s playbook.Step, f *FileEdits, n *Node, res *Result, edit func(p string, content []byte) ([]byte, bool, error)) error {
+	rel, err := n.Vars.Render(s.Name+".file", f.File)
 	if err != nil {
 		return err
 	}
-	p := n.home(rel)
-	n.manage(p)
-	cur, err := n.host.read(ctx, p)
+	p := n.Home(rel)
+	n.Manage(p)
+	cur, err := n.Host.Read(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -123,15 +123,15 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n 
 		return err
 	}
 	if !cur.Exists && !f.Create {
-		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.host.addr, n.vars.Node.Home, e.pb.Name)
+		return fmt.Errorf("%s not found on %s: is %s a %s product home?", p, n.Host.Addr, n.Vars.Node.Home, e.PB.Name)
 	}
 	out, changed, err := edit(p, cur.Content)
 	if err != nil {
 		return err
 	}
-	backup := &remote.File{Path: backupPath(p)}
+	backup := &remote.File{Path: BackupPath(p)}
 	if f.CarriesSecret() {
-		if backup, err = n.host.read(ctx, backupPath(p)); err != nil {
+		if backup, err = n.Host.Read(ctx, BackupPath(p)); err != nil {
 			return err
 		}
 	}
@@ -139,16 +139,16 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n 
 	if w.verb == "" && w.chmod == "" {
 		return nil
 	}
-	opts := n.productWrite(w.mode)
+	opts := n.ProductWrite(w.mode)
 	opts.Backup = cur.Exists
-	if err := e.writeFile(ctx, n.host, p, out, opts); err != nil {
+	if err := e.WriteFile(ctx, n.Host, p, out, opts); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	if w.verb != "" {
-		res.fileChanged(w.verb, p, cur.Content, out)
+		res.AddFileChange(w.verb, p, cur.Content, out)
 	}
 	if w.chmod != "" {
-		res.changed(fmt.Sprintf("chmod %04o %s (%s): it carries a secret", secretMode, p, w.chmod), "")
+		res.AddChange(fmt.Sprintf("chmod %04o %s (%s): it carries a secret", secretMode, p, w.chmod), "")
 	}
 	return nil
 }
@@ -156,8 +156,8 @@ func (e *Engine) editFile(ctx context.Context, s playbook.Step, f *FileEdits, n 
 // secretMode is the mode of a file that carries a secret, and of its backup.
 const secretMode os.FileMode = 0o600
 
-// backupPath is where WriteFile keeps the original of path.
-func backupPath(p string) string { return p + ".carbonctl.orig" }
+// BackupPath is where WriteFile keeps the original of path.
+func BackupPath(p string) string { return p + ".carbonctl.orig" }
 
 // editWrite is what editFile does with a step's file.
 type editWrite struct {

@@ -34,7 +34,7 @@ func TestFragmentPasswordsMaskedByPlace(t *testing.T) {
 		v := sampleVars(t, tt.sample, tt.product, nil)
 		v.DepSync.Method = "svn"
 		for _, nv := range v.Nodes {
-			vn := v.forNode(nv)
+			vn := v.ForNode(nv)
 			for _, s := range pb.Steps {
 				if s.Type != "xml" {
 					continue

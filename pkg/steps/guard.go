@@ -12,25 +12,25 @@ import (
 // Manager.Wet or pyinfra's two-phase operations. A step decides from what
 // it read, then calls change or writeFile; it never tests Apply itself.
 
-// change records desc (and diff) in res and, when the run applies,
+// Change records desc (and diff) in res and, when the run applies,
 // performs act.
-func (e *Engine) change(res *Result, desc, diff string, act func() error) error {
-	res.changed(desc, diff)
-	if !e.opts.Apply || act == nil {
+func (e *Engine) Change(res *Result, desc, diff string, act func() error) error {
+	res.AddChange(desc, diff)
+	if !e.Opts.Apply || act == nil {
 		return nil
 	}
 	return act()
 }
 
-// writeFile writes data to p on h when the run applies; either way the
+// WriteFile writes data to p on h when the run applies; either way the
 // host's cache holds the new content, so later steps decide from what the
 // host holds after this run (or, in a plan, would hold). The caller
 // records the change in its result.
-func (e *Engine) writeFile(ctx context.Context, h *host, p string, data []byte, opts remote.WriteOptions) error {
-	return h.write(ctx, e.opts.Apply, p, data, opts)
+func (e *Engine) WriteFile(ctx context.Context, h *Host, p string, data []byte, opts remote.WriteOptions) error {
+	return h.Write(ctx, e.Opts.Apply, p, data, opts)
 }
 
-// planning reports whether the run only plans: where acting would produce
+// Planning reports whether the run only plans: where acting would produce
 // something later decisions need (a generated key, a certificate), a step
 // predicts it instead.
-func (e *Engine) planning() bool { return !e.opts.Apply }
+func (e *Engine) Planning() bool { return !e.Opts.Apply }

@@ -31,21 +31,21 @@ type Java struct{}
 func (*Java) Check() error { return nil }
 
 // Prefetch reads the JDK's marker or probes its version.
-func (*Java) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+func (*Java) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
 	prefetchJava(e, n, req)
 }
 
 // RunNode makes the node's JDK right.
-func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *Node, res *Result) error {
 	return ensureJava(ctx, e, n, res)
 }
 
-func prefetchJava(e *Engine, n *node, req *remote.GatherRequest) {
-	home := n.javaHome()
+func prefetchJava(e *Engine, n *Node, req *remote.GatherRequest) {
+	home := n.JavaHome()
 	if home == "" {
 		return // no [java]: the java step says so
 	}
-	if e.jdk == nil {
+	if e.JDK == nil {
 		req.Probes[javaProbeName] = javaProbe(home)
 		return
 	}
@@ -82,7 +82,7 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 	out := strings.TrimSpace(p.Stdout)
 	switch p.ExitCode {
 	case 0:
-		return parseJavaVersion(out)
+		return ParseJavaVersion(out)
 	case javaMissing:
 		return "", fmt.Errorf("there is no JDK at %s (no executable %s/bin/java)", home, home)
 	case javaUnsafe:
@@ -93,10 +93,10 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 
 // ensureJava makes sure the node's JDK is there and is one its playbook supports:
 // with [java] archive, it unpacks the archive once per host, owned by root.
-func ensureJava(ctx context.Context, e *Engine, n *node, res *Result) error {
-	n.host.javaMu.Lock()
-	defer n.host.javaMu.Unlock()
-	if e.jdk != nil {
+func ensureJava(ctx context.Context, e *Engine, n *Node, res *Result) error {
+	n.Host.JavaMu.Lock()
+	defer n.Host.JavaMu.Unlock()
+	if e.JDK != nil {
 		installed, err := jdkInstalled(ctx, e, n)
 		if err != nil {
 			return err
@@ -105,17 +105,17 @@ func ensureJava(ctx context.Context, e *Engine, n *node, res *Result) error {
 			return installJDK(ctx, e, n, res)
 		}
 	}
-	if n.javaHome() == "" {
-		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.name())
+	if n.JavaHome() == "" {
+		return fmt.Errorf("%s: no JAVA_HOME: add a [java] table to the inventory", n.Name())
 	}
-	if e.jdk != nil {
+	if e.JDK != nil {
 		return checkInstalledJDK(ctx, e, n)
 	}
-	p, ok := n.host.probe(javaProbeName)
+	p, ok := n.Host.Probe(javaProbeName)
 	if !ok {
-		return fmt.Errorf("java: no java -version result for %s", n.host.addr)
+		return fmt.Errorf("java: no java -version result for %s", n.Host.Addr)
 	}
-	version, err := probeVersion(n.javaHome(), p)
+	version, err := probeVersion(n.JavaHome(), p)
 	if err != nil {
 		return javaError(e, n, err)
 	}
@@ -125,72 +125,72 @@ func ensureJava(ctx context.Context, e *Engine, n *node, res *Result) error {
 // checkInstalledJDK checks the archive's JDK that carbonctl unpacked on
 // n's host (its marker matched): bin/java must still be an executable file,
 // and the archive's version one the playbook supports.
-func checkInstalledJDK(ctx context.Context, e *Engine, n *node) error {
-	java := path.Join(n.javaHome(), "bin", "java")
-	f, err := n.host.read(ctx, java)
+func checkInstalledJDK(ctx context.Context, e *Engine, n *Node) error {
+	java := path.Join(n.JavaHome(), "bin", "java")
+	f, err := n.Host.Read(ctx, java)
 	if err != nil {
 		return err
 	}
 	if !f.Exists || f.IsDir || f.Mode&0o111 == 0 {
-		return javaError(e, n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.javaHome(), path.Base(e.jdk.Path)))
+		return javaError(e, n, fmt.Errorf("%s is missing or not executable: move %s aside and run up again to unpack %s anew", java, n.JavaHome(), path.Base(e.JDK.Path)))
 	}
-	return checkJavaVersion(e, n, e.jdk.Version, "the release file of "+path.Base(e.jdk.Path))
+	return checkJavaVersion(e, n, e.JDK.Version, "the release file of "+path.Base(e.JDK.Path))
 }
 
 // javaError says which node, host and inventory key a JDK problem is about.
-func javaError(e *Engine, n *node, err error) error {
+func javaError(e *Engine, n *Node, err error) error {
 	key := "[java] home"
-	if e.jdk != nil {
+	if e.JDK != nil {
 		key = "[java] archive"
 	}
-	return fmt.Errorf("%s (%s), %s: %w", n.name(), n.host.addr, key, err)
+	return fmt.Errorf("%s (%s), %s: %w", n.Name(), n.Host.Addr, key, err)
 }
 
 // checkJavaVersion fails unless version is one the playbook supports.
-func checkJavaVersion(e *Engine, n *node, version, source string) error {
-	supported := e.pb.Java.Versions
-	if javaSupported(supported, version) {
+func checkJavaVersion(e *Engine, n *Node, version, source string) error {
+	supported := e.PB.Java.Versions
+	if JavaSupported(supported, version) {
 		return nil
 	}
 	return javaError(e, n, fmt.Errorf("%s at %s says Java %s, but playbook %s supports Java %s only: point [java] at a JDK %s",
-		source, n.javaHome(), version, e.pb.Name, strings.Join(supported, ", "), strings.Join(supported, " or ")))
+		source, n.JavaHome(), version, e.PB.Name, strings.Join(supported, ", "), strings.Join(supported, " or ")))
 }
 
 // jdkInstalled reports whether the archive's JDK is unpacked on n's host,
 // refusing a directory that carbonctl did not unpack from this archive.
-func jdkInstalled(ctx context.Context, e *Engine, n *node) (bool, error) {
-	home := n.javaHome()
-	dir, err := n.host.read(ctx, home)
+func jdkInstalled(ctx context.Context, e *Engine, n *Node) (bool, error) {
+	home := n.JavaHome()
+	dir, err := n.Host.Read(ctx, home)
 	if err != nil || !dir.Exists {
 		return false, err
 	}
-	m, err := n.host.read(ctx, path.Join(home, markerName))
+	m, err := n.Host.Read(ctx, path.Join(home, markerName))
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case !m.Exists:
 		return false, javaError(e, n, fmt.Errorf("%s exists but was not unpacked by carbonctl (no %s): move it aside, or set [java] home = %q to run that JDK", home, markerName, home))
-	case string(m.Content) != e.jdk.MarkerContent():
+	case string(m.Content) != e.JDK.MarkerContent():
 		return false, javaError(e, n, fmt.Errorf("%s was unpacked from another archive (%s); carbonctl never overwrites a JDK: move %s aside to install %s",
-			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.jdk.Path)))
+			home, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.JDK.Path)))
 	}
 	return true, nil
 }
 
 // installJDK unpacks the archive into its JAVA_HOME as root and checks the
 // version the unpacked java reports.
-func installJDK(ctx context.Context, e *Engine, n *node, res *Result) error {
-	home := n.javaHome()
+func installJDK(ctx context.Context, e *Engine, n *Node, res *Result) error {
+	home := n.JavaHome()
 	// A plan predicts what java -version will say from the release file.
-	out := fmt.Sprintf("java version %q\n", e.jdk.Version)
-	if err := e.change(res, fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.jdk.Path), e.jdk.SHA256, e.jdk.Version, home), "", func() error {
-		f, err := os.Open(e.jdk.Path)
+	out := fmt.Sprintf("java version %q\n", e.JDK.Version)
+	if err := e.Change(res, fmt.Sprintf("unpack %s (sha256 %.12s, Java %s) into %s, owned by root", path.Base(e.JDK.Path), e.JDK.SHA256, e.JDK.Version, home), "", func() error {
+		f, err := os.Open(e.JDK.Path)
 		if err != nil {
-			return fmt.Errorf("JDK archive %s: %w", e.jdk.Path, err)
+			return fmt.Errorf("JDK archive %s: %w", e.JDK.Path, err)
 		}
 		defer f.Close()
-		if out, err = runOut(ctx, n.host, "root", jdkInstallScript(e), f, "unpack the JDK into "+home); err != nil {
+		if out, err = RunScriptOut(ctx, n.Host, "root", jdkInstallScript(e), f, "unpack the JDK into "+home); err != nil {
 			return javaError(e, n, err)
 		}
 		return nil
@@ -198,11 +198,11 @@ func installJDK(ctx context.Context, e *Engine, n *node, res *Result) error {
 		return err
 	}
 	// The next node on this host finds the JDK installed.
-	n.host.remember(home, nil)
-	n.host.remember(path.Join(home, markerName), []byte(e.jdk.MarkerContent()))
-	n.host.rememberFile(&remote.File{Path: path.Join(home, "bin", "java"), Exists: true, Mode: 0o755})
-	n.host.setProbe(javaProbeName, remote.ProbeResult{Stdout: out})
-	version, err := parseJavaVersion(out)
+	n.Host.Remember(home, nil)
+	n.Host.Remember(path.Join(home, markerName), []byte(e.JDK.MarkerContent()))
+	n.Host.RememberFile(&remote.File{Path: path.Join(home, "bin", "java"), Exists: true, Mode: 0o755})
+	n.Host.SetProbe(javaProbeName, remote.ProbeResult{Stdout: out})
+	version, err := ParseJavaVersion(out)
 	if err != nil {
 		return javaError(e, n, fmt.Errorf("the JDK unpacked into %s: %w", home, err))
 	}
@@ -215,8 +215,8 @@ func installJDK(ctx context.Context, e *Engine, n *node, res *Result) error {
 // of inventory.JDKInstallDir that are missing and refuses to work below a
 // symbolic link or a directory someone other than root could change.
 func jdkInstallScript(e *Engine) string {
-	home := e.jdk.Home()
-	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.jdk.Top)
+	home := e.JDK.Home()
+	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.JDK.Top)
 	var dirs []string
 	for d := inventory.JDKInstallDir; d != "/"; d = path.Dir(d) {
 		dirs = append([]string{remote.Quote(d)}, dirs...)
@@ -239,8 +239,8 @@ chmod -R a+rX,go-w %[3]s/%[4]s
 printf '%%s' %[5]s > %[3]s/%[4]s/%[6]s
 mv %[3]s/%[4]s %[2]s
 rmdir %[3]s
-%[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.jdk.Top),
-		remote.Quote(e.jdk.MarkerContent()), markerName)
+%[2]s/bin/java -version 2>&1`, strings.Join(dirs, " "), remote.Quote(home), remote.Quote(tmp), remote.Quote(e.JDK.Top),
+		remote.Quote(e.JDK.MarkerContent()), markerName)
 }
 
 // JavaSummary describes the inventory's JDK for `validate`.

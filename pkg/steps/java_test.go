@@ -38,7 +38,7 @@ func TestParseJavaVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := parseJavaVersion(tt.out)
+			v, err := ParseJavaVersion(tt.out)
 			if tt.version == "" {
 				if err == nil {
 					t.Fatalf("parsed %q, want an error", v)
@@ -48,7 +48,7 @@ func TestParseJavaVersion(t *testing.T) {
 			if err != nil || v != tt.version {
 				t.Fatalf("parseJavaVersion = %q, %v; want %q", v, err, tt.version)
 			}
-			if f := javaFeature(v); f != tt.feature {
+			if f := JavaFeature(v); f != tt.feature {
 				t.Errorf("javaFeature(%q) = %q, want %q", v, f, tt.feature)
 			}
 		})
@@ -73,7 +73,7 @@ func TestJavaSupported(t *testing.T) {
 		{[]string{"11"}, "1.1", false},
 	}
 	for _, tt := range tests {
-		if got := javaSupported(tt.versions, tt.version); got != tt.want {
+		if got := JavaSupported(tt.versions, tt.version); got != tt.want {
 			t.Errorf("javaSupported(%v, %q) = %v, want %v", tt.versions, tt.version, got, tt.want)
 		}
 	}
@@ -247,7 +247,7 @@ func TestJavaProbeRealJDK(t *testing.T) {
 	if err != nil || v == "" {
 		t.Fatalf("probe: %q (exit %d): %v", out, code, err)
 	}
-	if javaSupported([]string{"1.7", "1.8"}, v) {
+	if JavaSupported([]string{"1.7", "1.8"}, v) {
 		t.Errorf("this machine's JDK %s counts as Carbon 4.4's 1.7/1.8", v)
 	}
 }
@@ -274,13 +274,13 @@ func TestJavaStepSharedHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHost("198.18.0.21")
-	h.files[jdk.Home()] = &remote.File{Path: jdk.Home()}
-	h.probes[javaProbeName] = remote.ProbeResult{ExitCode: javaMissing}
-	e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
+	h := NewHost("198.18.0.21")
+	h.Files[jdk.Home()] = &remote.File{Path: jdk.Home()}
+	h.Probes[javaProbeName] = remote.ProbeResult{ExitCode: javaMissing}
+	e := &Engine{JDK: jdk, PB: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
 	var changed int
 	for _, name := range []string{"mb1", "mb2"} {
-		n := &node{host: h, vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.Home()}}
+		n := &Node{Host: h, Vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.Home()}}
 		res := &Result{}
 		if err := ensureJava(context.Background(), e, n, res); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -317,12 +317,12 @@ func TestInstalledJDKNeedsNoJVM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHost("198.18.0.21")
-			h.files[jdk.Home()] = &remote.File{Path: jdk.Home(), Exists: true, IsDir: true}
-			h.files[jdk.Home()+"/"+markerName] = &remote.File{Path: jdk.Home() + "/" + markerName, Exists: true, Content: []byte(jdk.MarkerContent())}
-			h.files[java] = tt.java
-			e := &Engine{jdk: jdk, pb: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
-			n := &node{host: h, vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
+			h := NewHost("198.18.0.21")
+			h.Files[jdk.Home()] = &remote.File{Path: jdk.Home(), Exists: true, IsDir: true}
+			h.Files[jdk.Home()+"/"+markerName] = &remote.File{Path: jdk.Home() + "/" + markerName, Exists: true, Content: []byte(jdk.MarkerContent())}
+			h.Files[java] = tt.java
+			e := &Engine{JDK: jdk, PB: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
+			n := &Node{Host: h, Vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
 			res := &Result{}
 			err := ensureJava(context.Background(), e, n, res)
 			if tt.wantErr == "" {

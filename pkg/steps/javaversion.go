@@ -17,9 +17,9 @@ import (
 // LTS`, after lines such as "Picked up _JAVA_OPTIONS: ...".
 var javaVersionLine = regexp.MustCompile(`(?m)^(?:openjdk|java) version "([^"]+)"`)
 
-// parseJavaVersion returns the version `java -version` printed, e.g.
+// ParseJavaVersion returns the version `java -version` printed, e.g.
 // "1.8.0_392" or "11.0.21".
-func parseJavaVersion(out string) (string, error) {
+func ParseJavaVersion(out string) (string, error) {
 	m := javaVersionLine.FindStringSubmatch(out)
 	if m == nil {
 		return "", fmt.Errorf("java -version printed no version line: %q", clip(out, 300))
@@ -27,20 +27,20 @@ func parseJavaVersion(out string) (string, error) {
 	return m[1], nil
 }
 
-// javaFeature is the feature release of a Java version, the way playbooks
+// JavaFeature is the feature release of a Java version, the way playbooks
 // list them: "1.8.0_392" is "1.8", "1.7.0_80" is "1.7", "11.0.21" is "11",
 // "17" is "17", "22-ea" is "22".
-func javaFeature(version string) string {
+func JavaFeature(version string) string {
 	if rest, ok := strings.CutPrefix(version, "1."); ok {
-		return "1." + leadingDigits(rest)
+		return "1." + LeadingDigits(rest)
 	}
-	return leadingDigits(version)
+	return LeadingDigits(version)
 }
 
-// javaSupported reports whether version is one of the feature releases a
+// JavaSupported reports whether version is one of the feature releases a
 // playbook lists.
-func javaSupported(supported []string, version string) bool {
-	return slices.Contains(supported, javaFeature(version))
+func JavaSupported(supported []string, version string) bool {
+	return slices.Contains(supported, JavaFeature(version))
 }
 
 // clip shortens s to at most n bytes for messages.
@@ -51,7 +51,7 @@ func clip(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func leadingDigits(s string) string {
+func LeadingDigits(s string) string {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
@@ -87,7 +87,7 @@ func checkJava(groups []Group) inventory.Errors {
 		return fail("%v", err)
 	}
 	for _, g := range groups {
-		if v := g.PB.Java.Versions; !javaSupported(v, jdk.Version) {
+		if v := g.PB.Java.Versions; !JavaSupported(v, jdk.Version) {
 			return fail("%s holds Java %s (JAVA_VERSION in its release file), but playbook %s supports Java %s only: point archive at a JDK %s",
 				path.Base(jdk.Path), jdk.Version, g.PB.Name, strings.Join(v, ", "), strings.Join(v, " or "))
 		}

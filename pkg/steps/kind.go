@@ -15,14 +15,14 @@ import (
 // Prefetcher is a kind that reads something from a node in the batch read:
 // it adds to req what step s will read on n.
 type Prefetcher interface {
-	Prefetch(e *Engine, s playbook.Step, n *node, req *remote.GatherRequest)
+	Prefetch(e *Engine, s playbook.Step, n *Node, req *remote.GatherRequest)
 }
 
 // NodeActor is a kind that decides and acts on each target node on its own,
 // hosts in parallel; the engine skips failed nodes and those where the
 // step's `when` does not hold.
 type NodeActor interface {
-	RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error
+	RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error
 }
 
 // StepRunner is a kind that runs as a whole (one result for the database,
@@ -51,7 +51,7 @@ type FileEditor interface {
 	// whether a missing file is created.
 	EditedFile() (file string, create bool)
 	// Editor returns the step's edit of the file's content on node n.
-	Editor(e *Engine, s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error)
+	Editor(e *Engine, s playbook.Step, n *Node) func(p string, content []byte) ([]byte, bool, error)
 }
 
 // NodeStarter is the kind that starts the nodes: operations (start,
@@ -60,16 +60,16 @@ type NodeStarter interface {
 	StartsNodes()
 }
 
-// stepIs reports whether step s is of a kind that implements I.
-func stepIs[I any](s playbook.Step) bool {
+// StepIs reports whether step s is of a kind that implements I.
+func StepIs[I any](s playbook.Step) bool {
 	_, ok := s.Kind.(I)
 	return ok
 }
 
-// hasStep reports whether pb has a step of a kind that implements I.
-func hasStep[I any](pb *playbook.Playbook) bool {
+// HasStep reports whether pb has a step of a kind that implements I.
+func HasStep[I any](pb *playbook.Playbook) bool {
 	for _, s := range pb.Steps {
-		if stepIs[I](s) {
+		if StepIs[I](s) {
 			return true
 		}
 	}

@@ -21,8 +21,8 @@ const (
 // runLB runs a load balancer step: one result, for the target "lb"; a
 // failed certStep leaves the load balancer without a certificate.
 func runLB(ctx context.Context, e *Engine, s playbook.Step, certStep bool, act func(context.Context, *Engine, *Result) error) []*Result {
-	if e.lb == nil {
-		e.out.printf("skipping: no [loadbalancer] in %s\n", e.inv.Path)
+	if e.LB == nil {
+		e.Out.Printf("skipping: no [loadbalancer] in %s\n", e.Inv.Path)
 		return nil
 	}
 	return []*Result{runLBTarget(ctx, e, s, certStep, act)}
@@ -30,42 +30,42 @@ func runLB(ctx context.Context, e *Engine, s playbook.Step, certStep bool, act f
 
 // runLBTarget runs act on the load balancer, honouring failures and `when`.
 func runLBTarget(ctx context.Context, e *Engine, s playbook.Step, certStep bool, act func(context.Context, *Engine, *Result) error) *Result {
-	res := &Result{Step: s.Name, Target: lbTarget}
+	res := &Result{Step: s.Name, Target: LBTarget}
 	switch {
-	case e.lb.host.err != nil:
+	case e.LB.Host.Err != nil:
 		res.Status, res.Note = Skipped, "(the load balancer is unreachable)"
 		return res
-	case e.lb.isFailed():
+	case e.LB.IsFailed():
 		res.Status, res.Note = Skipped, "(an earlier step failed on the load balancer)"
 		return res
 	}
-	ok, err := e.vars.when(s.Name+".when", s.When)
+	ok, err := e.Vars.When(s.Name+".when", s.When)
 	if err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
 	if !ok {
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
 	}
 	if err := act(ctx, e, res); err != nil {
-		e.lb.markFailed(certStep)
-		return fail(res, fmt.Errorf("load balancer %s: %w", e.lb.conf.Host, err))
+		e.LB.MarkFailed(certStep)
+		return Fail(res, fmt.Errorf("load balancer %s: %w", e.LB.Conf.Host, err))
 	}
 	return res
 }
 
 // forget drops cached knowledge of paths, so the next read fetches them.
-func forget(h *host, paths ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func forget(h *Host, paths ...string) {
+	h.Mu.Lock()
+	defer h.Mu.Unlock()
 	for _, p := range paths {
-		delete(h.files, p)
+		delete(h.Files, p)
 	}
 }
 
 // removed records that a path no longer exists.
-func removed(h *host, p string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.files[p] = &remote.File{Path: p}
+func removed(h *Host, p string) {
+	h.Mu.Lock()
+	defer h.Mu.Unlock()
+	h.Files[p] = &remote.File{Path: p}
 }

@@ -82,21 +82,21 @@ func lbEngine(t *testing.T, lb string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, local: localFiles{files: map[string][]byte{}}}
-	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
-	e.vars = newVars(inv, pb)
-	if err := e.build(); err != nil {
+	e := &Engine{Inv: inv, PB: pb, Opts: Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*Host{}, Local: LocalFiles{Files: map[string][]byte{}}}
+	e.Out = &Printer{W: io.Discard, Mask: NewMasker(nil)}
+	e.Vars = NewVars(inv, pb)
+	if err := e.Build(); err != nil {
 		t.Fatal(err)
 	}
-	for _, h := range e.hosts {
-		h.client = nil
+	for _, h := range e.Hosts {
+		h.Client = nil
 	}
 	return e
 }
 
 func (e *Engine) step(t *testing.T, typ string) playbook.Step {
 	t.Helper()
-	for _, s := range e.pb.Steps {
+	for _, s := range e.PB.Steps {
 		if s.Type == typ {
 			return s
 		}
@@ -106,12 +106,12 @@ func (e *Engine) step(t *testing.T, typ string) playbook.Step {
 }
 
 // setFile puts a gathered file on a host.
-func setFile(h *host, p string, data []byte) {
+func setFile(h *Host, p string, data []byte) {
 	if data == nil {
-		h.files[p] = &remote.File{Path: p}
+		h.Files[p] = &remote.File{Path: p}
 		return
 	}
-	h.files[p] = &remote.File{Path: p, Exists: true, Content: data, Size: int64(len(data)), Mode: 0o644}
+	h.Files[p] = &remote.File{Path: p, Exists: true, Content: data, Size: int64(len(data)), Mode: 0o644}
 }
 
 // lbPair returns a self-signed RSA 2048 certificate for both names, valid
@@ -144,17 +144,17 @@ type lbHostState struct {
 
 func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 	t.Helper()
-	h := e.lb.host
-	setFile(h, e.lb.certPath(), st.cert)
-	setFile(h, e.lb.keyPath(), st.key)
+	h := e.LB.Host
+	setFile(h, e.LB.CertPath(), st.cert)
+	setFile(h, e.LB.KeyPath(), st.key)
 	v := remote.ProbeResult{Stdout: nginxV}
 	if st.nginxV != nil {
 		v = *st.nginxV
 	}
-	h.probes[probeNginxV] = v
-	h.probes[probeNginxAlive] = remote.ProbeResult{Stdout: st.pid + "\n"}
+	h.Probes[probeNginxV] = v
+	h.Probes[probeNginxAlive] = remote.ProbeResult{Stdout: st.pid + "\n"}
 	if st.pid == "" {
-		h.probes[probeNginxAlive] = remote.ProbeResult{ExitCode: 1}
+		h.Probes[probeNginxAlive] = remote.ProbeResult{ExitCode: 1}
 	}
 	build, _ := nginx.ParseV(nginxV)
 	files, err := nginx.Render(vhostConfig(e, e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
@@ -163,18 +163,18 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 	}
 	for _, f := range files {
 		if st.vhosts {
-			setFile(h, path.Join(nginxConfDir, f.Name), f.Content)
+			setFile(h, path.Join(NginxConfDir, f.Name), f.Content)
 		} else {
-			setFile(h, path.Join(nginxConfDir, f.Name), nil)
+			setFile(h, path.Join(NginxConfDir, f.Name), nil)
 		}
 	}
-	setFile(h, e.lb.appliedPath("esb"), nil)
+	setFile(h, e.LB.AppliedPath("esb"), nil)
 	if st.applied {
 		sum, err := appliedHash(context.Background(), e, files)
 		if err != nil {
 			t.Fatal(err)
 		}
-		setFile(h, e.lb.appliedPath("esb"), []byte(sum+"\n"))
+		setFile(h, e.LB.AppliedPath("esb"), []byte(sum+"\n"))
 	}
 }
 
@@ -217,7 +217,7 @@ func TestLBPlanDecisions(t *testing.T) {
 			e := lbEngine(t, lbTable)
 			e.setLBHost(t, tt.state)
 			rc := runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
-			rv := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]
+			rv := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]
 			if rc.Status != tt.certs || rv.Status != tt.vhosts {
 				t.Fatalf("lb-certs %s (%v), lb-vhosts %s (%v); want %s, %s\n%s\n%s", rc.Status, rc.Err, rv.Status, rv.Err, tt.certs, tt.vhosts, actions(rc), actions(rv))
 			}
@@ -246,41 +246,41 @@ func TestLBFailuresAndSkips(t *testing.T) {
 
 	e := lbEngine(t, lbTable)
 	e.setLBHost(t, lbHostState{cert: good, key: goodKey, nginxV: &remote.ProbeResult{ExitCode: 127, Stdout: "sh: 1: nginx: not found\n"}})
-	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
+	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
 		t.Errorf("nginx missing: %s %v", r.Status, r.Err)
 	}
-	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Skipped {
+	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Skipped {
 		t.Errorf("after a failure on the load balancer: %s", r.Status)
 	}
-	if r := e.runNodeStep(ctx, e.step(t, "truststore"), e.targets[0]); r.Status == Skipped {
+	if r := e.RunNodeStep(ctx, e.step(t, "truststore"), e.Targets[0]); r.Status == Skipped {
 		t.Errorf("a vhost failure must not stop the trust stores: %s %s", r.Status, r.Note)
 	}
 
 	e = lbEngine(t, lbTable)
 	e.setLBHost(t, lbHostState{cert: []byte("junk"), key: goodKey, nginxV: &remote.ProbeResult{Stdout: "nginx version: nginx/1.18.0\nconfigure arguments: --prefix=/x\n"}})
-	if r := e.runStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
+	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
 		t.Errorf("nginx without SSL: %s %v", r.Status, r.Err)
 	}
 
 	none := lbEngine(t, "")
-	if none.lb != nil {
+	if none.LB != nil {
 		t.Fatal("a load balancer without [loadbalancer]")
 	}
 	var out strings.Builder
-	none.out.w = &out
+	none.Out.W = &out
 	for _, typ := range []string{"lb-certs", "lb-vhosts"} {
 		// No [loadbalancer]: no lb target at all (no recap row), one line saying why.
-		if rs := none.runStep(ctx, none.step(t, typ)); len(rs) != 0 {
+		if rs := none.RunStep(ctx, none.step(t, typ)); len(rs) != 0 {
 			t.Errorf("%s without a load balancer gave results: %+v", typ, rs)
 		}
 	}
 	if strings.Count(out.String(), "skipping: no [loadbalancer]") != 2 {
 		t.Errorf("want a skipping line per load balancer step, got %q", out.String())
 	}
-	if r := none.runNodeStep(ctx, none.step(t, "truststore"), none.targets[1]); r.Status != Skipped {
+	if r := none.RunNodeStep(ctx, none.step(t, "truststore"), none.Targets[1]); r.Status != Skipped {
 		t.Errorf("truststore without a load balancer: %s %v", r.Status, r.Err)
 	}
-	if len(none.prefetch()[none.targets[0].host].Contents) == 0 {
+	if len(none.Prefetch()[none.Targets[0].Host].Contents) == 0 {
 		t.Fatal("no prefetch for the nodes")
 	}
 }
@@ -322,18 +322,18 @@ func TestTruststoreDecisions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, tt.lb)
 			e.setLBHost(t, lbHostState{cert: good, key: goodKey, vhosts: true, pid: "1"})
-			n := e.targets[2]
-			p := n.home("repository/resources/security/client-truststore.jks")
-			setFile(n.host, p, tt.store)
-			r := e.runNodeStep(ctx, e.step(t, "truststore"), n)
+			n := e.Targets[2]
+			p := n.Home("repository/resources/security/client-truststore.jks")
+			setFile(n.Host, p, tt.store)
+			r := e.RunNodeStep(ctx, e.step(t, "truststore"), n)
 			if r.Status != tt.want || !strings.Contains(actions(r), tt.desc) || tt.errorMsg != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), tt.errorMsg)) {
 				t.Fatalf("got %s %v\n%s", r.Status, r.Err, actions(r))
 			}
-			if !n.managed[p] {
+			if !n.Managed[p] {
 				t.Errorf("the trust store is not part of the node's start fingerprint")
 			}
 			if tt.want == Changed {
-				after, _ := n.host.read(ctx, p)
+				after, _ := n.Host.Read(ctx, p)
 				if string(after.Content) == string(tt.store) {
 					t.Errorf("a planned import leaves the fingerprint unchanged: the node would not restart")
 				}
@@ -344,9 +344,9 @@ func TestTruststoreDecisions(t *testing.T) {
 		e := lbEngine(t, lbTable)
 		e.setLBHost(t, lbHostState{})
 		runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
-		n := e.targets[0]
-		setFile(n.host, n.home("repository/resources/security/client-truststore.jks"), store(leaf.Raw, "wso2carbon"))
-		r := e.runNodeStep(ctx, e.step(t, "truststore"), n)
+		n := e.Targets[0]
+		setFile(n.Host, n.Home("repository/resources/security/client-truststore.jks"), store(leaf.Raw, "wso2carbon"))
+		r := e.RunNodeStep(ctx, e.step(t, "truststore"), n)
 		if r.Status != Changed || !strings.Contains(actions(r), "the certificate lb-certs generates") {
 			t.Fatalf("got %s %v %s", r.Status, r.Err, actions(r))
 		}
@@ -382,7 +382,7 @@ func TestVHostBackends(t *testing.T) {
 	if len(c.MgtAllow) != 0 {
 		t.Errorf("management allow-list %v without mgt_allow", c.MgtAllow)
 	}
-	e.lb.conf.MgtAllow = []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("203.0.113.7/32")}
+	e.LB.Conf.MgtAllow = []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("203.0.113.7/32")}
 	if c = vhostConfig(e, v, nginx.Build{SSL: true}); strings.Join(c.MgtAllow, " ") != "198.18.0.0/24 203.0.113.7/32" {
 		t.Errorf("management allow-list %v, want mgt_allow's networks", c.MgtAllow)
 	}
@@ -437,10 +437,10 @@ func TestGeneratedCertificateIsKept(t *testing.T) {
 			e := lbEngine(t, lbTable+"cert_key_type = \""+kt+"\"\ncert_subject = \"/C=LK/ST=Western/O=WSO2 Inc./OU=Integration\"\n")
 			dir := t.TempDir()
 			cnf := filepath.Join(dir, "req.cnf")
-			if err := os.WriteFile(cnf, []byte(opensslConfig(e.lb)), 0o600); err != nil {
+			if err := os.WriteFile(cnf, []byte(opensslConfig(e.LB)), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			args := append([]string{"req", "-x509", "-new", "-batch", "-nodes", "-sha256", "-days", "365"}, e.lb.conf.CertKeyType.NewKeyArgs()...)
+			args := append([]string{"req", "-x509", "-new", "-batch", "-nodes", "-sha256", "-days", "365"}, e.LB.Conf.CertKeyType.NewKeyArgs()...)
 			args = append(args, "-config", cnf, "-keyout", filepath.Join(dir, "key"), "-out", filepath.Join(dir, "crt"))
 			if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
 				t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -450,7 +450,7 @@ func TestGeneratedCertificateIsKept(t *testing.T) {
 			if strings.Contains(string(key), "ENCRYPTED") {
 				t.Fatal("the key has a passphrase")
 			}
-			d := certs.Decide(crt, key, certs.Want{Names: e.lb.names(), KeyType: e.lb.conf.CertKeyType})
+			d := certs.Decide(crt, key, certs.Want{Names: e.LB.Names(), KeyType: e.LB.Conf.CertKeyType})
 			if d.Action != certs.Keep {
 				t.Fatalf("the generated certificate would be replaced: %s", d.Reason)
 			}
@@ -460,7 +460,7 @@ func TestGeneratedCertificateIsKept(t *testing.T) {
 			if !d.Cert.IsCA || d.Cert.ExtKeyUsage[0] != x509.ExtKeyUsageServerAuth {
 				t.Errorf("want a self-signed CA certificate for TLS servers")
 			}
-			if !strings.Contains(certScript(e.lb), strings.Join(e.lb.conf.CertKeyType.NewKeyArgs(), " ")) {
+			if !strings.Contains(certScript(e.LB), strings.Join(e.LB.Conf.CertKeyType.NewKeyArgs(), " ")) {
 				t.Errorf("the script does not generate a %s key", kt)
 			}
 		})

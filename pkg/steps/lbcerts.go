@@ -32,44 +32,44 @@ func (*LBCerts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 // serve for the service and management names: the operator's, or one
 // generated there with openssl. A valid one is kept.
 func lbCerts(ctx context.Context, e *Engine, res *Result) error {
-	l := e.lb
-	crt, err := l.host.read(ctx, l.certPath())
+	l := e.LB
+	crt, err := l.Host.Read(ctx, l.CertPath())
 	if err != nil {
 		return err
 	}
-	key, err := l.host.read(ctx, l.keyPath())
+	key, err := l.Host.Read(ctx, l.KeyPath())
 	if err != nil {
 		return err
 	}
-	if l.conf.CertFile != "" {
+	if l.Conf.CertFile != "" {
 		return installProvidedCert(ctx, e, crt, key, res)
 	}
-	d := certs.Decide(existing(crt), existing(key), certs.Want{Names: l.names(), KeyType: l.conf.CertKeyType})
+	d := certs.Decide(existing(crt), existing(key), certs.Want{Names: l.Names(), KeyType: l.Conf.CertKeyType})
 	if d.Action == certs.Keep {
-		l.setCert(crt.Content, false, false)
+		l.SetCert(crt.Content, false, false)
 		res.Note = "certificate kept: " + certs.Describe(d.Cert)
 		return nil
 	}
 	desc := fmt.Sprintf("%s %s and %s with openssl: %s; new %s key, CN=%s, subjectAltName=%s, %d days, key mode 0600",
-		d.Action, l.certPath(), l.keyPath(), d.Reason, l.conf.CertKeyType.Describe(), l.conf.ServiceHostName,
-		strings.Join(l.names(), ","), l.conf.CertDays)
-	res.changed(desc, "")
-	if e.planning() {
-		l.setCert(nil, true, true)
+		d.Action, l.CertPath(), l.KeyPath(), d.Reason, l.Conf.CertKeyType.Describe(), l.Conf.ServiceHostName,
+		strings.Join(l.Names(), ","), l.Conf.CertDays)
+	res.AddChange(desc, "")
+	if e.Planning() {
+		l.SetCert(nil, true, true)
 		return nil
 	}
-	pem, err := runOut(ctx, l.host, "root", certScript(l), nil, "generate the load balancer certificate")
+	pem, err := RunScriptOut(ctx, l.Host, "root", certScript(l), nil, "generate the load balancer certificate")
 	if err != nil {
 		return err
 	}
-	if err := checkGenerated([]byte(pem), l.names()); err != nil {
+	if err := checkGenerated([]byte(pem), l.Names()); err != nil {
 		return err
 	}
-	forget(l.host, l.keyPath())
-	if err := l.host.write(ctx, false, l.certPath(), []byte(pem), remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}); err != nil {
+	forget(l.Host, l.KeyPath())
+	if err := l.Host.Write(ctx, false, l.CertPath(), []byte(pem), remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}); err != nil {
 		return err
 	}
-	l.setCert([]byte(pem), false, true)
+	l.SetCert([]byte(pem), false, true)
 	return nil
 }
 
@@ -99,18 +99,18 @@ func checkGenerated(pem []byte, names []string) error {
 // installProvidedCert installs the inventory's cert_file and key_file,
 // after checking that they belong together and cover the names.
 func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, res *Result) error {
-	l := e.lb
-	certPEM, err := e.local.read(l.conf.CertFile)
+	l := e.LB
+	certPEM, err := e.Local.Read(l.Conf.CertFile)
 	if err != nil {
 		return fmt.Errorf("read cert_file on the control machine: %w", err)
 	}
-	keyPEM, err := e.local.read(l.conf.KeyFile)
+	keyPEM, err := e.Local.Read(l.Conf.KeyFile)
 	if err != nil {
 		return fmt.Errorf("read key_file on the control machine: %w", err)
 	}
-	cert, warning, err := certs.CheckProvided(certPEM, keyPEM, l.names(), time.Now())
+	cert, warning, err := certs.CheckProvided(certPEM, keyPEM, l.Names(), time.Now())
 	if err != nil {
-		return fmt.Errorf("%s and %s: %w", l.conf.CertFile, l.conf.KeyFile, err)
+		return fmt.Errorf("%s and %s: %w", l.Conf.CertFile, l.Conf.KeyFile, err)
 	}
 	res.Note = warning
 	changed := false
@@ -119,18 +119,18 @@ func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, 
 		data []byte
 		mode os.FileMode
 		what string
-	}{{key, keyPEM, 0o600, "private key " + l.conf.KeyFile}, {crt, certPEM, 0o644, "certificate " + l.conf.CertFile + " (" + certs.Describe(cert) + ")"}} {
+	}{{key, keyPEM, 0o600, "private key " + l.Conf.KeyFile}, {crt, certPEM, 0o644, "certificate " + l.Conf.CertFile + " (" + certs.Describe(cert) + ")"}} {
 		if f.cur.Exists && bytes.Equal(f.cur.Content, f.data) {
 			continue
 		}
 		opts := remote.WriteOptions{Mode: f.mode, Owner: "root", Group: "root", Backup: true, MkdirParents: true}
-		if err := e.writeFile(ctx, l.host, f.cur.Path, f.data, opts); err != nil {
+		if err := e.WriteFile(ctx, l.Host, f.cur.Path, f.data, opts); err != nil {
 			return fmt.Errorf("install %s: %w", f.cur.Path, err)
 		}
-		res.changed(fmt.Sprintf("install the %s as %s (mode %04o)", f.what, f.cur.Path, f.mode), "")
+		res.AddChange(fmt.Sprintf("install the %s as %s (mode %04o)", f.what, f.cur.Path, f.mode), "")
 		changed = true
 	}
-	l.setCert(certPEM, false, changed)
+	l.SetCert(certPEM, false, changed)
 	return nil
 }
 
@@ -138,8 +138,8 @@ func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, 
 // non-interactively and without a passphrase, moves them into place (key
 // mode 0600, the originals kept once as FILE.carbonctl.orig) and prints the
 // certificate.
-func certScript(l *lbState) string {
-	args := append([]string{"-x509", "-new", "-batch", "-nodes", "-sha256", "-days", fmt.Sprint(l.conf.CertDays)}, l.conf.CertKeyType.NewKeyArgs()...)
+func certScript(l *LBState) string {
+	args := append([]string{"-x509", "-new", "-batch", "-nodes", "-sha256", "-days", fmt.Sprint(l.Conf.CertDays)}, l.Conf.CertKeyType.NewKeyArgs()...)
 	return fmt.Sprintf(`fail() { echo "carbonctl: $*" >&2; exit 1; }
 umask 077
 dir=%s crt=%s key=%s
@@ -156,25 +156,25 @@ for f in "$key" "$crt"; do
 done
 mv -f "$t/key" "$key" && mv -f "$t/crt" "$crt" || fail "cannot move the new certificate into place"
 cat "$crt"
-`, remote.Quote(nginxSSLDir), remote.Quote(l.certPath()), remote.Quote(l.keyPath()), opensslConfig(l), strings.Join(args, " "))
+`, remote.Quote(NginxSSLDir), remote.Quote(l.CertPath()), remote.Quote(l.KeyPath()), opensslConfig(l), strings.Join(args, " "))
 }
 
 // opensslConfig is the request configuration: subject (CN = the service
 // name), subjectAltName = both names, a self-signed CA certificate that
 // clients can trust directly.
-func opensslConfig(l *lbState) string {
+func opensslConfig(l *LBState) string {
 	var b strings.Builder
 	b.WriteString("[req]\nprompt = no\ndistinguished_name = dn\nx509_extensions = ext\n\n[dn]\n")
-	for _, kv := range l.conf.SubjectFields() {
+	for _, kv := range l.Conf.SubjectFields() {
 		fmt.Fprintf(&b, "%s = %s\n", kv[0], kv[1])
 	}
-	fmt.Fprintf(&b, "CN = %s\n\n[ext]\n", l.conf.ServiceHostName)
+	fmt.Fprintf(&b, "CN = %s\n\n[ext]\n", l.Conf.ServiceHostName)
 	usage := "digitalSignature, keyCertSign"
-	if l.conf.CertKeyType.IsRSA() {
+	if l.Conf.CertKeyType.IsRSA() {
 		usage = "digitalSignature, keyEncipherment, keyCertSign"
 	}
 	sans := make([]string, 0, 2)
-	for _, n := range l.names() {
+	for _, n := range l.Names() {
 		sans = append(sans, "DNS:"+n)
 	}
 	fmt.Fprintf(&b, "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, %s\nextendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\nsubjectAltName = %s\n",

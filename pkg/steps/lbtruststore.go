@@ -30,14 +30,14 @@ func (k *Truststore) Check() error {
 func (*Truststore) UsesLoadBalancer() {}
 
 // Prefetch reads a node's trust store in the one gather.
-func (k *Truststore) Prefetch(_ *Engine, s playbook.Step, n *node, req *remote.GatherRequest) {
-	if rel, err := n.vars.render(s.Name+".file", k.File); err == nil {
-		req.Contents = append(req.Contents, n.home(rel))
+func (k *Truststore) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherRequest) {
+	if rel, err := n.Vars.Render(s.Name+".file", k.File); err == nil {
+		req.Contents = append(req.Contents, n.Home(rel))
 	}
 }
 
 // RunNode makes the node's trust store right.
-func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
 	return truststore(ctx, e, s, k, n, res)
 }
 
@@ -45,30 +45,30 @@ func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n 
 // certificate under the inventory's alias. The store is read from the
 // gathered bytes (JKS, checked with the password); keytool runs only when
 // the alias is missing or holds another certificate.
-func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, n *node, res *Result) error {
+func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, n *Node, res *Result) error {
 	switch {
-	case e.lb == nil:
+	case e.LB == nil:
 		res.Status, res.Note = Skipped, "(no [loadbalancer] in the inventory)"
 		return nil
-	case e.lb.certUnavailable():
+	case e.LB.CertUnavailable():
 		res.Status, res.Note = Skipped, "(the load balancer's certificate is not available)"
 		return nil
 	}
-	rel, err := n.vars.render(s.Name+".file", k.File)
+	rel, err := n.Vars.Render(s.Name+".file", k.File)
 	if err != nil {
 		return err
 	}
-	p := n.home(rel)
-	n.manage(p) // loaded at start-up: a new certificate restarts the node
+	p := n.Home(rel)
+	n.Manage(p) // loaded at start-up: a new certificate restarts the node
 	leaf, pending, err := lbLeaf(ctx, e)
 	if err != nil {
 		return err
 	}
-	cur, err := n.host.read(ctx, p)
+	cur, err := n.Host.Read(ctx, p)
 	if err != nil {
 		return err
 	}
-	conf := e.lb.conf
+	conf := e.LB.Conf
 	held, err := aliasCert(cur, conf.TruststorePassword.Value, conf.TruststoreAlias)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
@@ -76,11 +76,11 @@ func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, 
 	if !pending && held != nil && bytes.Equal(held, leaf) {
 		return nil
 	}
-	res.changed(importDesc(p, conf.TruststoreAlias, held, leaf, cur.Exists), "")
-	if e.planning() {
+	res.AddChange(importDesc(p, conf.TruststoreAlias, held, leaf, cur.Exists), "")
+	if e.Planning() {
 		// What the file would become is unknown; a stand-in makes the
 		// start step see the change.
-		return e.writeFile(ctx, n.host, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
+		return e.WriteFile(ctx, n.Host, p, append(append([]byte{}, cur.Content...), "pending import"...), remote.WriteOptions{})
 	}
 	return importCert(ctx, e, n, p, leaf, held != nil)
 }
@@ -88,26 +88,26 @@ func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, 
 // lbLeaf returns the DER of the certificate nginx serves (the first of its
 // PEM), or pending when a plan would generate it.
 func lbLeaf(ctx context.Context, e *Engine) (der []byte, pending bool, err error) {
-	l := e.lb
-	l.mu.Lock()
-	pem, pending := l.cert, l.pendingCert
-	l.mu.Unlock()
+	l := e.LB
+	l.Mu.Lock()
+	pem, pending := l.Cert, l.PendingCert
+	l.Mu.Unlock()
 	if pending {
 		return nil, true, nil
 	}
 	if pem == nil {
-		f, err := l.host.read(ctx, l.certPath())
+		f, err := l.Host.Read(ctx, l.CertPath())
 		if err != nil {
 			return nil, false, err
 		}
 		if !f.Exists {
-			return nil, false, fmt.Errorf("the load balancer has no certificate at %s yet: run the lb-certs step first", l.certPath())
+			return nil, false, fmt.Errorf("the load balancer has no certificate at %s yet: run the lb-certs step first", l.CertPath())
 		}
 		pem = f.Content
 	}
 	cert, err := certs.ParseCert(pem)
 	if err != nil {
-		return nil, false, fmt.Errorf("the load balancer's certificate %s: %w", l.certPath(), err)
+		return nil, false, fmt.Errorf("the load balancer's certificate %s: %w", l.CertPath(), err)
 	}
 	return cert.Raw, false, nil
 }
@@ -146,26 +146,26 @@ func importDesc(p, alias string, held, leaf []byte, exists bool) string {
 // importCert runs keytool on the node, as the product user, on a copy of
 // the store that then replaces it. The password travels on stdin and
 // reaches keytool through an environment variable: it is on no command line.
-func importCert(ctx context.Context, e *Engine, n *node, p string, leaf []byte, replace bool) error {
-	password := e.lb.conf.TruststorePassword.Value
+func importCert(ctx context.Context, e *Engine, n *Node, p string, leaf []byte, replace bool) error {
+	password := e.LB.Conf.TruststorePassword.Value
 	if strings.ContainsAny(password, "\r\n") {
 		return fmt.Errorf("the trust store password contains a line break")
 	}
 	stdin := strings.NewReader(password + "\n" + string(certs.EncodePEM(leaf)))
-	script := importScript(p, e.lb.conf.TruststoreAlias, replace)
-	if err := run(ctx, n.host, n.vars.Product.User, script, stdin, "import the load balancer certificate into "+p); err != nil {
+	script := importScript(p, e.LB.Conf.TruststoreAlias, replace)
+	if err := RunScript(ctx, n.Host, n.Vars.Product.User, script, stdin, "import the load balancer certificate into "+p); err != nil {
 		return err
 	}
 	// Read the store back (a fresh read: an archive overlay would still
 	// serve the unpacked original).
-	if err := n.host.gather(ctx, remote.GatherRequest{Contents: []string{p}}); err != nil {
+	if err := n.Host.Gather(ctx, remote.GatherRequest{Contents: []string{p}}); err != nil {
 		return err
 	}
-	cur, err := n.host.read(ctx, p)
+	cur, err := n.Host.Read(ctx, p)
 	if err != nil {
 		return err
 	}
-	held, err := aliasCert(cur, password, e.lb.conf.TruststoreAlias)
+	held, err := aliasCert(cur, password, e.LB.Conf.TruststoreAlias)
 	if err != nil || !bytes.Equal(held, leaf) {
 		return fmt.Errorf("%s does not hold the load balancer certificate after keytool ran (%v)", p, err)
 	}

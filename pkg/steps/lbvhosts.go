@@ -65,11 +65,11 @@ func (*LBVHosts) UsesLoadBalancer() {}
 // probes whether it runs.
 func (k *LBVHosts) PrefetchLB(e *Engine, _ playbook.Step, req *remote.GatherRequest) {
 	for _, name := range nginx.FileNames(k.VHosts.Prefix) {
-		req.Contents = append(req.Contents, path.Join(nginxConfDir, name))
+		req.Contents = append(req.Contents, path.Join(NginxConfDir, name))
 	}
-	req.Contents = append(req.Contents, e.lb.appliedPath(k.VHosts.Prefix))
+	req.Contents = append(req.Contents, e.LB.AppliedPath(k.VHosts.Prefix))
 	req.Probes[probeNginxV] = sbinPath + "nginx -V 2>&1"
-	req.Probes[probeNginxAlive] = aliveScript(nginxPidFile)
+	req.Probes[probeNginxAlive] = aliveScript(NginxPidFile)
 }
 
 // Run writes the vhosts: one result, for the load balancer.
@@ -81,7 +81,7 @@ func (k *LBVHosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Resul
 // changed (or nginx is not running), tests the configuration and reloads or
 // starts nginx. A configuration nginx rejects is rolled back.
 func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *Result) error {
-	l := e.lb
+	l := e.LB
 	build, err := nginxBuild(e)
 	if err != nil {
 		return err
@@ -92,8 +92,8 @@ func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *R
 	}
 	var changes []vhostChange
 	for _, f := range files {
-		p := path.Join(nginxConfDir, f.Name)
-		cur, err := l.host.read(ctx, p)
+		p := path.Join(NginxConfDir, f.Name)
+		cur, err := l.Host.Read(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -105,32 +105,32 @@ func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *R
 		if !cur.Exists {
 			verb = "create"
 		}
-		res.fileChanged(verb, p, cur.Content, f.Content)
+		res.AddFileChange(verb, p, cur.Content, f.Content)
 	}
 	applied, err := appliedHash(ctx, e, files)
 	if err != nil {
 		return err
 	}
-	marker, err := l.host.read(ctx, l.appliedPath(vh.Prefix))
+	marker, err := l.Host.Read(ctx, l.AppliedPath(vh.Prefix))
 	if err != nil {
 		return err
 	}
 	pid, running := nginxPID(e)
-	l.mu.Lock()
-	reload := l.reload || len(changes) > 0
-	l.mu.Unlock()
+	l.Mu.Lock()
+	reload := l.Reload || len(changes) > 0
+	l.Mu.Unlock()
 	switch {
 	case running && !reload && strings.TrimSpace(string(marker.Content)) == applied:
 		res.Note = "nginx running (pid " + pid + ")"
 		return nil
 	case running && !reload:
-		res.changed(fmt.Sprintf("nginx -t, then reload nginx (pid %s): it has not loaded these files yet", pid), "")
+		res.AddChange(fmt.Sprintf("nginx -t, then reload nginx (pid %s): it has not loaded these files yet", pid), "")
 	case running:
-		res.changed(fmt.Sprintf("nginx -t, then reload nginx (pid %s)", pid), "")
+		res.AddChange(fmt.Sprintf("nginx -t, then reload nginx (pid %s)", pid), "")
 	default:
-		res.changed("nginx -t, then start nginx (it is not running)", "")
+		res.AddChange("nginx -t, then start nginx (it is not running)", "")
 	}
-	if e.planning() {
+	if e.Planning() {
 		return nil
 	}
 	return applyVHosts(ctx, e, changes, running, marker.Path, applied, res)
@@ -141,12 +141,12 @@ func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *R
 // start it is recorded on the load balancer, so that a run interrupted
 // between writing and reloading still reloads next time.
 func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, error) {
-	l := e.lb
-	l.mu.Lock()
-	cert := l.cert
-	l.mu.Unlock()
+	l := e.LB
+	l.Mu.Lock()
+	cert := l.Cert
+	l.Mu.Unlock()
 	if cert == nil {
-		f, err := l.host.read(ctx, l.certPath())
+		f, err := l.Host.Read(ctx, l.CertPath())
 		if err != nil {
 			return "", err
 		}
@@ -156,7 +156,7 @@ func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, er
 	for _, f := range files {
 		fmt.Fprintf(h, "%s %x\n", f.Name, sha256.Sum256(f.Content))
 	}
-	fmt.Fprintf(h, "%s %x\n", l.certPath(), sha256.Sum256(cert))
+	fmt.Fprintf(h, "%s %x\n", l.CertPath(), sha256.Sum256(cert))
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
@@ -164,14 +164,14 @@ func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, er
 // reloads (or starts) nginx; on a failed test it puts the previous files
 // back exactly as they were (content, mode, owner, or absence).
 func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running bool, marker, applied string, res *Result) error {
-	l := e.lb
+	l := e.LB
 	for i, c := range changes {
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root", Backup: true}
-		if err := e.writeFile(ctx, l.host, c.cur.Path, c.data, opts); err != nil {
+		if err := e.WriteFile(ctx, l.Host, c.cur.Path, c.data, opts); err != nil {
 			return rollback(ctx, e, changes[:i], err)
 		}
 	}
-	out, err := runOut(ctx, l.host, "root", nginxTestScript, nil, "nginx -t")
+	out, err := RunScriptOut(ctx, l.Host, "root", nginxTestScript, nil, "nginx -t")
 	if err != nil {
 		return rollback(ctx, e, changes, err)
 	}
@@ -186,16 +186,16 @@ func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running 
 		script = nginxStartScript
 	}
 	script += fmt.Sprintf("\nmkdir -p %s && printf '%%s\\n' %s >%s\n", remote.Quote(path.Dir(marker)), applied, remote.Quote(marker))
-	pid, err := runOut(ctx, l.host, "root", script, nil, "reload or start nginx")
+	pid, err := RunScriptOut(ctx, l.Host, "root", script, nil, "reload or start nginx")
 	if err != nil {
 		return err
 	}
-	if err := l.host.write(ctx, false, marker, []byte(applied+"\n"), remote.WriteOptions{}); err != nil {
+	if err := l.Host.Write(ctx, false, marker, []byte(applied+"\n"), remote.WriteOptions{}); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	l.reload = false
-	l.mu.Unlock()
+	l.Mu.Lock()
+	l.Reload = false
+	l.Mu.Unlock()
 	if res.Note == "" {
 		res.Note = "nginx running (pid " + strings.TrimSpace(pid) + ")"
 	}
@@ -204,7 +204,7 @@ func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running 
 
 // rollback restores the files of changes and returns cause, explained.
 func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error) error {
-	h := e.lb.host
+	h := e.LB.Host
 	var gone []string
 	var failures []string
 	for _, c := range changes {
@@ -213,12 +213,12 @@ func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error
 			continue
 		}
 		opts := remote.WriteOptions{Mode: c.cur.Mode, Owner: c.cur.Owner, Group: c.cur.Group}
-		if err := e.writeFile(ctx, h, c.cur.Path, c.cur.Content, opts); err != nil {
+		if err := e.WriteFile(ctx, h, c.cur.Path, c.cur.Content, opts); err != nil {
 			failures = append(failures, err.Error())
 		}
 	}
 	if len(gone) > 0 {
-		if err := run(ctx, h, "root", "rm -f -- "+quoteAll(gone), nil, "remove the new vhost files"); err != nil {
+		if err := RunScript(ctx, h, "root", "rm -f -- "+quoteAll(gone), nil, "remove the new vhost files"); err != nil {
 			failures = append(failures, err.Error())
 		} else {
 			for _, p := range gone {
@@ -234,7 +234,7 @@ func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error
 
 // nginxBuild reads `nginx -V` from the gathered probe.
 func nginxBuild(e *Engine) (nginx.Build, error) {
-	p, ok := e.lb.host.probe(probeNginxV)
+	p, ok := e.LB.Host.Probe(probeNginxV)
 	if !ok || p.ExitCode != 0 {
 		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, remote.LastLines(strings.TrimSpace(p.Stdout), 3))
 	}
@@ -250,35 +250,35 @@ func nginxBuild(e *Engine) (nginx.Build, error) {
 
 // nginxPID returns the pid of the running nginx master, from its pid file.
 func nginxPID(e *Engine) (string, bool) {
-	p, _ := e.lb.host.probe(probeNginxAlive)
+	p, _ := e.LB.Host.Probe(probeNginxAlive)
 	pid := strings.TrimSpace(p.Stdout)
 	return pid, p.ExitCode == 0 && pid != ""
 }
 
 // vhostConfig gathers what the vhost files depend on.
 func vhostConfig(e *Engine, v VHosts, build nginx.Build) nginx.Config {
-	l := e.lb
+	l := e.LB
 	c := nginx.Config{
-		Cluster: e.inv.Cluster.Name, Prefix: v.Prefix,
-		ServiceName: l.conf.ServiceHostName, MgtName: l.conf.MgtHostName,
-		HTTPPort: l.conf.HTTPPort, HTTPSPort: l.conf.HTTPSPort,
-		CertFile: l.certPath(), KeyFile: l.keyPath(),
-		Affinity:   build.Affinity(l.conf.SessionAffinity),
+		Cluster: e.Inv.Cluster.Name, Prefix: v.Prefix,
+		ServiceName: l.Conf.ServiceHostName, MgtName: l.Conf.MgtHostName,
+		HTTPPort: l.Conf.HTTPPort, HTTPSPort: l.Conf.HTTPSPort,
+		CertFile: l.CertPath(), KeyFile: l.KeyPath(),
+		Affinity:   build.Affinity(l.Conf.SessionAffinity),
 		Directives: v.Directives,
 	}
-	if addr, err := netip.ParseAddr(l.conf.Host); err == nil && addr.Is6() && !addr.Is4In6() {
+	if addr, err := netip.ParseAddr(l.Conf.Host); err == nil && addr.Is6() && !addr.Is4In6() {
 		c.IPv6 = true
 	}
-	for _, n := range serviceNodes(e.vars.Nodes, v.ServiceBackends) {
+	for _, n := range serviceNodes(e.Vars.Nodes, v.ServiceBackends) {
 		c.HTTPBackends = append(c.HTTPBackends, nginx.Backend{Addr: n.Host, Port: v.HTTPPort + n.PortOffset})
 		c.HTTPSBackends = append(c.HTTPSBackends, nginx.Backend{Addr: n.Host, Port: v.HTTPSPort + n.PortOffset})
 	}
-	for _, n := range e.vars.Nodes {
+	for _, n := range e.Vars.Nodes {
 		if n.IsManager {
 			c.MgtBackends = append(c.MgtBackends, nginx.Backend{Addr: n.Host, Port: v.MgtPort + n.PortOffset})
 		}
 	}
-	for _, p := range l.conf.MgtAllow {
+	for _, p := range l.Conf.MgtAllow {
 		c.MgtAllow = append(c.MgtAllow, p.String())
 	}
 	return c
@@ -302,7 +302,7 @@ func serviceNodes(nodes []NodeVars, mode string) []NodeVars {
 
 // lbPaths are the files carbonctl manages on the load balancer.
 func lbPaths(e *Engine, changes []vhostChange) []string {
-	paths := []string{e.lb.certPath(), e.lb.keyPath()}
+	paths := []string{e.LB.CertPath(), e.LB.KeyPath()}
 	for _, c := range changes {
 		paths = append(paths, c.cur.Path)
 	}
@@ -359,7 +359,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then syst
 // prints it.
 const nginxAwait = `i=0
 while :; do
-	pid=$(cat ` + nginxPidFile + ` 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
+	pid=$(cat ` + NginxPidFile + ` 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
 	i=$((i+1)); [ $i -lt 100 ] || { echo "nginx is not running after the start: see its error log" >&2; exit 1; }
 	sleep 0.1
 done

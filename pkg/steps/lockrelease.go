@@ -13,11 +13,11 @@ import (
 // directory; a lock elsewhere is released as before. The script removes the
 // lock only while it holds this run's token, so running it is harmless
 // whether or not the lock was taken.
-func (e *Engine) prepareRelease(ctx context.Context, h *host) {
-	if m := e.managerNode(); !e.opts.Apply || m == nil || m.host != h || h.client == nil {
+func (e *Engine) prepareRelease(ctx context.Context, h *Host) {
+	if m := e.ManagerNode(); !e.Opts.Apply || m == nil || m.Host != h || h.Client == nil {
 		return
 	}
-	e.lockRelease = h.client.Defer(ctx, "", runlock.ReleaseScript(runlock.SharedPath(e.inv.Cluster.Name), e.lockInfo.Token))
+	e.lockRelease = h.Client.Defer(ctx, "", runlock.ReleaseScript(runlock.SharedPath(e.Inv.Cluster.Name), e.lockInfo.Token))
 }
 
 // useRelease hands the prepared release to l when l is the lock it removes;
@@ -26,7 +26,7 @@ func (e *Engine) useRelease(l *runlock.Lock) {
 	if e.lockRelease == nil {
 		return
 	}
-	if !l.UsePrepared(runlock.SharedPath(e.inv.Cluster.Name), e.lockRelease) {
+	if !l.UsePrepared(runlock.SharedPath(e.Inv.Cluster.Name), e.lockRelease) {
 		e.lockRelease.Cancel()
 	}
 	e.lockRelease = nil

@@ -13,10 +13,10 @@ import (
 // every peer, printing progress, and fails the nodes that still miss peers
 // when the join timeout passes. Nothing is awaited when nothing was started
 // and the logs read at connect time already show a complete cluster.
-func awaitMembership(ctx context.Context, e *Engine, results map[*node]*Result) {
-	var watch []*node
+func awaitMembership(ctx context.Context, e *Engine, results map[*Node]*Result) {
+	var watch []*Node
 	startedAny := false
-	for _, n := range e.targets {
+	for _, n := range e.Targets {
 		r := results[n]
 		if r == nil || r.Status == Failed || r.Status == Skipped {
 			continue
@@ -28,36 +28,36 @@ func awaitMembership(ctx context.Context, e *Engine, results map[*node]*Result) 
 		return
 	}
 	if !startedAny {
-		if missing := missingPeers(e, watch, func(n *node) (string, error) { return cachedMembers(e, n) }); len(missing) == 0 {
+		if missing := missingPeers(e, watch, func(n *Node) (string, error) { return cachedMembers(e, n) }); len(missing) == 0 {
 			noteMembers(e, watch, results)
 			return
 		}
 	}
-	e.out.printf("waiting up to %s for every node to see its %d peers ...\n", e.opts.JoinTimeout, len(e.nodes)-1)
+	e.Out.Printf("waiting up to %s for every node to see its %d peers ...\n", e.Opts.JoinTimeout, len(e.Nodes)-1)
 	begin := time.Now()
 	lastReport := begin
 	for {
-		missing := missingPeers(e, watch, func(n *node) (string, error) { return liveMembers(ctx, e, n) })
+		missing := missingPeers(e, watch, func(n *Node) (string, error) { return liveMembers(ctx, e, n) })
 		watch = dropLost(e, watch, missing, results)
 		if len(watch) == 0 {
 			return
 		}
 		if len(missing) == 0 {
-			e.out.printf("cluster formed: every node sees every peer (%.1fs)\n", time.Since(begin).Seconds())
+			e.Out.Printf("cluster formed: every node sees every peer (%.1fs)\n", time.Since(begin).Seconds())
 			noteMembers(e, watch, results)
 			return
 		}
-		if time.Since(begin) > e.opts.JoinTimeout || ctx.Err() != nil {
+		if time.Since(begin) > e.Opts.JoinTimeout || ctx.Err() != nil {
 			for n, peers := range missing {
-				n.markFailed()
-				fail(results[n], fmt.Errorf("%s did not see %s within %s (no %q line for them in its log)",
-					n.name(), strings.Join(peers, ", "), e.opts.JoinTimeout, "Member joined"))
+				n.MarkFailed()
+				Fail(results[n], fmt.Errorf("%s did not see %s within %s (no %q line for them in its log)",
+					n.Name(), strings.Join(peers, ", "), e.Opts.JoinTimeout, "Member joined"))
 			}
 			return
 		}
 		if time.Since(lastReport) >= 5*time.Second {
 			lastReport = time.Now()
-			e.out.printf("  %s: %s\n", time.Since(begin).Round(time.Second), describeMissing(missing))
+			e.Out.Printf("  %s: %s\n", time.Since(begin).Round(time.Second), describeMissing(missing))
 		}
 		select {
 		case <-ctx.Done():
@@ -69,12 +69,12 @@ func awaitMembership(ctx context.Context, e *Engine, results map[*node]*Result) 
 // dropLost fails the watched nodes whose host stopped answering (its
 // connection is closed for the rest of the run, so waiting cannot help)
 // and returns the others.
-func dropLost(e *Engine, watch []*node, missing map[*node][]string, results map[*node]*Result) []*node {
-	var keep []*node
+func dropLost(e *Engine, watch []*Node, missing map[*Node][]string, results map[*Node]*Result) []*Node {
+	var keep []*Node
 	for _, n := range watch {
-		if err := n.host.lost(); err != nil {
-			n.markFailed()
-			fail(results[n], fmt.Errorf("cannot watch %s join its peers: %w", n.name(), err))
+		if err := n.Host.Lost(); err != nil {
+			n.MarkFailed()
+			Fail(results[n], fmt.Errorf("cannot watch %s join its peers: %w", n.Name(), err))
 			delete(missing, n)
 			continue
 		}
@@ -84,11 +84,11 @@ func dropLost(e *Engine, watch []*node, missing map[*node][]string, results map[
 }
 
 // missingPeers returns, per node, the peers it does not see yet.
-func missingPeers(e *Engine, watch []*node, lines func(*node) (string, error)) map[*node][]string {
-	joined, left, err := memberPatterns(e.pb.Start)
-	missing := map[*node][]string{}
+func missingPeers(e *Engine, watch []*Node, lines func(*Node) (string, error)) map[*Node][]string {
+	joined, left, err := memberPatterns(e.PB.Start)
+	missing := map[*Node][]string{}
 	var mu sync.Mutex
-	e.parallel(len(watch), func(i int) {
+	e.Parallel(len(watch), func(i int) {
 		n := watch[i]
 		var absent []string
 		out, lerr := lines(n)
@@ -96,8 +96,8 @@ func missingPeers(e *Engine, watch []*node, lines func(*node) (string, error)) m
 			absent = []string{fmt.Sprintf("(cannot read membership: %v)", firstErr(err, lerr))}
 		} else {
 			seen := membersSeen(out, joined, left)
-			for _, p := range e.vars.Nodes {
-				if p.Name != n.name() && !seen[p.MemberAddr()] {
+			for _, p := range e.Vars.Nodes {
+				if p.Name != n.Name() && !seen[p.MemberAddr()] {
 					absent = append(absent, fmt.Sprintf("%s (%s)", p.Name, p.MemberAddr()))
 				}
 			}
@@ -120,25 +120,25 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func cachedMembers(e *Engine, n *node) (string, error) {
-	r, ok := n.host.probe("members:" + n.name())
+func cachedMembers(e *Engine, n *Node) (string, error) {
+	r, ok := n.Host.Probe("members:" + n.Name())
 	if !ok {
-		return "", fmt.Errorf("membership of %s was not read", n.name())
+		return "", fmt.Errorf("membership of %s was not read", n.Name())
 	}
 	return r.Stdout, nil
 }
 
-func liveMembers(ctx context.Context, e *Engine, n *node) (string, error) {
+func liveMembers(ctx context.Context, e *Engine, n *Node) (string, error) {
 	script, err := membersScript(e, n)
 	if err != nil {
 		return "", err
 	}
-	return runOut(ctx, n.host, n.vars.Product.User, script, nil, "read the membership log of "+n.name())
+	return RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "read the membership log of "+n.Name())
 }
 
-func noteMembers(e *Engine, watch []*node, results map[*node]*Result) {
+func noteMembers(e *Engine, watch []*Node, results map[*Node]*Result) {
 	for _, n := range watch {
-		note := fmt.Sprintf("sees %d/%d peers", len(e.nodes)-1, len(e.nodes)-1)
+		note := fmt.Sprintf("sees %d/%d peers", len(e.Nodes)-1, len(e.Nodes)-1)
 		if r := results[n]; r.Note != "" {
 			r.Note += ", " + note
 		} else {
@@ -147,10 +147,10 @@ func noteMembers(e *Engine, watch []*node, results map[*node]*Result) {
 	}
 }
 
-func describeMissing(missing map[*node][]string) string {
+func describeMissing(missing map[*Node][]string) string {
 	var parts []string
 	for n, peers := range missing {
-		parts = append(parts, fmt.Sprintf("%s misses %s", n.name(), strings.Join(peers, ", ")))
+		parts = append(parts, fmt.Sprintf("%s misses %s", n.Name(), strings.Join(peers, ", ")))
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")

@@ -56,11 +56,11 @@ func (e *Engine) hostNames() []resolvedName {
 		seen[name] = true
 		list = append(list, resolvedName{name: name, addr: a, owner: owner})
 	}
-	for _, n := range e.inv.AllNodes() {
+	for _, n := range e.Inv.AllNodes() {
 		add(n.HostName, n.Host, n.Name)
 	}
-	if lb := e.inv.LoadBalancer; lb != nil {
-		add(lb.HostName, lb.Host, lbTarget)
+	if lb := e.Inv.LoadBalancer; lb != nil {
+		add(lb.HostName, lb.Host, LBTarget)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
 	return list
@@ -69,19 +69,19 @@ func (e *Engine) hostNames() []resolvedName {
 // sshHost is what to connect to for the host with address addr: the name
 // the inventory gives it, else the address.
 func (e *Engine) sshHost(addr string) string {
-	for _, n := range e.inv.AllNodes() {
+	for _, n := range e.Inv.AllNodes() {
 		if n.Host == addr {
 			return n.SSHHost()
 		}
 	}
-	if lb := e.inv.LoadBalancer; lb != nil && lb.Host == addr {
+	if lb := e.Inv.LoadBalancer; lb != nil && lb.Host == addr {
 		return lb.SSHHost()
 	}
 	return addr
 }
 
 // prefetchNames asks every host to resolve the cluster's names.
-func (e *Engine) prefetchNames(reqs map[*host]*remote.GatherRequest) {
+func (e *Engine) prefetchNames(reqs map[*Host]*remote.GatherRequest) {
 	names := e.hostNames()
 	if len(names) == 0 {
 		return
@@ -178,48 +178,48 @@ func (e *Engine) checkNames() *Result {
 	if len(names) == 0 {
 		return nil
 	}
-	e.out.header("NAMES", e.inv.Cluster.Name)
+	e.Out.Header("NAMES", e.Inv.Cluster.Name)
 	for _, n := range names {
-		e.out.printf("%s: %s = %s\n", n.owner, n.name, n.addr)
+		e.Out.Printf("%s: %s = %s\n", n.owner, n.name, n.addr)
 	}
 	var problems []string
 	for _, t := range e.namedTargets() {
-		if t.host.client == nil || t.host.err != nil {
+		if t.host.Client == nil || t.host.Err != nil {
 			continue
 		}
-		out := t.host.probes[namesProbe]
+		out := t.host.Probes[namesProbe]
 		problems = append(problems, nameProblems(t.label, names, parseNames(out.Stdout))...)
 	}
 	if len(problems) == 0 {
 		return nil
 	}
-	res := &Result{Step: "names", Target: e.inv.Cluster.Name}
-	return fail(res, fmt.Errorf("the hosts must resolve the cluster's names as the control machine does, since the clustering configuration uses the addresses (nothing was changed): %s; fix DNS or /etc/hosts, or write the addresses in host",
+	res := &Result{Step: "names", Target: e.Inv.Cluster.Name}
+	return Fail(res, fmt.Errorf("the hosts must resolve the cluster's names as the control machine does, since the clustering configuration uses the addresses (nothing was changed): %s; fix DNS or /etc/hosts, or write the addresses in host",
 		strings.Join(problems, "; ")))
 }
 
 // namedTarget is one connected host and how messages call it.
 type namedTarget struct {
-	host  *host
+	host  *Host
 	label string // "node n1 (n1.example.com)"
 }
 
 // namedTargets lists each host this run connected to once, named after
 // its first node (or the load balancer).
 func (e *Engine) namedTargets() []namedTarget {
-	seen := map[*host]bool{}
+	seen := map[*Host]bool{}
 	var list []namedTarget
-	add := func(h *host, label string) {
+	add := func(h *Host, label string) {
 		if h != nil && !seen[h] {
 			seen[h] = true
 			list = append(list, namedTarget{host: h, label: label})
 		}
 	}
-	for _, n := range e.nodes {
-		add(n.host, fmt.Sprintf("node %s (%s)", n.name(), e.sshHost(n.host.addr)))
+	for _, n := range e.Nodes {
+		add(n.Host, fmt.Sprintf("node %s (%s)", n.Name(), e.sshHost(n.Host.Addr)))
 	}
-	if e.lb != nil {
-		add(e.lb.host, fmt.Sprintf("the load balancer (%s)", e.sshHost(e.lb.host.addr)))
+	if e.LB != nil {
+		add(e.LB.Host, fmt.Sprintf("the load balancer (%s)", e.sshHost(e.LB.Host.Addr)))
 	}
 	return list
 }
@@ -234,5 +234,5 @@ func (e *Engine) refusal() *Result {
 	if r := e.checkNames(); r != nil {
 		return r
 	}
-	return e.checkSplit()
+	return e.CheckSplit()
 }

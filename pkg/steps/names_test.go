@@ -98,7 +98,7 @@ func TestNamesOfEngine(t *testing.T) {
 		},
 		LoadBalancer: &inventory.LoadBalancer{Host: "198.18.0.11", HostName: "lb.lab"},
 	}
-	e := &Engine{inv: inv}
+	e := &Engine{Inv: inv}
 	want := []resolvedName{
 		{name: "lb.lab", addr: netip.MustParseAddr("198.18.0.11"), owner: "lb"},
 		{name: "n1.lab", addr: netip.MustParseAddr("198.18.0.21"), owner: "n1"},

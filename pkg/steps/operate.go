@@ -36,50 +36,50 @@ const (
 // was touched.
 func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
 	opts.Apply, opts.Command = true, op
-	e, done, err := prepare(inv, pb, opts)
+	e, done, err := Prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
 	report := &Report{}
-	targets := e.targets
+	targets := e.Targets
 	if op == OpRestart {
-		e.targets = e.nodes // waiting for peers to see a node reads every node's log
+		e.Targets = e.Nodes // waiting for peers to see a node reads every node's log
 	}
-	connected, err := e.dial(ctx)
-	e.targets = targets
+	connected, err := e.Dial(ctx)
+	e.Targets = targets
 	if err != nil {
 		return nil, err
 	}
 	report.Results = append(report.Results, connected...)
-	lock, ok := e.lockRun(ctx, report)
+	lock, ok := e.LockRun(ctx, report)
 	if !ok {
-		return report, interrupted(ctx, "lock")
+		return report, Interrupted(ctx, "lock")
 	}
-	defer e.unlock(lock)
+	defer e.Unlock(lock)
 	report.Results = append(report.Results, operate(ctx, e, op)...)
-	report.tally(e.addresses(), e.order())
-	return report, interrupted(ctx, op)
+	report.Tally(e.Addresses(), e.Order())
+	return report, Interrupted(ctx, op)
 }
 
 // operate runs op on the targets.
 func operate(ctx context.Context, e *Engine, op string) []*Result {
 	s, ok := startStep(e)
 	if !ok {
-		return []*Result{{Step: op, Target: e.inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("playbook %s has no start step", e.pb.Name)}}
+		return []*Result{{Step: op, Target: e.Inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("playbook %s has no start step", e.PB.Name)}}
 	}
 	header := op
 	if op == OpRetire {
 		header = OpStop
 	}
-	e.out.header(strings.ToUpper(header), e.inv.Cluster.Name)
+	e.Out.Header(strings.ToUpper(header), e.Inv.Cluster.Name)
 	if op == OpStop || op == OpRetire {
 		return printed(e, stopAll(ctx, e, s, op == OpRetire))
 	}
 	if drift := silentPlan(ctx, e); len(drift) > 0 {
 		return printed(e, drift)
 	}
-	e.opts.Apply = true
+	e.Opts.Apply = true
 	if op == OpStart {
 		return printed(e, startStopped(ctx, e, s))
 	}
@@ -89,18 +89,18 @@ func operate(ctx context.Context, e *Engine, op string) []*Result {
 // startStopped starts the targets that are not running (managers first,
 // then workers) and leaves running ones alone, whatever they run with.
 func startStopped(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	all := e.targets
-	defer func() { e.targets = all }()
-	var stopped []*node
-	running := map[*node]*Result{}
+	all := e.Targets
+	defer func() { e.Targets = all }()
+	var stopped []*Node
+	running := map[*Node]*Result{}
 	for _, n := range all {
-		if pid := runningPID(n); pid != "" && !n.isFailed() {
-			running[n] = &Result{Step: s.Name, Target: n.name(), Note: "running (pid " + pid + ")"}
+		if pid := RunningPID(n); pid != "" && !n.IsFailed() {
+			running[n] = &Result{Step: s.Name, Target: n.Name(), Note: "running (pid " + pid + ")"}
 		} else {
 			stopped = append(stopped, n)
 		}
 	}
-	e.targets = stopped
+	e.Targets = stopped
 	started := runStart(ctx, e, s)
 	results := make([]*Result, 0, len(all))
 	for _, n := range all {
@@ -117,15 +117,15 @@ func startStopped(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 // printed prints results and returns them.
 func printed(e *Engine, results []*Result) []*Result {
 	for _, r := range results {
-		e.out.result(r, false)
+		e.Out.PrintResult(r, false)
 	}
 	return results
 }
 
 // startStep is the playbook's start step.
 func startStep(e *Engine) (playbook.Step, bool) {
-	for _, s := range e.pb.Steps {
-		if stepIs[NodeStarter](s) {
+	for _, s := range e.PB.Steps {
+		if StepIs[NodeStarter](s) {
 			return s, true
 		}
 	}
@@ -136,15 +136,15 @@ func startStep(e *Engine) (playbook.Step, bool) {
 // knows every file it manages (for the start fingerprint). It returns a
 // failed result per target where `up` would change something.
 func silentPlan(ctx context.Context, e *Engine) []*Result {
-	apply, out := e.opts.Apply, e.out.w
-	e.opts.Apply, e.out.w = false, io.Discard
-	defer func() { e.opts.Apply, e.out.w = apply, out }()
+	apply, out := e.Opts.Apply, e.Out.W
+	e.Opts.Apply, e.Out.W = false, io.Discard
+	defer func() { e.Opts.Apply, e.Out.W = apply, out }()
 	drift := map[string][]string{}
-	for _, s := range e.pb.Steps {
-		if stepIs[NodeStarter](s) || ctx.Err() != nil {
+	for _, s := range e.PB.Steps {
+		if StepIs[NodeStarter](s) || ctx.Err() != nil {
 			continue
 		}
-		for _, r := range e.runStep(ctx, s) {
+		for _, r := range e.RunStep(ctx, s) {
 			switch r.Status {
 			case Changed:
 				drift[r.Target] = append(drift[r.Target], s.Name)
@@ -170,10 +170,10 @@ func silentPlan(ctx context.Context, e *Engine) []*Result {
 // also removes their units.
 func stopAll(ctx context.Context, e *Engine, s playbook.Step, retire bool) []*Result {
 	workers, managers := byRole(e)
-	results := make([]*Result, 0, len(e.targets))
-	for _, phase := range [][]*node{workers, managers} {
+	results := make([]*Result, 0, len(e.Targets))
+	for _, phase := range [][]*Node{workers, managers} {
 		out := make([]*Result, len(phase))
-		e.parallel(len(phase), func(i int) {
+		e.Parallel(len(phase), func(i int) {
 			out[i] = stopOne(ctx, e, s, phase[i])
 			if retire && out[i].Status != Failed && out[i].Status != Skipped {
 				removeUnit(ctx, e, phase[i], out[i])
@@ -185,9 +185,9 @@ func stopAll(ctx context.Context, e *Engine, s playbook.Step, retire bool) []*Re
 }
 
 // byRole splits the targets into workers and managers, in inventory order.
-func byRole(e *Engine) (workers, managers []*node) {
-	for _, n := range e.targets {
-		if n.vars.Node.IsManager {
+func byRole(e *Engine) (workers, managers []*Node) {
+	for _, n := range e.Targets {
+		if n.Vars.Node.IsManager {
 			managers = append(managers, n)
 		} else {
 			workers = append(workers, n)
@@ -197,13 +197,13 @@ func byRole(e *Engine) (workers, managers []*node) {
 }
 
 // stopOne stops one node if it runs.
-func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *Result {
-	res := &Result{Step: s.Name, Target: n.name()}
-	if n.isFailed() {
+func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Result {
+	res := &Result{Step: s.Name, Target: n.Name()}
+	if n.IsFailed() {
 		res.Status, res.Note = Skipped, "(cannot reach its host)"
 		return res
 	}
-	pid := runningPID(n)
+	pid := RunningPID(n)
 	if pid == "" {
 		res.Note = "not running"
 		return res
@@ -212,24 +212,24 @@ func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *Result {
 	if unit, ok := serviceUnit(e, n); ok {
 		desc = fmt.Sprintf("systemctl stop %s (pid %s)", unit, pid)
 	}
-	res.changed(desc, "")
+	res.AddChange(desc, "")
 	if err := stopNode(ctx, e, n); err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
 	return res
 }
 
 // removeUnit disables and deletes node n's unit where it has one.
-func removeUnit(ctx context.Context, e *Engine, n *node, res *Result) {
+func removeUnit(ctx context.Context, e *Engine, n *Node, res *Result) {
 	unit, ok := serviceUnit(e, n)
 	if !ok {
 		return
 	}
 	script := fmt.Sprintf("systemctl --no-reload disable --quiet %s && rm -f %s %s && systemctl daemon-reload",
 		remote.Quote(unit), remote.Quote(unitPath(e, n)), remote.Quote(systemd.SetupEnvFile(unit)))
-	res.changed("disable and delete "+unit, "")
-	if err := run(ctx, n.host, "root", script, nil, "remove the unit "+unit); err != nil {
-		fail(res, err)
+	res.AddChange("disable and delete "+unit, "")
+	if err := RunScript(ctx, n.Host, "root", script, nil, "remove the unit "+unit); err != nil {
+		Fail(res, err)
 	}
 }
 
@@ -244,7 +244,7 @@ func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 			break
 		}
 		r := restartOne(ctx, e, s, n)
-		e.out.result(r, false)
+		e.Out.PrintResult(r, false)
 		results = append(results, r)
 		if r.Status == Failed || ctx.Err() != nil {
 			break
@@ -259,11 +259,11 @@ func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 // that the next restart never leaves nginx with every backend marked down.
 // It reports false when ctx ended.
 func settleLB(ctx context.Context, e *Engine) bool {
-	if e.lb == nil {
+	if e.LB == nil {
 		return ctx.Err() == nil
 	}
 	wait := nginx.FailTimeout + time.Second
-	e.out.printf("waiting %s for the load balancer to take the restarted node back (fail_timeout)\n", wait)
+	e.Out.Printf("waiting %s for the load balancer to take the restarted node back (fail_timeout)\n", wait)
 	select {
 	case <-ctx.Done():
 		return false
@@ -273,41 +273,41 @@ func settleLB(ctx context.Context, e *Engine) bool {
 }
 
 // restartOne restarts one node and waits until its peers see it again.
-func restartOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *Result {
-	res := &Result{Step: s.Name, Target: n.name()}
-	if n.isFailed() {
-		return fail(res, fmt.Errorf("cannot reach its host"))
+func restartOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Result {
+	res := &Result{Step: s.Name, Target: n.Name()}
+	if n.IsFailed() {
+		return Fail(res, fmt.Errorf("cannot reach its host"))
 	}
 	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
-	setup, err := n.host.read(ctx, n.home(setupMarker))
+	setup, err := n.Host.Read(ctx, n.Home(setupMarker))
 	if err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
-	pid := runningPID(n)
+	pid := RunningPID(n)
 	d := decideStart(pid != "", "", fp, takesSetup(e, n), setup.Exists)
 	d.action = OpRestart
 	if pid == "" {
 		d.action = OpStart
 	}
 	args := append([]string{}, baseArgs(e, n)...)
-	if d.setup && e.pb.Start.SetupArg != "" {
-		args = append([]string{e.pb.Start.SetupArg}, args...)
+	if d.setup && e.PB.Start.SetupArg != "" {
+		args = append([]string{e.PB.Start.SetupArg}, args...)
 	}
 	offsets, down, err := logSizes(ctx, e, n)
 	if err != nil {
-		return fail(res, err)
+		return Fail(res, err)
 	}
-	res.changed(fmt.Sprintf("%s %s (was pid %s)", d.action, n.name(), orDash(pid)), "")
+	res.AddChange(fmt.Sprintf("%s %s (was pid %s)", d.action, n.Name(), orDash(pid)), "")
 	if err := launch(ctx, e, n, d, args, pid, fp, res); err != nil {
-		n.markFailed()
-		return fail(res, err)
+		n.MarkFailed()
+		return Fail(res, err)
 	}
 	if err := awaitRejoin(ctx, e, n, offsets); err != nil {
-		n.markFailed()
-		return fail(res, err)
+		n.MarkFailed()
+		return Fail(res, err)
 	}
 	res.Note += ", every running peer saw it join again"
 	if len(down) > 0 {
@@ -324,9 +324,9 @@ func orDash(s string) string {
 }
 
 // peersOf are the nodes of the inventory other than n.
-func peersOf(e *Engine, n *node) []*node {
-	var peers []*node
-	for _, p := range e.nodes {
+func peersOf(e *Engine, n *Node) []*Node {
+	var peers []*Node
+	for _, p := range e.Nodes {
 		if p != n {
 			peers = append(peers, p)
 		}
@@ -337,26 +337,26 @@ func peersOf(e *Engine, n *node) []*node {
 // logSizes records the size of each running peer's log before n
 // restarts, so that only "joined" lines logged after it count. Peers that
 // are not running cannot log anything and are returned in down.
-func logSizes(ctx context.Context, e *Engine, n *node) (sizes map[*node]int64, down []string, err error) {
+func logSizes(ctx context.Context, e *Engine, n *Node) (sizes map[*Node]int64, down []string, err error) {
 	return logSizesOf(ctx, e, peersOf(e, n))
 }
 
 // logSizesOf is logSizes for the given peers.
-func logSizesOf(ctx context.Context, e *Engine, peers []*node) (sizes map[*node]int64, down []string, err error) {
-	sizes = map[*node]int64{}
+func logSizesOf(ctx context.Context, e *Engine, peers []*Node) (sizes map[*Node]int64, down []string, err error) {
+	sizes = map[*Node]int64{}
 	for _, p := range peers {
-		if p.host.client == nil {
-			return nil, nil, fmt.Errorf("peer %s is not connected", p.name())
+		if p.Host.Client == nil {
+			return nil, nil, fmt.Errorf("peer %s is not connected", p.Name())
 		}
 		script := fmt.Sprintf("wc -c < %s 2>/dev/null || echo 0\n%s && echo running\nexit 0",
-			remote.Quote(p.home(e.pb.Start.Log)), aliveScript(p.home(e.pb.Start.PidFile)))
-		out, err := runOut(ctx, p.host, p.vars.Product.User, script, nil, "measure the log of "+p.name())
+			remote.Quote(p.Home(e.PB.Start.Log)), aliveScript(p.Home(e.PB.Start.PidFile)))
+		out, err := RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "measure the log of "+p.Name())
 		if err != nil {
 			return nil, nil, err
 		}
 		fields := strings.Fields(out)
 		if len(fields) == 0 || !strings.Contains(out, "running") {
-			down = append(down, p.name())
+			down = append(down, p.Name())
 			continue
 		}
 		sizes[p], _ = strconv.ParseInt(fields[0], 10, 64)
@@ -366,12 +366,12 @@ func logSizesOf(ctx context.Context, e *Engine, peers []*node) (sizes map[*node]
 
 // awaitRejoin waits (up to the join timeout) until every peer has logged,
 // after its recorded log size, that n joined.
-func awaitRejoin(ctx context.Context, e *Engine, n *node, offsets map[*node]int64) error {
-	joined, _, err := memberPatterns(e.pb.Start)
+func awaitRejoin(ctx context.Context, e *Engine, n *Node, offsets map[*Node]int64) error {
+	joined, _, err := memberPatterns(e.PB.Start)
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(e.opts.JoinTimeout)
+	deadline := time.Now().Add(e.Opts.JoinTimeout)
 	for {
 		var waiting []string
 		for p, off := range offsets {
@@ -380,7 +380,7 @@ func awaitRejoin(ctx context.Context, e *Engine, n *node, offsets map[*node]int6
 				return err
 			}
 			if !ok {
-				waiting = append(waiting, p.name())
+				waiting = append(waiting, p.Name())
 			}
 		}
 		if len(waiting) == 0 {
@@ -388,7 +388,7 @@ func awaitRejoin(ctx context.Context, e *Engine, n *node, offsets map[*node]int6
 		}
 		sort.Strings(waiting)
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not log %q for %s (%s) within %s", strings.Join(waiting, ", "), "Member joined", n.name(), n.vars.Node.MemberAddr(), e.opts.JoinTimeout)
+			return fmt.Errorf("%s did not log %q for %s (%s) within %s", strings.Join(waiting, ", "), "Member joined", n.Name(), n.Vars.Node.MemberAddr(), e.Opts.JoinTimeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -399,13 +399,13 @@ func awaitRejoin(ctx context.Context, e *Engine, n *node, offsets map[*node]int6
 }
 
 // loggedJoin reports whether p logged, after byte off of its log, that n joined.
-func loggedJoin(ctx context.Context, e *Engine, p *node, off int64, n *node, match func(string) []string) (bool, error) {
-	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.home(e.pb.Start.Log)))
-	out, err := runOut(ctx, p.host, p.vars.Product.User, script, nil, "read the log of "+p.name())
+func loggedJoin(ctx context.Context, e *Engine, p *Node, off int64, n *Node, match func(string) []string) (bool, error) {
+	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.Home(e.PB.Start.Log)))
+	out, err := RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "read the log of "+p.Name())
 	if err != nil {
 		return false, err
 	}
-	return joinedIn(out, n.vars.Node.MemberAddr(), match), nil
+	return joinedIn(out, n.Vars.Node.MemberAddr(), match), nil
 }
 
 // joinedIn reports whether a log excerpt has a "joined" line for addr.
@@ -424,7 +424,7 @@ func joinedIn(lines, addr string, match func(string) []string) bool {
 // error with a nil report is for problems before any node was touched.
 func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
 	combined := &Report{}
-	ran, err := eachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
+	ran, err := EachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
 		r, err := operateGroup(ctx, g.Inv, g.PB, o, op)
 		if r == nil {
 			combined = nil

@@ -9,36 +9,36 @@ import (
 	"unicode/utf8"
 )
 
-// printer serialises and masks everything the engine prints.
-type printer struct {
+// Printer serialises and masks everything the engine prints.
+type Printer struct {
 	mu      sync.Mutex
-	w       io.Writer
-	mask    *Masker
+	W       io.Writer
+	Mask    *Masker
 	diffs   bool
 	verbose bool
 }
 
-func (p *printer) printf(format string, args ...any) {
+func (p *Printer) Printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprint(p.w, p.mask.String(fmt.Sprintf(format, args...)))
+	fmt.Fprint(p.W, p.Mask.String(fmt.Sprintf(format, args...)))
 }
 
-// header prints an Ansible-style banner.
-func (p *printer) header(kind, name string) {
+// Header prints an Ansible-style banner.
+func (p *Printer) Header(kind, name string) {
 	title := fmt.Sprintf("%s [%s] ", kind, name)
 	if n := 72 - len(title); n > 0 {
 		title += strings.Repeat("*", n)
 	}
-	p.printf("\n%s\n", title)
+	p.Printf("\n%s\n", title)
 }
 
-// result prints one step result on one target. Its error and diffs are
+// PrintResult prints one step result on one target. Its error and diffs are
 // also masked by place (the values found where the step writes secrets);
 // carbonctl's own words (label, note, action) are not, so that a stock
 // value there (e.g. the admin password "admin") cannot garble them.
-func (p *printer) result(r *Result, plan bool) {
-	hidden := NewMasker(r.hidden)
+func (p *Printer) PrintResult(r *Result, plan bool) {
+	hidden := NewMasker(r.Hidden)
 	var b strings.Builder
 	label := r.Status.String()
 	if plan && r.Status == Changed {
@@ -60,7 +60,7 @@ func (p *printer) result(r *Result, plan bool) {
 			}
 		}
 	}
-	p.printf("%s", b.String())
+	p.Printf("%s", b.String())
 }
 
 // PrintableWriter passes text on with every control character except

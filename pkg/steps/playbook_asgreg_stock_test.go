@@ -14,7 +14,7 @@ func TestGregPlaybookOnStockAndFixtureFiles(t *testing.T) {
 	ds := "/datasources-configuration/datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/"
 	for name, home := range homes {
 		t.Run(name, func(t *testing.T) {
-			files := applyPlaybookFiles(t, pb, home, v.forNode(v.Nodes[0]), nil)
+			files := applyPlaybookFiles(t, pb, home, v.ForNode(v.Nodes[0]), nil)
 			for _, c := range []check{
 				{"carbon.xml", "/Server/HostName", "", "198.18.0.21"},
 				{"carbon.xml", "/Server/MgtHostName", "", "198.18.0.21"},
@@ -45,8 +45,8 @@ func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
 					label += "+load_config_from_registry"
 				}
 				t.Run(label, func(t *testing.T) {
-					files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
-					checks, absent := asExpectations(v.forNode(nv), fromRegistry)
+					files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), nil)
+					checks, absent := asExpectations(v.ForNode(nv), fromRegistry)
 					for _, c := range checks {
 						if got, ok := readBack(t, files[c.file], c); !ok || got != c.want {
 							t.Errorf("%s %s@%s = %q (found %v), want %q", c.file, c.path, c.attr, got, ok, c.want)

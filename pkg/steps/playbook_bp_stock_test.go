@@ -20,8 +20,8 @@ func TestEIBusinessProcessPlaybookOnStockAndFixtureFiles(t *testing.T) {
 		v := sampleVars(t, "ei-bp-lab.toml", "", overrides)
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), absent)
-				for _, c := range eiExpectations(v.forNode(nv)) {
+				files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), absent)
+				for _, c := range eiExpectations(v.ForNode(nv)) {
 					checkBPValue(t, files, c)
 				}
 				if !absent["bin/business-process.sh"] && !strings.Contains(string(files["business-process.sh"]), `JVM_MEM_OPTS="-Xms512m -Xmx2g"`) {
@@ -44,8 +44,8 @@ func TestEIBusinessProcessLoadBalancer(t *testing.T) {
 			vh = k.VHosts
 		}
 	}
-	if !hasStep[LoadBalancerKind](pb) || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
-		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", hasStep[LoadBalancerKind](pb), vh, v.LB)
+	if !HasStep[LoadBalancerKind](pb) || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
+		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", HasStep[LoadBalancerKind](pb), vh, v.LB)
 	}
 	var svc, mgt []string
 	for _, n := range serviceNodes(v.Nodes, vh.ServiceBackends) {
@@ -85,7 +85,7 @@ func checkBPValue(t *testing.T, files map[string][]byte, c check) {
 	var got string
 	var ok bool
 	if key, isProp := strings.CutPrefix(c.path, "key:"); isProp {
-		got, ok = propertyValue(files[c.file], key)
+		got, ok = PropertyValue(files[c.file], key)
 	} else {
 		got, ok = readBack(t, files[c.file], c)
 	}
@@ -186,9 +186,9 @@ func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
 		v := sampleVars(t, "bps-lab.toml", "", overrides)
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), absent)
+				files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), absent)
 				role := map[bool]string{true: "mgt", false: "worker"}[nv.IsManager]
-				cs := append(bpCommonExpectations(v.forNode(nv), "wso2.bps.domain", "BPS_DB"),
+				cs := append(bpCommonExpectations(v.ForNode(nv), "wso2.bps.domain", "BPS_DB"),
 					check{"axis2.xml", "/axisconfig/clustering/parameter[@name='properties']/property[@name='subDomain']", "value", role})
 				if nv.IsManager {
 					cs = append(cs, check{"carbon.xml", "/Server/MgtHostName", "", nv.Host})
@@ -197,7 +197,7 @@ func TestBPSMasterSlavePlaybookOnStockAndFixtureFiles(t *testing.T) {
 					checkBPValue(t, files, c)
 				}
 				// slave2's own vars = { jvm_xmx = "1024m" } wins over [vars].
-				heap := fmt.Sprintf("\n    -Xms%v -Xmx%v -XX:MaxPermSize=256m \\\n", v.forNode(nv).Vars["jvm_xms"], v.forNode(nv).Vars["jvm_xmx"])
+				heap := fmt.Sprintf("\n    -Xms%v -Xmx%v -XX:MaxPermSize=256m \\\n", v.ForNode(nv).Vars["jvm_xms"], v.ForNode(nv).Vars["jvm_xmx"])
 				if absent == nil && !strings.Contains(string(files["wso2server.sh"]), heap) {
 					t.Errorf("wso2server.sh lacks the JVM heap:\n%s", files["wso2server.sh"])
 				}
@@ -225,7 +225,7 @@ func TestBPSLoadBalancerOnStockFiles(t *testing.T) {
 		v.LB = &LBVars{Host: "198.18.0.11", ServiceHostName: "bps.wso2.com", MgtHostName: "mgt.bps.wso2.com", HTTPPort: 80, HTTPSPort: 443}
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), map[string]bool{"bin/wso2server.sh": name != "fixture"})
+				files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), map[string]bool{"bin/wso2server.sh": name != "fixture"})
 				cs := []check{
 					{"carbon.xml", "/Server/HostName", "", "bps.wso2.com"},
 					{"catalina-server.xml", "/Server/Service/Connector[@port='9763']", "proxyPort", "80"},

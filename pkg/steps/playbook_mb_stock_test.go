@@ -14,7 +14,7 @@ func TestMBPlaybookOnStockAndFixtureFiles(t *testing.T) {
 		v := sampleVars(t, "mb-lab.toml", "", nil) // hazelcast_max_no_heartbeat_seconds = 60, not the stock 600
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
-				files := applyPlaybookFiles(t, pb, home, v.forNode(nv), nil)
+				files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), nil)
 				for _, c := range mbExpectations(nv) {
 					got, ok := readBack(t, files[c.file], c)
 					if !ok || got != c.want {

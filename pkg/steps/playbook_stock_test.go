@@ -65,7 +65,7 @@ func TestESBPlaybookOnStockAndFixtureFiles(t *testing.T) {
 					label += "+lb"
 				}
 				t.Run(label, func(t *testing.T) {
-					files := applyPlaybookFiles(t, builtin(t), home, v.forNode(nv), nil)
+					files := applyPlaybookFiles(t, builtin(t), home, v.ForNode(nv), nil)
 					for _, c := range expectations(nv, withLB) {
 						got, ok := readBack(t, files[c.file], c)
 						if !ok || got != c.want {
@@ -94,7 +94,7 @@ func TestESBPlaybookWithoutWorkers(t *testing.T) {
 			if !tt.workers {
 				v.Workers = nil
 			}
-			files := applyPlaybookFiles(t, builtin(t), home, v.forNode(v.Nodes[0]), nil)
+			files := applyPlaybookFiles(t, builtin(t), home, v.ForNode(v.Nodes[0]), nil)
 			if got, _ := readBack(t, files[c.file], c); got != tt.want {
 				t.Errorf("clusteringPattern = %q, want %q", got, tt.want)
 			}

@@ -29,18 +29,18 @@ type Product struct{}
 func (*Product) Check() error { return nil }
 
 // Prefetch reads the archive marker, the account databases and CARBON_HOME.
-func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
 	prefetchProduct(n, req)
 }
 
 // RunNode makes the node's product user and CARBON_HOME right.
-func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *node, res *Result) error {
+func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *Node, res *Result) error {
 	return installProduct(ctx, e, n, res)
 }
 
-func prefetchProduct(n *node, req *remote.GatherRequest) {
-	req.Contents = append(req.Contents, n.home(markerName), etcPasswd, etcGroup)
-	req.Stats = append(req.Stats, n.vars.Node.Home)
+func prefetchProduct(n *Node, req *remote.GatherRequest) {
+	req.Contents = append(req.Contents, n.Home(markerName), etcPasswd, etcGroup)
+	req.Stats = append(req.Stats, n.Vars.Node.Home)
 }
 
 // hasEntry reports whether an /etc/passwd- or /etc/group-style file has an
@@ -56,41 +56,41 @@ func hasEntry(db []byte, name string) bool {
 
 // installProduct makes sure the product user exists and CARBON_HOME holds the
 // inventory's archive, unpacking it once.
-func installProduct(ctx context.Context, e *Engine, n *node, res *Result) error {
+func installProduct(ctx context.Context, e *Engine, n *Node, res *Result) error {
 	if err := productUser(ctx, e, n, res); err != nil {
 		return err
 	}
-	home := n.vars.Node.Home
-	dir, err := n.host.read(ctx, home)
+	home := n.Vars.Node.Home
+	dir, err := n.Host.Read(ctx, home)
 	if err != nil {
 		return err
 	}
 	if dir.Exists {
 		return checkMarker(ctx, e, n)
 	}
-	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.arch.Path), e.arch.SHA256, home, n.vars.Product.User)
-	if err := e.change(res, desc, "", func() error { return unpack(ctx, e, n) }); err != nil {
+	desc := fmt.Sprintf("unpack %s (sha256 %.12s) into %s, owned by %s", path.Base(e.Arch.Path), e.Arch.SHA256, home, n.Vars.Product.User)
+	if err := e.Change(res, desc, "", func() error { return unpack(ctx, e, n) }); err != nil {
 		return err
 	}
 	// From here on, reads below home are served from the archive: that is what
 	// the host now holds (or, in a plan, would hold).
-	n.host.unpacked(overlay{home: home, arch: e.arch, owner: n.vars.Product.User, group: n.vars.Product.Group})
+	n.Host.Unpacked(Overlay{Home: home, Arch: e.Arch, Owner: n.Vars.Product.User, Group: n.Vars.Product.Group})
 	return nil
 }
 
 // productUser creates the product's OS user and group when missing.
-func productUser(ctx context.Context, e *Engine, n *node, res *Result) error {
-	u, g := n.vars.Product.User, n.vars.Product.Group
-	n.host.userMu.Lock()
-	defer n.host.userMu.Unlock()
-	passwd, err := n.host.read(ctx, etcPasswd)
+func productUser(ctx context.Context, e *Engine, n *Node, res *Result) error {
+	u, g := n.Vars.Product.User, n.Vars.Product.Group
+	n.Host.UserMu.Lock()
+	defer n.Host.UserMu.Unlock()
+	passwd, err := n.Host.Read(ctx, etcPasswd)
 	if err != nil {
 		return err
 	}
 	if hasEntry(passwd.Content, u) {
 		return nil
 	}
-	group, err := n.host.read(ctx, etcGroup)
+	group, err := n.Host.Read(ctx, etcGroup)
 	if err != nil {
 		return err
 	}
@@ -102,29 +102,29 @@ func productUser(ctx context.Context, e *Engine, n *node, res *Result) error {
 		script = fmt.Sprintf("{ getent group %s >/dev/null || groupadd --system %s; } && %s", remote.Quote(g), remote.Quote(g), script)
 		desc = fmt.Sprintf("create group %s and user %s", g, u)
 	}
-	if err := e.change(res, desc, "", func() error { return run(ctx, n.host, "root", script, nil, "create product user "+u) }); err != nil {
+	if err := e.Change(res, desc, "", func() error { return RunScript(ctx, n.Host, "root", script, nil, "create product user "+u) }); err != nil {
 		return err
 	}
-	n.host.remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
-	n.host.remember(etcGroup, []byte(fmt.Sprintf("%s%s:x::\n", group.Content, g)))
+	n.Host.Remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
+	n.Host.Remember(etcGroup, []byte(fmt.Sprintf("%s%s:x::\n", group.Content, g)))
 	return nil
 }
 
 // checkMarker refuses to touch a CARBON_HOME that carbonctl did not unpack
 // from this very archive.
-func checkMarker(ctx context.Context, e *Engine, n *node) error {
-	home := n.vars.Node.Home
-	m, err := n.host.read(ctx, n.home(markerName))
+func checkMarker(ctx context.Context, e *Engine, n *Node) error {
+	home := n.Vars.Node.Home
+	m, err := n.Host.Read(ctx, n.Home(markerName))
 	if err != nil {
 		return err
 	}
 	if !m.Exists {
 		return fmt.Errorf("%s exists on %s but was not installed by carbonctl (no %s): move it aside, or unpack %s there yourself and write %q into %s",
-			home, n.host.addr, markerName, path.Base(e.arch.Path), "sha256 "+e.arch.SHA256, markerName)
+			home, n.Host.Addr, markerName, path.Base(e.Arch.Path), "sha256 "+e.Arch.SHA256, markerName)
 	}
-	if string(m.Content) != e.arch.MarkerContent() {
+	if string(m.Content) != e.Arch.MarkerContent() {
 		return fmt.Errorf("%s on %s was unpacked from another archive (%s); carbonctl never overwrites an installed product: stop the node and move %s aside to install %s",
-			home, n.host.addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.arch.Path))
+			home, n.Host.Addr, strings.ReplaceAll(strings.TrimSpace(string(m.Content)), "\n", ", "), home, path.Base(e.Arch.Path))
 	}
 	return nil
 }
@@ -136,8 +136,8 @@ func checkMarker(ctx context.Context, e *Engine, n *node) error {
 // moves into a directory someone put there); the product user unpacks and
 // writes the marker, so root never writes into what that user owns, even
 // when the parent directory is the user's.
-func unpack(ctx context.Context, e *Engine, n *node) error {
-	home := n.vars.Node.Home
+func unpack(ctx context.Context, e *Engine, n *Node) error {
+	home := n.Vars.Node.Home
 	tmp := remote.Quote(home + ".carbonctl-new")
 	prepare := strings.Join([]string{
 		"set -e",
@@ -145,23 +145,23 @@ func unpack(ctx context.Context, e *Engine, n *node) error {
 		"mkdir -p " + remote.Quote(path.Dir(home)),
 		"rm -rf " + tmp,
 		"mkdir " + tmp,
-		"chown -h " + remote.Quote(n.vars.Product.User+":"+n.vars.Product.Group) + " " + tmp,
+		"chown -h " + remote.Quote(n.Vars.Product.User+":"+n.Vars.Product.Group) + " " + tmp,
 	}, "\n")
-	if err := run(ctx, n.host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
+	if err := RunScript(ctx, n.Host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
 		return err
 	}
 	fill := strings.Join([]string{
 		"set -e",
 		"umask 022",
 		"tar -xpf - -C " + tmp + " --no-same-owner",
-		"printf '%s' " + remote.Quote(e.arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
+		"printf '%s' " + remote.Quote(e.Arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
 	}, "\n")
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(e.arch.WriteTar(pw)) }()
-	err := run(ctx, n.host, n.vars.Product.User, fill, pr, "unpack the product into "+home)
+	go func() { pw.CloseWithError(e.Arch.WriteTar(pw)) }()
+	err := RunScript(ctx, n.Host, n.Vars.Product.User, fill, pr, "unpack the product into "+home)
 	pr.Close()
 	if err != nil {
 		return err
 	}
-	return run(ctx, n.host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
+	return RunScript(ctx, n.Host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
 }

@@ -45,13 +45,13 @@ func recordPath(cluster string) string {
 }
 
 // prefetchRecord adds node n's record specs to the host's batch read.
-func (e *Engine) prefetchRecord(n *node, req *remote.GatherRequest) {
-	specs := e.recordSpecs(n)
+func (e *Engine) prefetchRecord(n *Node, req *remote.GatherRequest) {
+	specs := e.RecordSpecs(n)
 	if len(specs) == 0 {
 		return
 	}
 	if req.Known.Specs == nil {
-		req.Known = remote.Known{Record: recordPath(e.inv.Cluster.Name), Specs: map[string]string{}}
+		req.Known = remote.Known{Record: recordPath(e.Inv.Cluster.Name), Specs: map[string]string{}}
 	}
 	for p, s := range specs {
 		req.Known.Specs[p] = s
@@ -61,27 +61,27 @@ func (e *Engine) prefetchRecord(n *node, req *remote.GatherRequest) {
 // prefetchUntrusted marks node n's CARBON_HOME and its product user's
 // home as that user's in the host's batch read: nothing below them is read
 // as root (see remote.GatherRequest.Untrusted).
-func prefetchUntrusted(n *node, req *remote.GatherRequest) {
+func prefetchUntrusted(n *Node, req *remote.GatherRequest) {
 	if req.Untrusted == nil {
 		req.Untrusted = map[string][]string{}
 	}
-	u := n.vars.Product.User
-	for _, d := range []string{n.vars.Node.Home, "/home/" + u} {
+	u := n.Vars.Product.User
+	for _, d := range []string{n.Vars.Node.Home, "/home/" + u} {
 		if !slices.Contains(req.Untrusted[u], d) {
 			req.Untrusted[u] = append(req.Untrusted[u], d)
 		}
 	}
 }
 
-// recordSpecs returns the spec of each file of node n that the record may
+// RecordSpecs returns the spec of each file of node n that the record may
 // vouch for: path → spec. A file that carries a secret brings its backup,
 // whose mode the step checks (stat only). A step whose edits do not render
 // leaves its file out: it is read and the step reports the error.
-func (e *Engine) recordSpecs(n *node) map[string]string {
+func (e *Engine) RecordSpecs(n *Node) map[string]string {
 	parts := map[string][]string{}
 	var order []string
 	bad := map[string]bool{}
-	for _, s := range e.pb.Steps {
+	for _, s := range e.PB.Steps {
 		p, part, secret, err := e.recordPart(s, n)
 		if p == "" {
 			continue
@@ -94,15 +94,15 @@ func (e *Engine) recordSpecs(n *node) map[string]string {
 		}
 		parts[p] = append(parts[p], part)
 		if secret {
-			if parts[backupPath(p)] == nil {
-				order = append(order, backupPath(p))
+			if parts[BackupPath(p)] == nil {
+				order = append(order, BackupPath(p))
 			}
-			parts[backupPath(p)] = append(parts[backupPath(p)], "backup of "+part)
+			parts[BackupPath(p)] = append(parts[BackupPath(p)], "backup of "+part)
 		}
 	}
 	specs := map[string]string{}
 	for _, p := range order {
-		if bad[strings.TrimSuffix(p, backupPath(""))] || strings.ContainsAny(p, "\t\n") {
+		if bad[strings.TrimSuffix(p, BackupPath(""))] || strings.ContainsAny(p, "\t\n") {
 			continue
 		}
 		sum := sha256.Sum256([]byte("carbonctl record " + recordVersion + "\n" + strings.Join(parts[p], "\n")))
@@ -115,18 +115,18 @@ func (e *Engine) recordSpecs(n *node) map[string]string {
 // copy). RecordPart names the file on n (relative to CARBON_HOME; "" for
 // none) and renders what the step contributes to the file's spec.
 type Recorded interface {
-	RecordPart(e *Engine, s playbook.Step, n *node) (rel, rendered string, create, secret bool, err error)
+	RecordPart(e *Engine, s playbook.Step, n *Node) (rel, rendered string, create, secret bool, err error)
 }
 
 // recordPart is what step s contributes to the spec of its file on n: ""
 // path for steps that edit or copy no file there; secret says whether the
 // file carries a secret (its backup is recorded too).
-func (e *Engine) recordPart(s playbook.Step, n *node) (p, part string, secret bool, err error) {
+func (e *Engine) recordPart(s playbook.Step, n *Node) (p, part string, secret bool, err error) {
 	k, ok := s.Kind.(Recorded)
 	if !ok {
 		return "", "", false, nil
 	}
-	if ok, err := n.vars.when(s.Name+".when", s.When); err != nil || !ok {
+	if ok, err := n.Vars.When(s.Name+".when", s.When); err != nil || !ok {
 		return "", "", false, nil
 	}
 	rel, rendered, create, secret, err := k.RecordPart(e, s, n)
@@ -134,13 +134,13 @@ func (e *Engine) recordPart(s playbook.Step, n *node) (p, part string, secret bo
 		return "", "", false, err
 	}
 	part = fmt.Sprintf("%s %q create=%t secret=%t %s", s.Type, s.Name, create, secret, rendered)
-	return n.home(rel), part, secret, err
+	return n.Home(rel), part, secret, err
 }
 
-// recordFileEdits is RecordPart of the kinds that edit a file with
+// RecordFileEdits is RecordPart of the kinds that edit a file with
 // rendered edits (xml, text).
-func recordFileEdits(s playbook.Step, f *FileEdits, n *node, render func() (any, error)) (rel, rendered string, create, secret bool, err error) {
-	rel, err = n.vars.render(s.Name+".file", f.File)
+func RecordFileEdits(s playbook.Step, f *FileEdits, n *Node, render func() (any, error)) (rel, rendered string, create, secret bool, err error) {
+	rel, err = n.Vars.Render(s.Name+".file", f.File)
 	if err == nil {
 		var edits any
 		edits, err = render()
@@ -149,9 +149,9 @@ func recordFileEdits(s playbook.Step, f *FileEdits, n *node, render func() (any,
 	return rel, rendered, f.Create, f.CarriesSecret(), err
 }
 
-// contentSum is the sha256 (hex) of what f holds: the record's, or its
+// ContentSum is the sha256 (hex) of what f holds: the record's, or its
 // content's.
-func contentSum(f *remote.File) string {
+func ContentSum(f *remote.File) string {
 	if f.Known && f.Sum != "" {
 		return f.Sum
 	}
@@ -164,30 +164,30 @@ func contentSum(f *remote.File) string {
 // file that carries a secret, it and its backup have the right mode. When
 // it does not, cur is read in full (one round trip, rare: a record whose
 // file needs a chmod) and returned.
-func (e *Engine) knownGood(ctx context.Context, secret bool, n *node, cur *remote.File) (bool, *remote.File, error) {
+func (e *Engine) knownGood(ctx context.Context, secret bool, n *Node, cur *remote.File) (bool, *remote.File, error) {
 	if !cur.Known {
 		return false, cur, nil
 	}
-	backup := &remote.File{Path: backupPath(cur.Path)}
+	backup := &remote.File{Path: BackupPath(cur.Path)}
 	if secret {
 		var err error
-		if backup, err = n.host.read(ctx, backupPath(cur.Path)); err != nil {
+		if backup, err = n.Host.Read(ctx, BackupPath(cur.Path)); err != nil {
 			return false, nil, err
 		}
 	}
 	if w := planEdit(cur, backup, false, secret); w.verb == "" && w.chmod == "" {
 		return true, cur, nil
 	}
-	f, err := n.host.fetch(ctx, cur.Path)
+	f, err := n.Host.fetch(ctx, cur.Path)
 	return false, f, err
 }
 
 // fetch reads p in full, even when the record vouched for it.
-func (h *host) fetch(ctx context.Context, p string) (*remote.File, error) {
-	h.mu.Lock()
-	delete(h.files, p)
-	h.mu.Unlock()
-	return h.read(ctx, p)
+func (h *Host) fetch(ctx context.Context, p string) (*remote.File, error) {
+	h.Mu.Lock()
+	delete(h.Files, p)
+	h.Mu.Unlock()
+	return h.Read(ctx, p)
 }
 
 // refreshRecords rewrites, at the end of a run that applied, the record of
@@ -197,55 +197,55 @@ func (h *host) fetch(ctx context.Context, p string) (*remote.File, error) {
 // A root login leaves the record as it is: whatever it changed no longer
 // matches it (new ctime), and the next sudo login rewrites it.
 func (e *Engine) refreshRecords(ctx context.Context) {
-	if !e.opts.Apply || ctx.Err() != nil {
+	if !e.Opts.Apply || ctx.Err() != nil {
 		return
 	}
-	var hosts []*host
-	for _, h := range e.hosts {
+	var hosts []*Host
+	for _, h := range e.Hosts {
 		// A root login does not use the record (see remote.Known).
-		if h.client != nil && h.err == nil && h.client.User() != "root" {
+		if h.Client != nil && h.Err == nil && h.Client.User() != "root" {
 			hosts = append(hosts, h)
 		}
 	}
-	e.parallel(len(hosts), func(i int) {
+	e.Parallel(len(hosts), func(i int) {
 		h := hosts[i]
-		entries, users, stale := e.recordEntries(h)
+		entries, users, stale := e.RecordEntries(h)
 		if !stale {
 			return
 		}
-		script := remote.RecordScript(recordPath(e.inv.Cluster.Name), h.client.User(), users)
-		if err := run(ctx, h, "root", script, strings.NewReader(string(remote.RecordStdin(entries))), "update the no-op record "+recordPath(e.inv.Cluster.Name)); err != nil && e.opts.Verbose {
-			e.out.printf("%v (the next run reads those files in full)\n", err)
+		script := remote.RecordScript(recordPath(e.Inv.Cluster.Name), h.Client.User(), users)
+		if err := RunScript(ctx, h, "root", script, strings.NewReader(string(remote.RecordStdin(entries))), "update the no-op record "+recordPath(e.Inv.Cluster.Name)); err != nil && e.Opts.Verbose {
+			e.Out.Printf("%v (the next run reads those files in full)\n", err)
 		}
 	})
 }
 
-// recordEntries lists what h's record should vouch for: the files of the
+// RecordEntries lists what h's record should vouch for: the files of the
 // nodes on h that this run worked on and that did not fail, as the run
 // left them (every step ran on them), plus what the record already
 // vouched for on the other nodes (--limit), grouped by the product user
 // who owns them; stale says whether the record does not already hold
 // exactly that.
-func (e *Engine) recordEntries(h *host) (entries []remote.RecordEntry, users map[string][]string, stale bool) {
+func (e *Engine) RecordEntries(h *Host) (entries []remote.RecordEntry, users map[string][]string, stale bool) {
 	users = map[string][]string{}
-	for _, n := range e.nodes {
-		if n.host != h || n.isFailed() {
+	for _, n := range e.Nodes {
+		if n.Host != h || n.IsFailed() {
 			continue
 		}
-		target := slices.Contains(e.targets, n)
-		for p, spec := range e.recordSpecs(n) {
-			h.mu.Lock()
-			f := h.files[p]
-			h.mu.Unlock()
+		target := slices.Contains(e.Targets, n)
+		for p, spec := range e.RecordSpecs(n) {
+			h.Mu.Lock()
+			f := h.Files[p]
+			h.Mu.Unlock()
 			if f == nil || !f.Exists || f.IsDir || !target && !f.Known {
 				continue
 			}
 			sum := "-"
-			if !strings.HasSuffix(p, backupPath("")) {
-				sum = contentSum(f)
+			if !strings.HasSuffix(p, BackupPath("")) {
+				sum = ContentSum(f)
 			}
 			entries = append(entries, remote.RecordEntry{Path: p, Spec: spec, Sum: sum})
-			users[n.vars.Product.User] = append(users[n.vars.Product.User], p)
+			users[n.Vars.Product.User] = append(users[n.Vars.Product.User], p)
 			stale = stale || !f.Known
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // read is left out.
 func TestRecordSpecs(t *testing.T) {
 	axis2, ds := "/opt/esb/repository/conf/axis2/axis2.xml", "/opt/esb/repository/conf/datasources/master-datasources.xml"
-	base := splitEngine(t).recordSpecs(splitEngine(t).nodes[1])
+	base := splitEngine(t).RecordSpecs(splitEngine(t).Nodes[1])
 	tests := []struct {
 		name    string
 		change  func(v *Vars)
@@ -29,9 +29,9 @@ func TestRecordSpecs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := splitEngine(t)
-			n := e.nodes[1]
-			tt.change(&n.vars)
-			got := e.recordSpecs(n)
+			n := e.Nodes[1]
+			tt.change(&n.Vars)
+			got := e.RecordSpecs(n)
 			if len(got) != len(base) {
 				t.Fatalf("got %d specs, want %d: %v", len(got), len(base), got)
 			}
@@ -78,22 +78,22 @@ func TestRecordEntries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := splitEngine(t)
-			n := e.nodes[1]
-			n.host.files = map[string]*remote.File{}
-			p := n.home("repository/conf/axis2/axis2.xml")
+			n := e.Nodes[1]
+			n.Host.Files = map[string]*remote.File{}
+			p := n.Home("repository/conf/axis2/axis2.xml")
 			tt.file.Path = p
-			n.host.files[p] = tt.file
+			n.Host.Files[p] = tt.file
 			if !tt.target {
-				e.targets = []*node{e.nodes[0]}
+				e.Targets = []*Node{e.Nodes[0]}
 			}
 			if tt.failed {
-				n.markFailed()
+				n.MarkFailed()
 			}
-			entries, users, stale := e.recordEntries(n.host)
+			entries, users, stale := e.RecordEntries(n.Host)
 			if len(entries) != tt.wantEntries || stale != tt.wantStale {
 				t.Fatalf("entries %v, stale %v; want %d entries, stale %v", entries, stale, tt.wantEntries, tt.wantStale)
 			}
-			if tt.wantEntries == 1 && (entries[0].Path != p || entries[0].Sum != tt.wantSum || len(users[n.vars.Product.User]) != 1) {
+			if tt.wantEntries == 1 && (entries[0].Path != p || entries[0].Sum != tt.wantSum || len(users[n.Vars.Product.User]) != 1) {
 				t.Errorf("entry %+v, users %v", entries[0], users)
 			}
 		})

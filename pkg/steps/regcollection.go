@@ -58,12 +58,12 @@ func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step
 // clustering guide does by hand in the registry's management console
 // before another product mounts the collection.
 func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *RegistryCollection) *Result {
-	res := &Result{Step: s.Name, Target: dbTarget}
-	ok, err := e.vars.when(s.Name+".when", s.When)
+	res := &Result{Step: s.Name, Target: DBTarget}
+	ok, err := e.Vars.When(s.Name+".when", s.When)
 	switch {
 	case err != nil:
 		failAll(e)
-		return fail(res, err)
+		return Fail(res, err)
 	case !ok:
 		res.Status, res.Note = Skipped, "(not applicable)"
 		return res
@@ -77,7 +77,7 @@ func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *
 	}
 	if err != nil {
 		failAll(e)
-		return fail(res, fmt.Errorf("database %s:%d: %w", e.inv.Database.Host, e.inv.Database.Port, err))
+		return Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
 	}
 	return res
 }
@@ -85,17 +85,17 @@ func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *
 // allTargetsFailed reports whether earlier steps failed on every target
 // node (then no node will mount the collections in this run).
 func allTargetsFailed(e *Engine) bool {
-	for _, n := range e.targets {
-		if !n.isFailed() {
+	for _, n := range e.Targets {
+		if !n.IsFailed() {
 			return false
 		}
 	}
-	return len(e.targets) > 0
+	return len(e.Targets) > 0
 }
 
 // renderCollections renders the step's database and collection paths.
 func renderCollections(e *Engine, s playbook.Step, k *RegistryCollection) (string, []string, error) {
-	schema, err := e.vars.render(s.Name+".registry_db", k.RegistryDB)
+	schema, err := e.Vars.Render(s.Name+".registry_db", k.RegistryDB)
 	if err != nil {
 		return "", nil, err
 	}
@@ -104,7 +104,7 @@ func renderCollections(e *Engine, s playbook.Step, k *RegistryCollection) (strin
 	}
 	var paths []string
 	for i, c := range k.Collections {
-		p, err := e.vars.render(fmt.Sprintf("%s.collections[%d]", s.Name, i), c)
+		p, err := e.Vars.Render(fmt.Sprintf("%s.collections[%d]", s.Name, i), c)
 		if err != nil {
 			return "", nil, err
 		}
@@ -144,20 +144,20 @@ func collectionChain(p string) []string {
 // registryCollections reads which collections exist and creates the rest
 // (only when applying), recording one action per collection asked for.
 func registryCollections(ctx context.Context, e *Engine, schema string, paths []string, res *Result) error {
-	admin, err := openDB(e, e.inv.Database.AdminUser, e.inv.Database.AdminPassword.Value)
+	admin, err := openDB(e, e.Inv.Database.AdminUser, e.Inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
 	reg := regStore{db: admin, schema: schema}
 	if err := reg.checkSchema(ctx); err != nil {
-		if !e.planning() {
+		if !e.Planning() {
 			return err
 		}
 		// A plan on fresh hosts: the registry node's databases step,
 		// which runs first, has not imported the schema yet.
 		for _, p := range paths {
-			res.changed(fmt.Sprintf("create registry collection %s in %s (REG_PATH, REG_RESOURCE), and its missing parents, once the registry node's databases step has imported the registry schema", p, schema), "")
+			res.AddChange(fmt.Sprintf("create registry collection %s in %s (REG_PATH, REG_RESOURCE), and its missing parents, once the registry node's databases step has imported the registry schema", p, schema), "")
 		}
 		return nil
 	}
@@ -173,8 +173,8 @@ func registryCollections(ctx context.Context, e *Engine, schema string, paths []
 		if len(missing) > 1 {
 			desc += "; first its missing parent collections " + strings.Join(missing[:len(missing)-1], ", ")
 		}
-		if err := e.change(res, desc, "", func() error {
-			return reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.inv.Cluster.Name))
+		if err := e.Change(res, desc, "", func() error {
+			return reg.create(ctx, missing, fmt.Sprintf("created by carbonctl for cluster %s", e.Inv.Cluster.Name))
 		}); err != nil {
 			return fmt.Errorf("create registry collection %s in %s: %w", p, schema, err)
 		}

@@ -36,14 +36,14 @@ type Result struct {
 	Actions []Action
 	Note    string
 	Err     error
-	// hidden are secrets found at the places a playbook writes secrets
+	// Hidden are secrets found at the places a playbook writes secrets
 	// (e.g. the password a rotation replaces): masked in this result's
 	// diffs and error on top of the run's known secrets.
-	hidden []string
+	Hidden []string
 }
 
-// hide masks values in this result's output.
-func (r *Result) hide(values ...string) { r.hidden = append(r.hidden, values...) }
+// Hide masks values in this result's output.
+func (r *Result) Hide(values ...string) { r.Hidden = append(r.Hidden, values...) }
 
 // Tally counts results of one target.
 type Tally struct {
@@ -76,7 +76,7 @@ func (r *Report) Changed() int {
 	return n
 }
 
-func (r *Report) tally(addresses map[string]string, order []string) {
+func (r *Report) Tally(addresses map[string]string, order []string) {
 	byTarget := map[string]*Tally{}
 	for _, res := range r.Results {
 		t := byTarget[res.Target]
@@ -125,7 +125,7 @@ func (r *Report) PrintRecap(w io.Writer, plan bool) {
 }
 
 // dbTarget is the recap name of the database server.
-const dbTarget = "database"
+const DBTarget = "database"
 
 // lbTarget is the recap name of the load balancer.
-const lbTarget = "lb"
+const LBTarget = "lb"

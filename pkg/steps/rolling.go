@@ -11,7 +11,7 @@ import (
 
 // startPlan is what the start step decided for one node.
 type startPlan struct {
-	n       *node
+	n       *Node
 	d       startDecision
 	args    []string
 	pid, fp string
@@ -26,17 +26,17 @@ type startPlan struct {
 // roll). New nodes thus serve before the roll takes others away. Finally
 // it waits until every node sees every peer.
 func runStart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	plans := make([]*startPlan, len(e.targets))
-	e.parallel(len(e.targets), func(i int) { plans[i] = decideOne(ctx, e, s, e.targets[i]) })
-	results := map[*node]*Result{}
+	plans := make([]*startPlan, len(e.Targets))
+	e.Parallel(len(e.Targets), func(i int) { plans[i] = decideOne(ctx, e, s, e.Targets[i]) })
+	results := map[*Node]*Result{}
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
-	if e.split != nil && !e.planning() {
+	if e.Split != nil && !e.Planning() {
 		stopForFullRestart(ctx, e, plans)
 	}
 	managers, rolling, workers := startPhases(plans)
-	if e.planning() {
+	if e.Planning() {
 		// Each plan's result says what `up` would do; nothing starts.
 		skipIfManagerDown(e, s, plans, append(workers, rolling...))
 		return inOrder(e, results)
@@ -60,20 +60,20 @@ func stopForFullRestart(ctx context.Context, e *Engine, plans []*startPlan) {
 	for _, p := range plans {
 		switch {
 		case p.res.Status != Changed || p.d.action != actRestart:
-		case p.n.vars.Node.IsManager:
+		case p.n.Vars.Node.IsManager:
 			managers = append(managers, p)
 		default:
 			workers = append(workers, p)
 		}
 	}
-	e.out.printf("full restart: stopping %d nodes (%s)\n", len(workers)+len(managers), e.split.reason())
+	e.Out.Printf("full restart: stopping %d nodes (%s)\n", len(workers)+len(managers), e.Split.Reason())
 	for _, phase := range [][]*startPlan{workers, managers} {
-		e.parallel(len(phase), func(i int) {
+		e.Parallel(len(phase), func(i int) {
 			p := phase[i]
-			err := run(ctx, p.n.host, p.n.vars.Product.User, stopScript(p.n.home(e.pb.Start.PidFile)), nil, "stop "+p.n.name()+" for the full restart")
+			err := RunScript(ctx, p.n.Host, p.n.Vars.Product.User, stopScript(p.n.Home(e.PB.Start.PidFile)), nil, "stop "+p.n.Name()+" for the full restart")
 			if err != nil {
-				p.n.markFailed()
-				fail(p.res, err)
+				p.n.MarkFailed()
+				Fail(p.res, err)
 				return
 			}
 			p.d.action = actStart
@@ -90,7 +90,7 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 		if p.res.Status != Changed {
 			continue
 		}
-		switch manager := p.n.vars.Node.IsManager; {
+		switch manager := p.n.Vars.Node.IsManager; {
 		case p.d.action == actStart && manager:
 			managers = append(managers, p)
 		case p.d.action == actStart:
@@ -109,8 +109,8 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 func skipIfManagerDown(e *Engine, s playbook.Step, all, plans []*startPlan) bool {
 	down := ""
 	for _, p := range all {
-		if p.n.vars.Node.IsManager && (p.res.Status == Failed || p.res.Status == Skipped && p.pid == "") {
-			down = p.n.name()
+		if p.n.Vars.Node.IsManager && (p.res.Status == Failed || p.res.Status == Skipped && p.pid == "") {
+			down = p.n.Name()
 			break
 		}
 	}
@@ -126,9 +126,9 @@ func skipIfManagerDown(e *Engine, s playbook.Step, all, plans []*startPlan) bool
 }
 
 // inOrder lists the results in target order.
-func inOrder(e *Engine, results map[*node]*Result) []*Result {
-	out := make([]*Result, 0, len(e.targets))
-	for _, n := range e.targets {
+func inOrder(e *Engine, results map[*Node]*Result) []*Result {
+	out := make([]*Result, 0, len(e.Targets))
+	for _, n := range e.Targets {
 		out = append(out, results[n])
 	}
 	return out
@@ -136,11 +136,11 @@ func inOrder(e *Engine, results map[*node]*Result) []*Result {
 
 // launchAll starts the planned nodes in parallel.
 func launchAll(ctx context.Context, e *Engine, plans []*startPlan) {
-	e.parallel(len(plans), func(i int) {
+	e.Parallel(len(plans), func(i int) {
 		p := plans[i]
 		if err := launch(ctx, e, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
-			p.n.markFailed()
-			fail(p.res, err)
+			p.n.MarkFailed()
+			Fail(p.res, err)
 		}
 	})
 }
@@ -153,7 +153,7 @@ func roll(ctx context.Context, e *Engine, plans []*startPlan) {
 	for i, p := range plans {
 		switch {
 		case ctx.Err() != nil:
-			fail(p.res, ctx.Err())
+			Fail(p.res, ctx.Err())
 			continue
 		case stopped != "":
 			p.res.Status = Skipped
@@ -161,14 +161,14 @@ func roll(ctx context.Context, e *Engine, plans []*startPlan) {
 			continue
 		}
 		if i > 0 && !settleLB(ctx, e) {
-			fail(p.res, ctx.Err())
+			Fail(p.res, ctx.Err())
 			continue
 		}
-		e.out.printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.name(), p.d.reason)
+		e.Out.Printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.Name(), p.d.reason)
 		if err := restartRejoin(ctx, e, p); err != nil {
-			p.n.markFailed()
-			fail(p.res, err)
-			stopped = p.n.name()
+			p.n.MarkFailed()
+			Fail(p.res, err)
+			stopped = p.n.Name()
 		}
 	}
 }
@@ -176,9 +176,9 @@ func roll(ctx context.Context, e *Engine, plans []*startPlan) {
 // restartRejoin restarts one node and waits until its running peers (on
 // the hosts this run is connected to) log that it joined again.
 func restartRejoin(ctx context.Context, e *Engine, p *startPlan) error {
-	var peers []*node
+	var peers []*Node
 	for _, q := range peersOf(e, p.n) {
-		if q.host.client != nil && q.host.err == nil {
+		if q.Host.Client != nil && q.Host.Err == nil {
 			peers = append(peers, q)
 		}
 	}
@@ -201,27 +201,27 @@ func restartRejoin(ctx context.Context, e *Engine, p *startPlan) error {
 
 // decideOne decides what the start step does with one node; the result is
 // Changed when it starts or restarts.
-func decideOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *startPlan {
-	res := &Result{Step: s.Name, Target: n.name()}
+func decideOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *startPlan {
+	res := &Result{Step: s.Name, Target: n.Name()}
 	p := &startPlan{n: n, res: res}
-	if n.isFailed() {
+	if n.IsFailed() {
 		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
 		return p
 	}
 	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
-		fail(res, err)
+		Fail(res, err)
 		return p
 	}
-	p.fp, p.pid = fp, runningPID(n)
-	started, err := n.host.read(ctx, n.home(startedMarker))
+	p.fp, p.pid = fp, RunningPID(n)
+	started, err := n.Host.Read(ctx, n.Home(startedMarker))
 	if err != nil {
-		fail(res, err)
+		Fail(res, err)
 		return p
 	}
-	setup, err := n.host.read(ctx, n.home(setupMarker))
+	setup, err := n.Host.Read(ctx, n.Home(setupMarker))
 	if err != nil {
-		fail(res, err)
+		Fail(res, err)
 		return p
 	}
 	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, takesSetup(e, n), setup.Exists)
@@ -230,17 +230,17 @@ func decideOne(ctx context.Context, e *Engine, s playbook.Step, n *node) *startP
 		return p
 	}
 	p.args = append([]string{}, baseArgs(e, n)...)
-	if p.d.setup && e.pb.Start.SetupArg != "" {
-		p.args = append([]string{e.pb.Start.SetupArg}, p.args...)
+	if p.d.setup && e.PB.Start.SetupArg != "" {
+		p.args = append([]string{e.PB.Start.SetupArg}, p.args...)
 	}
-	command := strings.Join(append([]string{path.Join(n.vars.Node.Home, e.pb.Start.Script)}, p.args...), " ")
+	command := strings.Join(append([]string{path.Join(n.Vars.Node.Home, e.PB.Start.Script)}, p.args...), " ")
 	reason := p.d.reason
 	switch {
-	case p.d.action == actRestart && e.split != nil:
-		reason += "; " + e.split.reason()
+	case p.d.action == actRestart && e.Split != nil:
+		reason += "; " + e.Split.Reason()
 	case p.d.action == actRestart:
 		reason += "; rolling: one node at a time, after its peers see it rejoin"
 	}
-	res.changed(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")
+	res.AddChange(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")
 	return p
 }

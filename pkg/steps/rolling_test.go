@@ -9,14 +9,14 @@ import (
 
 func TestStartPhases(t *testing.T) {
 	plan := func(name, role, action string, status Status) *startPlan {
-		n := &node{}
-		n.vars.Node = NodeVars{Name: name, Role: role, IsManager: role == "manager"}
+		n := &Node{}
+		n.Vars.Node = NodeVars{Name: name, Role: role, IsManager: role == "manager"}
 		return &startPlan{n: n, d: startDecision{action: action}, res: &Result{Target: name, Status: status}}
 	}
 	names := func(plans []*startPlan) string {
 		var out []string
 		for _, p := range plans {
-			out = append(out, p.n.name())
+			out = append(out, p.n.Name())
 		}
 		return strings.Join(out, ",")
 	}
@@ -50,12 +50,12 @@ func TestStartPhases(t *testing.T) {
 
 // TestInterrupted: a cancelled run names the step it was in and the cause.
 func TestInterrupted(t *testing.T) {
-	if err := interrupted(context.Background(), "start"); err != nil {
+	if err := Interrupted(context.Background(), "start"); err != nil {
 		t.Errorf("live context: %v", err)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("interrupt signal received"))
-	err := interrupted(ctx, "start")
+	err := Interrupted(ctx, "start")
 	if err == nil || err.Error() != "step start was interrupted: interrupt signal received" {
 		t.Errorf("got %v", err)
 	}

@@ -64,9 +64,9 @@ func probedPlaces(s playbook.Step, f *FileEdits, v, probe Vars, marked bool) ([]
 		// applies to this one: a skipped edit's old secret may still
 		// show as a diff's context.
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
-		value, err := probe.render(name+".value", ed.Value)
+		value, err := probe.Render(name+".value", ed.Value)
 		if err != nil {
-			if ok, _ := v.when(name+".when", ed.When); !ok {
+			if ok, _ := v.When(name+".when", ed.When); !ok {
 				continue
 			}
 			return nil, err
@@ -75,7 +75,7 @@ func probedPlaces(s playbook.Step, f *FileEdits, v, probe Vars, marked bool) ([]
 		if !holds(value) {
 			continue
 		}
-		p, err := v.render(name+".path", ed.Path)
+		p, err := v.Render(name+".path", ed.Path)
 		if err != nil {
 			return nil, err
 		}

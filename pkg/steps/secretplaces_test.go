@@ -15,7 +15,7 @@ import (
 )
 
 func TestSecretPlaces(t *testing.T) {
-	v := testVars(false).forNode(testVars(false).Nodes[0])
+	v := testVars(false).ForNode(testVars(false).Nodes[0])
 	v.DB.Password = "today"
 	tests := []struct {
 		name string
@@ -73,23 +73,23 @@ func TestRotatedSecretsMasked(t *testing.T) {
 			patch := func(doc []byte, secret string) ([]byte, *Result) {
 				all := testVars(false)
 				tt.set(&all, secret)
-				n := &node{vars: all.forNode(all.Nodes[0])}
+				n := &Node{Vars: all.ForNode(all.Nodes[0])}
 				ops, err := renderEdits((&Engine{}), step, fileEditsOf(t, step), n)
 				if err != nil {
 					t.Fatal(err)
 				}
-				places, err := secretPlaces(step, fileEditsOf(t, step), n.vars)
+				places, err := secretPlaces(step, fileEditsOf(t, step), n.Vars)
 				if err != nil {
 					t.Fatal(err)
 				}
 				res := &Result{Step: step.Name, Target: "mgr1"}
-				res.hide(placeValues(doc, places)...)
+				res.Hide(placeValues(doc, places)...)
 				out, _, err := xmlpatch.Patch(doc, ops)
 				if err != nil {
 					t.Fatal(err)
 				}
-				res.hide(placeValues(out, places)...)
-				res.fileChanged("patch", "/opt/wso2/"+tt.step, doc, out)
+				res.Hide(placeValues(out, places)...)
+				res.AddFileChange("patch", "/opt/wso2/"+tt.step, doc, out)
 				return out, res
 			}
 			converged, _ := patch(stock, old)
@@ -98,8 +98,8 @@ func TestRotatedSecretsMasked(t *testing.T) {
 			}
 			_, res := patch(converged, rotated)
 			var buf bytes.Buffer
-			p := &printer{w: &buf, mask: NewMasker([]string{rotated})}
-			p.result(res, true)
+			p := &Printer{W: &buf, Mask: NewMasker([]string{rotated})}
+			p.PrintResult(res, true)
 			out := buf.String()
 			if strings.Contains(out, old) || strings.Contains(out, rotated) {
 				t.Fatalf("a secret shows in the plan:\n%s", out)
@@ -147,16 +147,16 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, lbTable)
-			n := e.targets[0]
-			n.vars.Product.AdminPassword = tt.password
-			setFile(n.host, n.home("repository/conf/user-mgt.xml"), tt.file)
-			setFile(n.host, backupPath(n.home("repository/conf/user-mgt.xml")), nil)
+			n := e.Targets[0]
+			n.Vars.Product.AdminPassword = tt.password
+			setFile(n.Host, n.Home("repository/conf/user-mgt.xml"), tt.file)
+			setFile(n.Host, BackupPath(n.Home("repository/conf/user-mgt.xml")), nil)
 			marker := []byte(nil)
 			if tt.started {
 				marker = []byte("fingerprint\n")
 			}
-			setFile(n.host, n.home(startedMarker), marker)
-			r := e.runNodeStep(context.Background(), findStep(t, e.pb, "user-mgt.xml"), n)
+			setFile(n.Host, n.Home(startedMarker), marker)
+			r := e.RunNodeStep(context.Background(), findStep(t, e.PB, "user-mgt.xml"), n)
 			if r.Err != nil {
 				t.Fatal(r.Err)
 			}
@@ -164,7 +164,7 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 				t.Errorf("note %q, want one: %v", r.Note, tt.note)
 			}
 			var buf bytes.Buffer
-			(&printer{w: &buf, mask: NewMasker([]string{tt.password})}).result(r, true)
+			(&Printer{W: &buf, Mask: NewMasker([]string{tt.password})}).PrintResult(r, true)
 			if strings.Contains(buf.String(), "Console-1") {
 				t.Errorf("a password shows:\n%s", buf.String())
 			}

@@ -11,43 +11,43 @@ import (
 )
 
 // unitSpecOf describes node n's unit.
-func unitSpecOf(e *Engine, n *node) systemd.Unit {
+func unitSpecOf(e *Engine, n *Node) systemd.Unit {
 	return systemd.Unit{
-		Name: systemd.UnitName(e.inv.Cluster.Name, n.name()),
+		Name: systemd.UnitName(e.Inv.Cluster.Name, n.Name()),
 		Description: fmt.Sprintf("WSO2 %s node %s of cluster %s (carbonctl)",
-			e.pb.Name, n.name(), e.inv.Cluster.Name),
-		User:     n.vars.Product.User,
-		Group:    n.vars.Product.Group,
-		Home:     n.vars.Node.Home,
-		Script:   n.home(e.pb.Start.Script),
+			e.PB.Name, n.Name(), e.Inv.Cluster.Name),
+		User:     n.Vars.Product.User,
+		Group:    n.Vars.Product.Group,
+		Home:     n.Vars.Node.Home,
+		Script:   n.Home(e.PB.Start.Script),
 		Args:     baseArgs(e, n),
-		JavaHome: n.javaHome(),
+		JavaHome: n.JavaHome(),
 	}
 }
 
 // unitPath is where node n's unit file lives.
-func unitPath(e *Engine, n *node) string {
-	return path.Join(systemd.UnitDir, systemd.UnitName(e.inv.Cluster.Name, n.name()))
+func unitPath(e *Engine, n *Node) string {
+	return path.Join(systemd.UnitDir, systemd.UnitName(e.Inv.Cluster.Name, n.Name()))
 }
 
 // runsSystemd reports whether the batch read found systemd running on h.
-func runsSystemd(h *host) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f := h.files[systemd.RunDir]
+func runsSystemd(h *Host) bool {
+	h.Mu.Lock()
+	defer h.Mu.Unlock()
+	f := h.Files[systemd.RunDir]
 	return f != nil && f.Exists && f.IsDir
 }
 
 // serviceUnit returns the unit name of node n when it runs as a systemd
 // service: the playbook has a service step and its host runs systemd.
-func serviceUnit(e *Engine, n *node) (string, bool) {
-	if !hasServiceStep(e) || !runsSystemd(n.host) {
+func serviceUnit(e *Engine, n *Node) (string, bool) {
+	if !hasServiceStep(e) || !runsSystemd(n.Host) {
 		return "", false
 	}
-	return systemd.UnitName(e.inv.Cluster.Name, n.name()), true
+	return systemd.UnitName(e.Inv.Cluster.Name, n.Name()), true
 }
 
-func hasServiceStep(e *Engine) bool { return hasStep[*Service](e.pb) }
+func hasServiceStep(e *Engine) bool { return HasStep[*Service](e.PB) }
 
 // Service is the "service" step kind: one systemd unit per node, on the
 // hosts that run systemd. It has no fields.
@@ -57,7 +57,7 @@ type Service struct{}
 func (*Service) Check() error { return nil }
 
 // Prefetch reads the node's unit and whether systemd runs.
-func (*Service) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+func (*Service) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
 	prefetchService(e, n, req)
 }
 
@@ -68,9 +68,9 @@ func (*Service) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 
 // prefetchService adds to the batch read: whether systemd runs, the node's
 // unit file and whether it is enabled (the wants link, followed).
-func prefetchService(e *Engine, n *node, req *remote.GatherRequest) {
+func prefetchService(e *Engine, n *Node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, unitPath(e, n))
-	req.Stats = append(req.Stats, systemd.RunDir, path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, n.name())))
+	req.Stats = append(req.Stats, systemd.RunDir, path.Join(systemd.WantsDir, systemd.UnitName(e.Inv.Cluster.Name, n.Name())))
 }
 
 // runService installs and enables one unit per node on the hosts that run
@@ -79,12 +79,12 @@ func prefetchService(e *Engine, n *node, req *remote.GatherRequest) {
 func runService(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 	byHost, order := targetsByHost(e)
 	results := make([]*Result, len(order))
-	e.parallel(len(order), func(i int) {
+	e.Parallel(len(order), func(i int) {
 		nodes := byHost[order[i]]
-		res := &Result{Step: s.Name, Target: nodes[0].name()}
+		res := &Result{Step: s.Name, Target: nodes[0].Name()}
 		results[i] = res
 		for _, n := range nodes {
-			if n.isFailed() {
+			if n.IsFailed() {
 				res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
 				return
 			}
@@ -95,23 +95,23 @@ func runService(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 		}
 		if err := installUnits(ctx, e, order[i], nodes, res); err != nil {
 			for _, n := range nodes {
-				n.markFailed()
+				n.MarkFailed()
 			}
-			fail(res, err)
+			Fail(res, err)
 		}
 	})
 	return results
 }
 
 // targetsByHost groups the targets by host, hosts in target order.
-func targetsByHost(e *Engine) (map[*host][]*node, []*host) {
-	byHost := map[*host][]*node{}
-	var order []*host
-	for _, n := range e.targets {
-		if byHost[n.host] == nil {
-			order = append(order, n.host)
+func targetsByHost(e *Engine) (map[*Host][]*Node, []*Host) {
+	byHost := map[*Host][]*Node{}
+	var order []*Host
+	for _, n := range e.Targets {
+		if byHost[n.Host] == nil {
+			order = append(order, n.Host)
 		}
-		byHost[n.host] = append(byHost[n.host], n)
+		byHost[n.Host] = append(byHost[n.Host], n)
 	}
 	return byHost, order
 }
@@ -120,44 +120,44 @@ func targetsByHost(e *Engine) (map[*host][]*node, []*host) {
 // /etc/systemd/system, which the product user cannot write), enables them
 // and reloads systemd once. Each unit counts in its node's fingerprint, so a
 // changed unit restarts that node only.
-func installUnits(ctx context.Context, e *Engine, h *host, nodes []*node, res *Result) error {
+func installUnits(ctx context.Context, e *Engine, h *Host, nodes []*Node, res *Result) error {
 	var units []systemd.State
 	for _, n := range nodes {
-		n.manage(unitPath(e, n))
-		cur, err := h.read(ctx, unitPath(e, n))
+		n.Manage(unitPath(e, n))
+		cur, err := h.Read(ctx, unitPath(e, n))
 		if err != nil {
 			return err
 		}
-		wants, err := h.read(ctx, path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, n.name())))
+		wants, err := h.Read(ctx, path.Join(systemd.WantsDir, systemd.UnitName(e.Inv.Cluster.Name, n.Name())))
 		if err != nil {
 			return err
 		}
-		units = append(units, systemd.State{Name: systemd.UnitName(e.inv.Cluster.Name, n.name()), Current: cur.Content,
+		units = append(units, systemd.State{Name: systemd.UnitName(e.Inv.Cluster.Name, n.Name()), Current: cur.Content,
 			Exists: cur.Exists, Enabled: wants.Exists, Want: systemd.Render(unitSpecOf(e, n))})
 	}
 	a := systemd.Decide(units)
 	for _, u := range a.Write {
 		p := path.Join(systemd.UnitDir, u.Name)
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root"}
-		if err := e.writeFile(ctx, h, p, []byte(u.Want), opts); err != nil {
-			return fmt.Errorf("write unit %s on %s: %w", p, h.addr, err)
+		if err := e.WriteFile(ctx, h, p, []byte(u.Want), opts); err != nil {
+			return fmt.Errorf("write unit %s on %s: %w", p, h.Addr, err)
 		}
 		verb := "update"
 		if !u.Exists {
 			verb = "install"
 		}
-		res.fileChanged(verb, p, u.Current, []byte(u.Want))
+		res.AddFileChange(verb, p, u.Current, []byte(u.Want))
 	}
 	script := systemd.ReloadScript(a)
 	if script == "" {
 		res.Note = fmt.Sprintf("%d unit(s) installed and enabled", len(units))
 		return nil
 	}
-	if err := e.change(res, script, "", func() error { return run(ctx, h, "root", script, nil, "enable and load the units") }); err != nil {
+	if err := e.Change(res, script, "", func() error { return RunScript(ctx, h, "root", script, nil, "enable and load the units") }); err != nil {
 		return err
 	}
 	for _, u := range a.Enable {
-		h.remember(path.Join(systemd.WantsDir, u), nil)
+		h.Remember(path.Join(systemd.WantsDir, u), nil)
 	}
 	return nil
 }

@@ -102,35 +102,35 @@ func serviceEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{inv: inv, pb: pb, opts: Options{Forks: 2, Out: io.Discard}, hosts: map[string]*host{}, arch: &archive.Product{SHA256: "archive"}}
-	e.out = &printer{w: io.Discard, mask: NewMasker(nil)}
-	e.vars = newVars(inv, pb)
-	if err := e.build(); err != nil {
+	e := &Engine{Inv: inv, PB: pb, Opts: Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*Host{}, Arch: &archive.Product{SHA256: "archive"}}
+	e.Out = &Printer{W: io.Discard, Mask: NewMasker(nil)}
+	e.Vars = NewVars(inv, pb)
+	if err := e.Build(); err != nil {
 		t.Fatal(err)
 	}
-	e.hosts["198.18.0.21"].files[systemd.RunDir] = &remote.File{Path: systemd.RunDir, Exists: true, IsDir: true}
-	setFile(e.hosts["198.18.0.23"], systemd.RunDir, nil)
+	e.Hosts["198.18.0.21"].Files[systemd.RunDir] = &remote.File{Path: systemd.RunDir, Exists: true, IsDir: true}
+	setFile(e.Hosts["198.18.0.23"], systemd.RunDir, nil)
 	return e
 }
 
 // installed puts node name's unit on its host as carbonctl writes it
 // (content = "" for the wanted one), enabled or not.
 func (e *Engine) installed(name, content string, enabled bool) {
-	var n *node
-	for _, m := range e.nodes {
-		if m.name() == name {
+	var n *Node
+	for _, m := range e.Nodes {
+		if m.Name() == name {
 			n = m
 		}
 	}
 	if content == "" {
 		content = systemd.Render(unitSpecOf(e, n))
 	}
-	setFile(n.host, unitPath(e, n), []byte(content))
-	wants := path.Join(systemd.WantsDir, systemd.UnitName(e.inv.Cluster.Name, name))
+	setFile(n.Host, unitPath(e, n), []byte(content))
+	wants := path.Join(systemd.WantsDir, systemd.UnitName(e.Inv.Cluster.Name, name))
 	if enabled {
-		setFile(n.host, wants, []byte{})
+		setFile(n.Host, wants, []byte{})
 	} else {
-		setFile(n.host, wants, nil)
+		setFile(n.Host, wants, nil)
 	}
 }
 
@@ -144,8 +144,8 @@ func TestServiceStep(t *testing.T) {
 		{"fresh systemd host: two units, enabled, one reload", func(e *Engine) {
 			e.installed("mgr1", "", false)
 			e.installed("wrk1", "", false)
-			setFile(e.hosts["198.18.0.21"], unitPath(e, e.nodes[0]), nil)
-			setFile(e.hosts["198.18.0.21"], unitPath(e, e.nodes[1]), nil)
+			setFile(e.Hosts["198.18.0.21"], unitPath(e, e.Nodes[0]), nil)
+			setFile(e.Hosts["198.18.0.21"], unitPath(e, e.Nodes[1]), nil)
 		}, "install /etc/systemd/system/wso2-esb-unit-mgr1.service (+22 -0)|install /etc/systemd/system/wso2-esb-unit-wrk1.service (+22 -0)|" +
 			"systemctl --no-reload enable --quiet 'wso2-esb-unit-mgr1.service' 'wso2-esb-unit-wrk1.service' && systemctl daemon-reload", Changed},
 		{"converged: nothing", func(e *Engine) {
@@ -189,14 +189,14 @@ func TestUnitInFingerprint(t *testing.T) {
 		e.installed("wrk1", wrk1Unit, true)
 		runService(ctx, e, e.step(t, "service"))
 		fps := map[string]string{}
-		for _, n := range e.nodes {
+		for _, n := range e.Nodes {
 			fp, err := fingerprint(ctx, e, n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fps[n.name()] = fp
+			fps[n.Name()] = fp
 		}
-		if e.nodes[2].managed[unitPath(e, e.nodes[2])] {
+		if e.Nodes[2].Managed[unitPath(e, e.Nodes[2])] {
 			t.Error("wrk2 (no systemd) manages a unit")
 		}
 		return fps
@@ -212,15 +212,15 @@ func TestUnitInFingerprint(t *testing.T) {
 	e.installed("wrk1", "", true)
 	runService(ctx, e, e.step(t, "service"))
 	// The unit carbonctl wants for wrk1 changes (e.g. a new JAVA_HOME).
-	n := e.nodes[1]
-	setFile(n.host, unitPath(e, n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
-	for _, m := range e.nodes {
+	n := e.Nodes[1]
+	setFile(n.Host, unitPath(e, n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))
+	for _, m := range e.Nodes {
 		fp, err := fingerprint(ctx, e, m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if changed := fp != converged[m.name()]; changed != (m.name() == "wrk1") {
-			t.Errorf("%s: fingerprint changed = %v", m.name(), changed)
+		if changed := fp != converged[m.Name()]; changed != (m.Name() == "wrk1") {
+			t.Errorf("%s: fingerprint changed = %v", m.Name(), changed)
 		}
 	}
 }

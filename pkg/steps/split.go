@@ -71,7 +71,7 @@ func (s memberSetting) value(content []byte) string {
 	case s.xml != "":
 		v, ok, _ = xmlpatch.Get(content, s.xml)
 	default:
-		v, ok = propertyValue(content, s.key)
+		v, ok = PropertyValue(content, s.key)
 	}
 	v = strings.TrimSpace(v)
 	if !ok || v == "" {
@@ -80,9 +80,9 @@ func (s memberSetting) value(content []byte) string {
 	return v
 }
 
-// propertyValue reads key from a Java properties file (key=value or
+// PropertyValue reads key from a Java properties file (key=value or
 // key: value; # and ! start comments). The last setting wins, as in Java.
-func propertyValue(content []byte, key string) (string, bool) {
+func PropertyValue(content []byte, key string) (string, bool) {
 	value, found := "", false
 	sc := bufio.NewScanner(bytes.NewReader(content))
 	for sc.Scan() {
@@ -99,12 +99,12 @@ func propertyValue(content []byte, key string) (string, bool) {
 	return value, found
 }
 
-// identity is what a node's files say about the cluster it may join: the
+// Identity is what a node's files say about the cluster it may join: the
 // value of each member setting (by its description) in the files read.
-type identity map[string]string
+type Identity map[string]string
 
-// addFile records the member settings of one file (file is its base name).
-func (id identity) addFile(file string, content []byte) {
+// AddFile records the member settings of one file (file is its base name).
+func (id Identity) AddFile(file string, content []byte) {
 	for _, s := range memberSettings() {
 		if s.file == file {
 			id[s.what] = s.value(content)
@@ -115,11 +115,11 @@ func (id identity) addFile(file string, content []byte) {
 // schemeWhat names the membership scheme setting in an identity.
 const schemeWhat = "membership scheme"
 
-// differences describes each member setting of other that differs from
+// Differences describes each member setting of other that differs from
 // id's, e.g. `clustering domain (Hazelcast group) "a" → "b"`; settings only
 // one of them read are not compared, nor the multicast group unless either
 // uses multicast.
-func (id identity) differences(other identity) []string {
+func (id Identity) Differences(other Identity) []string {
 	var out []string
 	for _, s := range memberSettings() {
 		before, inID := id[s.what]
@@ -135,38 +135,38 @@ func (id identity) differences(other identity) []string {
 	return out
 }
 
-// clusterSplit is a planned change that members of the old and the new
+// ClusterSplit is a planned change that members of the old and the new
 // configuration cannot bridge: it needs a full restart.
-type clusterSplit struct {
-	changes []string // what changes, each once
+type ClusterSplit struct {
+	Changes []string // what changes, each once
 	nodes   []string // running nodes whose configuration changes
 }
 
-// reason is the start step's explanation for a full restart.
-func (c *clusterSplit) reason() string {
-	return fmt.Sprintf("full restart: members of the old and new domain cannot join (%s)", strings.Join(c.changes, "; "))
+// Reason is the start step's explanation for a full restart.
+func (c *ClusterSplit) Reason() string {
+	return fmt.Sprintf("full restart: members of the old and new domain cannot join (%s)", strings.Join(c.Changes, "; "))
 }
 
-// planSplit works out, from the edits the playbook's xml and text steps
+// PlanSplit works out, from the edits the playbook's xml and text steps
 // would make to the files that hold member settings, whether a rolling
 // restart would split the running cluster: some running node's settings
 // change, and another running node (still running its current settings
 // while the first restarts) has settings the first one's new ones cannot
 // join. It reads only what the batch read fetched and changes nothing.
-func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
+func (e *Engine) PlanSplit(ctx context.Context) *ClusterSplit {
 	type member struct {
-		n                *node
-		current, planned identity
+		n                *Node
+		current, planned Identity
 	}
 	var running []member
-	for _, n := range e.nodes {
-		if !n.isFailed() && runningPID(n) != "" {
+	for _, n := range e.Nodes {
+		if !n.IsFailed() && RunningPID(n) != "" {
 			current, planned := e.memberIdentity(ctx, n, false)
 			running = append(running, member{n, current, planned})
 		}
 	}
 	for _, m := range running {
-		if len(m.current.differences(m.planned)) > 0 {
+		if len(m.current.Differences(m.planned)) > 0 {
 			// Some settings change: compare the files the record vouched for too.
 			for i, m := range running {
 				running[i].current, running[i].planned = e.memberIdentity(ctx, m.n, true)
@@ -174,10 +174,10 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 			break
 		}
 	}
-	split := &clusterSplit{}
+	split := &ClusterSplit{}
 	seen := map[string]bool{}
 	for _, a := range running {
-		if len(a.current.differences(a.planned)) == 0 {
+		if len(a.current.Differences(a.planned)) == 0 {
 			continue
 		}
 		changed := false
@@ -185,22 +185,22 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 			if b.n == a.n {
 				continue
 			}
-			for _, c := range b.current.differences(a.planned) {
+			for _, c := range b.current.Differences(a.planned) {
 				changed = true
 				if !seen[c] {
 					seen[c] = true
-					split.changes = append(split.changes, c)
+					split.Changes = append(split.Changes, c)
 				}
 			}
 		}
 		if changed {
-			split.nodes = append(split.nodes, a.n.name())
+			split.nodes = append(split.nodes, a.n.Name())
 		}
 	}
-	if len(split.changes) == 0 {
+	if len(split.Changes) == 0 {
 		return nil
 	}
-	sort.Strings(split.changes)
+	sort.Strings(split.Changes)
 	return split
 }
 
@@ -208,25 +208,25 @@ func (e *Engine) planSplit(ctx context.Context) *clusterSplit {
 // are and as the playbook's edits would leave them. A file the record
 // vouches for is left out (the edits change nothing in it) unless fetch
 // says to read it.
-func (e *Engine) memberIdentity(ctx context.Context, n *node, fetch bool) (current, planned identity) {
+func (e *Engine) memberIdentity(ctx context.Context, n *Node, fetch bool) (current, planned Identity) {
 	original := map[string][]byte{}
 	edited := map[string][]byte{}
-	for _, s := range e.pb.Steps {
+	for _, s := range e.PB.Steps {
 		k, ok := s.Kind.(FileEditor)
 		if !ok {
 			continue
 		}
 		edit := k.Editor(e, s, n)
 		file, create := k.EditedFile()
-		rel, err := n.vars.render(s.Name+".file", file)
-		if ok, werr := n.vars.when(s.Name+".when", s.When); err != nil || werr != nil || !ok || !holdsMemberSettings(path.Base(rel)) {
+		rel, err := n.Vars.Render(s.Name+".file", file)
+		if ok, werr := n.Vars.When(s.Name+".when", s.When); err != nil || werr != nil || !ok || !holdsMemberSettings(path.Base(rel)) {
 			continue
 		}
-		p := n.home(rel)
+		p := n.Home(rel)
 		if _, done := edited[p]; !done {
-			cur, err := n.host.read(ctx, p)
+			cur, err := n.Host.Read(ctx, p)
 			if err == nil && cur.Known && fetch {
-				cur, err = n.host.fetch(ctx, p)
+				cur, err = n.Host.fetch(ctx, p)
 			}
 			if err != nil || !cur.Exists && !create || cur.Known {
 				continue // the step itself reports it; or a known file
@@ -237,34 +237,34 @@ func (e *Engine) memberIdentity(ctx context.Context, n *node, fetch bool) (curre
 			edited[p] = out
 		}
 	}
-	current, planned = identity{}, identity{}
+	current, planned = Identity{}, Identity{}
 	for p, content := range edited {
-		current.addFile(path.Base(p), original[p])
-		planned.addFile(path.Base(p), content)
+		current.AddFile(path.Base(p), original[p])
+		planned.AddFile(path.Base(p), content)
 	}
 	return current, planned
 }
 
-// checkSplit refuses a run whose changes need a full restart (planSplit)
+// CheckSplit refuses a run whose changes need a full restart (planSplit)
 // unless the operator allows the downtime, and a full restart limited to
 // some nodes; it returns the failed result, or nil when the run may go on.
 // In a plan it only says what `up` will do.
-func (e *Engine) checkSplit() *Result {
-	if e.split == nil {
+func (e *Engine) CheckSplit() *Result {
+	if e.Split == nil {
 		return nil
 	}
-	what := fmt.Sprintf("%s; running nodes affected: %s", e.split.reason(), strings.Join(e.split.nodes, ", "))
-	e.out.header("CLUSTER CHANGE", e.inv.Cluster.Name)
-	res := &Result{Step: "cluster-change", Target: e.inv.Cluster.Name}
+	what := fmt.Sprintf("%s; running nodes affected: %s", e.Split.Reason(), strings.Join(e.Split.nodes, ", "))
+	e.Out.Header("CLUSTER CHANGE", e.Inv.Cluster.Name)
+	res := &Result{Step: "cluster-change", Target: e.Inv.Cluster.Name}
 	switch {
-	case e.planning():
-		e.out.printf("%s: `up --allow-downtime` stops every node of this product, then starts the manager first and the others after it\n", what)
+	case e.Planning():
+		e.Out.Printf("%s: `up --allow-downtime` stops every node of this product, then starts the manager first and the others after it\n", what)
 		return nil
-	case len(e.targets) < len(e.nodes):
-		return fail(res, fmt.Errorf("%s: a full restart takes every node of the product: run without --limit (nothing was changed)", what))
-	case !e.opts.AllowDowntime:
-		return fail(res, fmt.Errorf("%s: a rolling restart would split the cluster in two; run again with --allow-downtime to stop every node of this product and start them in the new configuration, manager first (nothing was changed)", what))
+	case len(e.Targets) < len(e.Nodes):
+		return Fail(res, fmt.Errorf("%s: a full restart takes every node of the product: run without --limit (nothing was changed)", what))
+	case !e.Opts.AllowDowntime:
+		return Fail(res, fmt.Errorf("%s: a rolling restart would split the cluster in two; run again with --allow-downtime to stop every node of this product and start them in the new configuration, manager first (nothing was changed)", what))
 	}
-	e.out.printf("%s: --allow-downtime: every node of this product stops, then the manager starts first\n", what)
+	e.Out.Printf("%s: --allow-downtime: every node of this product stops, then the manager starts first\n", what)
 	return nil
 }

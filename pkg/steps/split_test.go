@@ -62,10 +62,10 @@ func TestIdentityDifferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, after := identity{}, identity{}
-			before.addFile(tt.file, tt.old)
-			after.addFile(tt.file, tt.planned)
-			if got := before.differences(after); !reflect.DeepEqual(got, tt.want) {
+			before, after := Identity{}, Identity{}
+			before.AddFile(tt.file, tt.old)
+			after.AddFile(tt.file, tt.planned)
+			if got := before.Differences(after); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -87,8 +87,8 @@ func splitEngine(t testing.TB, running ...string) *Engine {
 		v.Nodes[i].Home = "/opt/esb"
 	}
 	v.WKA, v.Manager, v.Managers, v.Workers = v.Nodes[:2], v.Nodes[0], v.Nodes[:1], v.Nodes[1:]
-	e := &Engine{pb: pb, vars: v, inv: &inventory.Inventory{Cluster: inventory.Cluster{Name: "t"}}}
-	e.out = &printer{w: &bytes.Buffer{}, mask: NewMasker(nil)}
+	e := &Engine{PB: pb, Vars: v, Inv: &inventory.Inventory{Cluster: inventory.Cluster{Name: "t"}}}
+	e.Out = &Printer{W: &bytes.Buffer{}, Mask: NewMasker(nil)}
 	var step playbook.Step
 	for _, s := range pb.Steps {
 		if s.Name == "axis2.xml" {
@@ -96,19 +96,19 @@ func splitEngine(t testing.TB, running ...string) *Engine {
 		}
 	}
 	for _, nv := range v.Nodes {
-		n := &node{vars: v.forNode(nv), host: newHost(nv.Host), managed: map[string]bool{}}
+		n := &Node{Vars: v.ForNode(nv), Host: NewHost(nv.Host), Managed: map[string]bool{}}
 		converged, _, err := xmlEditor(e, step, fileEditsOf(t, step), n)("axis2.xml", stock)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.host.files[n.home("repository/conf/axis2/axis2.xml")] = &remote.File{Path: "axis2.xml", Exists: true, Content: converged}
-		n.host.probes["alive:"+nv.Name] = remote.ProbeResult{ExitCode: 1}
+		n.Host.Files[n.Home("repository/conf/axis2/axis2.xml")] = &remote.File{Path: "axis2.xml", Exists: true, Content: converged}
+		n.Host.Probes["alive:"+nv.Name] = remote.ProbeResult{ExitCode: 1}
 		if slices.Contains(running, nv.Name) {
-			n.host.probes["alive:"+nv.Name] = remote.ProbeResult{Stdout: "4242\n"}
+			n.Host.Probes["alive:"+nv.Name] = remote.ProbeResult{Stdout: "4242\n"}
 		}
-		e.nodes = append(e.nodes, n)
+		e.Nodes = append(e.Nodes, n)
 	}
-	e.targets = e.nodes
+	e.Targets = e.Nodes
 	return e
 }
 
@@ -141,17 +141,17 @@ func TestPlanSplitFromPlannedEdits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := splitEngine(t, tt.running...)
-			for _, n := range e.nodes {
-				tt.change(&n.vars)
-				if n.name() == tt.handEdited {
-					f := n.host.files[n.home("repository/conf/axis2/axis2.xml")]
+			for _, n := range e.Nodes {
+				tt.change(&n.Vars)
+				if n.Name() == tt.handEdited {
+					f := n.Host.Files[n.Home("repository/conf/axis2/axis2.xml")]
 					f.Content = bytes.Replace(f.Content, []byte(">wso2.esb.domain<"), []byte(">wso2.other.domain<"), 1)
 				}
 			}
-			split := e.planSplit(context.Background())
+			split := e.PlanSplit(context.Background())
 			var got []string
 			if split != nil {
-				got = split.changes
+				got = split.Changes
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
@@ -178,15 +178,15 @@ func TestCheckSplit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := splitEngine(t, "mgr1", "wrk1", "wrk2")
-			for _, n := range e.nodes {
-				n.vars.Cluster.Domain = "wso2.esb.green"
+			for _, n := range e.Nodes {
+				n.Vars.Cluster.Domain = "wso2.esb.green"
 			}
-			e.opts.Apply, e.opts.AllowDowntime = tt.apply, tt.allow
+			e.Opts.Apply, e.Opts.AllowDowntime = tt.apply, tt.allow
 			if tt.limit {
-				e.targets = e.nodes[1:2]
+				e.Targets = e.Nodes[1:2]
 			}
-			e.split = e.planSplit(context.Background())
-			res := e.checkSplit()
+			e.Split = e.PlanSplit(context.Background())
+			res := e.CheckSplit()
 			if len(tt.wantErr) == 0 {
 				if res != nil {
 					t.Fatalf("refused: %v", res.Err)
@@ -201,7 +201,7 @@ func TestCheckSplit(t *testing.T) {
 					}
 				}
 			}
-			if printed := e.out.w.(*bytes.Buffer).String(); !strings.Contains(printed, tt.wantPrinted) {
+			if printed := e.Out.W.(*bytes.Buffer).String(); !strings.Contains(printed, tt.wantPrinted) {
 				t.Errorf("output %q lacks %q", printed, tt.wantPrinted)
 			}
 		})
@@ -214,7 +214,7 @@ func BenchmarkPlanSplitNoop(b *testing.B) {
 	e := splitEngine(b, "mgr1", "wrk1", "wrk2")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if e.planSplit(context.Background()) != nil {
+		if e.PlanSplit(context.Background()) != nil {
 			b.Fatal("a split on a converged cluster")
 		}
 	}

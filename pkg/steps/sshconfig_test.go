@@ -79,7 +79,7 @@ ssh_proxy_jump = "none"
 		mu.Unlock()
 		return nil, errors.New("refused by the test")
 	}
-	report, err := runGroup(context.Background(), inv, builtin(t), Options{Dial: dial})
+	report, err := RunGroup(context.Background(), inv, builtin(t), Options{Dial: dial})
 	if err != nil {
 		t.Fatal(err)
 	}

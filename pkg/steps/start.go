@@ -40,8 +40,8 @@ type startDecision struct {
 
 // takesSetup reports whether n gets the playbook's setup argument on its
 // first start: managers, when the product has one.
-func takesSetup(e *Engine, n *node) bool {
-	return n.vars.Node.IsManager && e.pb.Start.SetupArg != ""
+func takesSetup(e *Engine, n *Node) bool {
+	return n.Vars.Node.IsManager && e.PB.Start.SetupArg != ""
 }
 
 // decideStart picks the action from the node's state: a running node whose
@@ -78,7 +78,7 @@ func (*Start) StartsNodes() {}
 
 // Prefetch reads the node's markers and pid file, probes whether it runs
 // and which peers it sees.
-func (*Start) Prefetch(e *Engine, _ playbook.Step, n *node, req *remote.GatherRequest) {
+func (*Start) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
 	prefetchStart(e, n, req)
 }
 
@@ -87,12 +87,12 @@ func (*Start) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 	return runStart(ctx, e, s)
 }
 
-func prefetchStart(e *Engine, n *node, req *remote.GatherRequest) {
-	st := e.pb.Start
-	req.Contents = append(req.Contents, n.home(startedMarker), n.home(setupMarker), n.home(st.PidFile))
-	req.Probes["alive:"+n.name()] = aliveScript(n.home(st.PidFile))
+func prefetchStart(e *Engine, n *Node, req *remote.GatherRequest) {
+	st := e.PB.Start
+	req.Contents = append(req.Contents, n.Home(startedMarker), n.Home(setupMarker), n.Home(st.PidFile))
+	req.Probes["alive:"+n.Name()] = aliveScript(n.Home(st.PidFile))
 	if sc, err := membersScript(e, n); err == nil {
-		req.Probes["members:"+n.name()] = sc
+		req.Probes["members:"+n.Name()] = sc
 	}
 }
 
@@ -104,8 +104,8 @@ func aliveScript(pidFile string) string {
 }
 
 // membersScript prints the membership lines logged since the node last started.
-func membersScript(e *Engine, n *node) (string, error) {
-	st := e.pb.Start
+func membersScript(e *Engine, n *Node) (string, error) {
+	st := e.PB.Start
 	joined, left, err := memberPatterns(st)
 	if err != nil {
 		return "", err
@@ -113,7 +113,7 @@ func membersScript(e *Engine, n *node) (string, error) {
 	jp, _ := joined.LiteralPrefix()
 	lp, _ := left.LiteralPrefix()
 	return fmt.Sprintf(`awk -v s=%s -v j=%s -v l=%s 'index($0, s) { buf = ""; next } index($0, j) || index($0, l) { buf = buf $0 "\n" } END { printf "%%s", buf }' %s 2>/dev/null`,
-		remote.Quote(st.StartingLine), remote.Quote(jp), remote.Quote(lp), remote.Quote(n.home(st.Log))), nil
+		remote.Quote(st.StartingLine), remote.Quote(jp), remote.Quote(lp), remote.Quote(n.Home(st.Log))), nil
 }
 
 func memberPatterns(st playbook.Start) (joined, left *regexp.Regexp, err error) {
@@ -141,38 +141,38 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 
 // fingerprint identifies a node's effective configuration: the archive, the
 // files carbonctl manages for it and its start arguments.
-func fingerprint(ctx context.Context, e *Engine, n *node) (string, error) {
+func fingerprint(ctx context.Context, e *Engine, n *Node) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.arch.SHA256, strings.Join(baseArgs(e, n), " "), n.javaHome())
+	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.Arch.SHA256, strings.Join(baseArgs(e, n), " "), n.JavaHome())
 	n.mu.Lock()
 	var paths []string
-	for p := range n.managed {
+	for p := range n.Managed {
 		paths = append(paths, p)
 	}
 	n.mu.Unlock()
 	sort.Strings(paths)
 	for _, p := range paths {
-		f, err := n.host.read(ctx, p)
+		f, err := n.Host.Read(ctx, p)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s %s\n", p, contentSum(f))
+		fmt.Fprintf(h, "%s %s\n", p, ContentSum(f))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // baseArgs are the start arguments of a node, without the setup argument.
-func baseArgs(e *Engine, n *node) []string {
-	if n.vars.Node.IsManager {
-		return e.pb.Start.ManagerArgs
+func baseArgs(e *Engine, n *Node) []string {
+	if n.Vars.Node.IsManager {
+		return e.PB.Start.ManagerArgs
 	}
-	return e.pb.Start.WorkerArgs
+	return e.PB.Start.WorkerArgs
 }
 
 // launch stops the node if needed, starts it as the product user (through
 // its systemd unit where it has one, else detached with nohup), waits for
 // the started line and records the configuration it runs with.
-func launch(ctx context.Context, e *Engine, n *node, d startDecision, args []string, pid, fp string, res *Result) error {
+func launch(ctx context.Context, e *Engine, n *Node, d startDecision, args []string, pid, fp string, res *Result) error {
 	if d.action == actRestart {
 		if err := stopNode(ctx, e, n); err != nil {
 			return err
@@ -190,17 +190,17 @@ func launch(ctx context.Context, e *Engine, n *node, d startDecision, args []str
 	if unit, ok := serviceUnit(e, n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
-			if err := run(ctx, n.host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
+			if err := RunScript(ctx, n.Host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
 				return err
 			}
 		}
 	}
-	if err := e.writeFile(ctx, n.host, n.home(startedMarker), []byte(fp+"\n"), n.productWrite(0o644)); err != nil {
-		return fmt.Errorf("record the started configuration of %s: %w", n.name(), err)
+	if err := e.WriteFile(ctx, n.Host, n.Home(startedMarker), []byte(fp+"\n"), n.ProductWrite(0o644)); err != nil {
+		return fmt.Errorf("record the started configuration of %s: %w", n.Name(), err)
 	}
 	if d.setup {
-		if err := e.writeFile(ctx, n.host, n.home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.productWrite(0o644)); err != nil {
-			return fmt.Errorf("record the setup start of %s: %w", n.name(), err)
+		if err := e.WriteFile(ctx, n.Host, n.Home(setupMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), n.ProductWrite(0o644)); err != nil {
+			return fmt.Errorf("record the setup start of %s: %w", n.Name(), err)
 		}
 	}
 	return nil
@@ -210,13 +210,13 @@ func launch(ctx context.Context, e *Engine, n *node, d startDecision, args []str
 // the start, the pid to watch during start-up (the nohup launcher, or the
 // unit's main process on a systemd host) and the pid of the process writing
 // the start output file ("" on a systemd host, whose journal takes it).
-func startNode(ctx context.Context, e *Engine, n *node, args []string, setup bool) (offset int64, pid, writer string, err error) {
+func startNode(ctx context.Context, e *Engine, n *Node, args []string, setup bool) (offset int64, pid, writer string, err error) {
 	unit, systemd := serviceUnit(e, n)
 	script := launchScript(e, n, args)
 	if systemd {
 		script = prepareScript(e, n) + "echo \"$off\""
 	}
-	out, err := runOut(ctx, n.host, n.vars.Product.User, script, nil, "start "+n.name())
+	out, err := RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "start "+n.Name())
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -224,9 +224,9 @@ func startNode(ctx context.Context, e *Engine, n *node, args []string, setup boo
 	if systemd && len(fields) == 1 {
 		setupArg := ""
 		if setup {
-			setupArg = e.pb.Start.SetupArg
+			setupArg = e.PB.Start.SetupArg
 		}
-		main, err := runOut(ctx, n.host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
+		main, err := RunScriptOut(ctx, n.Host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
 		if err != nil {
 			return 0, "", "", err
 		}
@@ -234,7 +234,7 @@ func startNode(ctx context.Context, e *Engine, n *node, args []string, setup boo
 		return offset, strings.TrimSpace(main), "", nil
 	}
 	if systemd || len(fields) != 3 {
-		return 0, "", "", fmt.Errorf("start %s: unexpected launcher output %q", n.name(), out)
+		return 0, "", "", fmt.Errorf("start %s: unexpected launcher output %q", n.Name(), out)
 	}
 	offset, _ = strconv.ParseInt(fields[0], 10, 64)
 	return offset, fields[1], fields[2], nil
@@ -263,13 +263,13 @@ exit 1`, pass, u, u, unit, u)
 // stopNode stops node n: through systemctl where it has a unit, then (also
 // for a server started outside the unit, e.g. before it existed) the
 // process named in its pid file.
-func stopNode(ctx context.Context, e *Engine, n *node) error {
+func stopNode(ctx context.Context, e *Engine, n *Node) error {
 	if unit, ok := serviceUnit(e, n); ok {
-		if err := run(ctx, n.host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
+		if err := RunScript(ctx, n.Host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
 			return err
 		}
 	}
-	return run(ctx, n.host, n.vars.Product.User, stopScript(n.home(e.pb.Start.PidFile)), nil, "stop "+n.name())
+	return RunScript(ctx, n.Host, n.Vars.Product.User, stopScript(n.Home(e.PB.Start.PidFile)), nil, "stop "+n.Name())
 }
 
 func stopScript(pidFile string) string {
@@ -286,14 +286,14 @@ done`, remote.Quote(pidFile))
 
 // prepareScript, run as the product user before a start, creates the log
 // directory, sets $off to the log's size and removes the old pid file.
-func prepareScript(e *Engine, n *node) string {
-	st := e.pb.Start
-	log := remote.Quote(n.home(st.Log))
+func prepareScript(e *Engine, n *Node) string {
+	st := e.PB.Start
+	log := remote.Quote(n.Home(st.Log))
 	return fmt.Sprintf(`cd %s || exit 1
 mkdir -p "$(dirname %s)"
 off=$(wc -c < %s 2>/dev/null || echo 0)
 rm -f %s
-`, remote.Quote(n.vars.Node.Home), log, log, remote.Quote(n.home(st.PidFile)))
+`, remote.Quote(n.Vars.Node.Home), log, log, remote.Quote(n.Home(st.PidFile)))
 }
 
 // startOutput is the file, beside the product's log, that takes what the
@@ -306,15 +306,15 @@ const (
 )
 
 // startOutputPath is where n's start script output goes.
-func startOutputPath(e *Engine, n *node) string {
-	return path.Join(path.Dir(n.home(e.pb.Start.Log)), startOutput)
+func startOutputPath(e *Engine, n *Node) string {
+	return path.Join(path.Dir(n.Home(e.PB.Start.Log)), startOutput)
 }
 
 // launchScript starts the product in the background with the node's
 // JAVA_HOME, its output going to the bounded start output file, and prints
 // the log size before the start, the start script's pid and the pid of the
 // process writing the output file.
-func launchScript(e *Engine, n *node, args []string) string {
+func launchScript(e *Engine, n *Node, args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = remote.Quote(a)
@@ -330,16 +330,16 @@ writer=$!
 i=0
 while [ ! -s %s ] && [ "$i" -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 echo "$off $(cat %s 2>/dev/null) $writer"
-rm -f %s`, pidFile, out, out, out, remote.Quote(n.javaHome()),
-		pidFile, remote.Quote(e.pb.Start.Script), strings.Join(quoted, " "), startOutputCap, out,
+rm -f %s`, pidFile, out, out, out, remote.Quote(n.JavaHome()),
+		pidFile, remote.Quote(e.PB.Start.Script), strings.Join(quoted, " "), startOutputCap, out,
 		pidFile, pidFile, pidFile)
 }
 
 // awaitStarted polls the node's log until the product says it started, the
 // launcher dies, or the start timeout passes. A launcher that died shows the
 // start script's last lines beside the errors the product logged.
-func awaitStarted(ctx context.Context, e *Engine, n *node, offset int64, launcher, writer string) error {
-	st := e.pb.Start
+func awaitStarted(ctx context.Context, e *Engine, n *Node, offset int64, launcher, writer string) error {
+	st := e.PB.Start
 	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
 if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; exit 0; fi
 echo CARBONCTL-DEAD
@@ -347,10 +347,10 @@ i=0
 w=%s
 while [ -n "$w" ] && kill -0 "$w" 2>/dev/null && [ "$i" -lt 40 ]; do sleep 0.05; i=$((i+1)); done
 tail -c 4096 %s 2>/dev/null | tail -n %d`,
-		offset+1, remote.Quote(n.home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(startOutputPath(e, n)), startFailureLines)
-	deadline := time.Now().Add(e.opts.StartTimeout)
+		offset+1, remote.Quote(n.Home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(startOutputPath(e, n)), startFailureLines)
+	deadline := time.Now().Add(e.Opts.StartTimeout)
 	for {
-		out, err := runOut(ctx, n.host, n.vars.Product.User, poll, nil, "watch the log of "+n.name())
+		out, err := RunScriptOut(ctx, n.Host, n.Vars.Product.User, poll, nil, "watch the log of "+n.Name())
 		if err != nil {
 			return err
 		}
@@ -363,7 +363,7 @@ tail -c 4096 %s 2>/dev/null | tail -n %d`,
 			return startFailure(ctx, e, n, said, logged)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.name(), st.StartedPattern, e.opts.StartTimeout,
+			return fmt.Errorf("%s did not log %q within %s; errors logged: %s (start script output: %s)", n.Name(), st.StartedPattern, e.Opts.StartTimeout,
 				printable(remote.LastLines(logged, 5)), startOutputPath(e, n))
 		}
 		select {
@@ -381,16 +381,16 @@ const startFailureLines = 15
 // startFailure describes a start that ended before the product said it
 // started: the start script's last lines (on a systemd host, the unit's
 // journal, read as root: it is only printed), then the errors in its log.
-func startFailure(ctx context.Context, e *Engine, n *node, said, logged string) error {
+func startFailure(ctx context.Context, e *Engine, n *Node, said, logged string) error {
 	source := "last lines of " + startOutputPath(e, n)
 	if unit, ok := serviceUnit(e, n); ok {
 		source = "journal of " + unit
-		said, _ = runOut(ctx, n.host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
+		said, _ = RunScriptOut(ctx, n.Host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s stopped during start-up", n.name())
-	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (%s):", e.pb.Start.Script, source), said))
-	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.home(e.pb.Start.Log)), remote.LastLines(logged, 5)))
+	fmt.Fprintf(&b, "%s stopped during start-up", n.Name())
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s printed (%s):", e.PB.Start.Script, source), said))
+	b.WriteString("\n" + indentBlock(fmt.Sprintf("%s says:", n.Home(e.PB.Start.Log)), remote.LastLines(logged, 5)))
 	return fmt.Errorf("%s", b.String())
 }
 

@@ -78,12 +78,12 @@ type PortStatus struct {
 // silent plan (for drift), then each host's listening ports are read.
 func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*ClusterStatus, error) {
 	opts.Apply, opts.Out, opts.ShowDiff = false, io.Discard, false
-	e, done, err := prepare(inv, pb, opts)
+	e, done, err := Prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	results, err := e.dial(ctx)
+	results, err := e.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		results = append(results, e.runStep(ctx, s)...)
+		results = append(results, e.RunStep(ctx, s)...)
 	}
 	return collectStatus(ctx, e, results), ctx.Err()
 }
@@ -110,16 +110,16 @@ func collectStatus(ctx context.Context, e *Engine, results []*Result) *ClusterSt
 		case Changed:
 			d.Drift = append(d.Drift, r.Step)
 		case Failed:
-			d.Errors = append(d.Errors, NewMasker(r.hidden).String(e.out.mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
+			d.Errors = append(d.Errors, NewMasker(r.Hidden).String(e.Out.Mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
 		}
 	}
 	listening := listeningPorts(ctx, e)
-	cs := &ClusterStatus{Cluster: e.inv.Cluster.Name, Healthy: true, Other: map[string]TargetDrift{}}
-	for _, n := range e.targets {
-		ns := nodeStatus(e, n, byTarget[n.name()], listening[n.host])
+	cs := &ClusterStatus{Cluster: e.Inv.Cluster.Name, Healthy: true, Other: map[string]TargetDrift{}}
+	for _, n := range e.Targets {
+		ns := nodeStatus(e, n, byTarget[n.Name()], listening[n.Host])
 		cs.Healthy = cs.Healthy && ns.Healthy
 		cs.Nodes = append(cs.Nodes, ns)
-		delete(byTarget, n.name())
+		delete(byTarget, n.Name())
 	}
 	for target, d := range byTarget {
 		cs.Other[target] = *d
@@ -139,31 +139,31 @@ type hostPorts struct {
 // listeningPorts reads, in one command per connected host, its listening
 // TCP ports from /proc/net/tcp{,6} (no ss or netstat needed) and, on
 // systemd hosts, what systemctl says of the nodes' units.
-func listeningPorts(ctx context.Context, e *Engine) map[*host]hostPorts {
-	var list []*host
-	units := map[*host][]string{}
-	for _, n := range e.targets {
-		if n.host.client != nil && n.host.err == nil && !containsHost(list, n.host) {
-			list = append(list, n.host)
+func listeningPorts(ctx context.Context, e *Engine) map[*Host]hostPorts {
+	var list []*Host
+	units := map[*Host][]string{}
+	for _, n := range e.Targets {
+		if n.Host.Client != nil && n.Host.Err == nil && !containsHost(list, n.Host) {
+			list = append(list, n.Host)
 		}
 		if unit, ok := serviceUnit(e, n); ok {
-			units[n.host] = append(units[n.host], unit)
+			units[n.Host] = append(units[n.Host], unit)
 		}
 	}
 	found := make([]hostPorts, len(list))
-	e.parallel(len(list), func(i int) {
-		out, err := runOut(ctx, list[i], "", statusScript(units[list[i]]), nil, "read the listening ports and units")
+	e.Parallel(len(list), func(i int) {
+		out, err := RunScriptOut(ctx, list[i], "", statusScript(units[list[i]]), nil, "read the listening ports and units")
 		ports, unitText, _ := strings.Cut(out, unitsMarker+"\n")
 		found[i] = hostPorts{ports: parseListening(ports), units: parseUnitStates(unitText), err: err}
 	})
-	m := map[*host]hostPorts{}
+	m := map[*Host]hostPorts{}
 	for i, h := range list {
 		m[h] = found[i]
 	}
 	return m
 }
 
-func containsHost(list []*host, h *host) bool {
+func containsHost(list []*Host, h *Host) bool {
 	for _, x := range list {
 		if x == h {
 			return true
@@ -234,30 +234,30 @@ func parseListening(out string) map[int]bool {
 }
 
 // nodeStatus assembles one node's status.
-func nodeStatus(e *Engine, n *node, d *TargetDrift, hp hostPorts) NodeStatus {
-	ns := NodeStatus{Name: n.name(), Host: n.vars.Node.Host, Role: n.vars.Node.Role,
+func nodeStatus(e *Engine, n *Node, d *TargetDrift, hp hostPorts) NodeStatus {
+	ns := NodeStatus{Name: n.Name(), Host: n.Vars.Node.Host, Role: n.Vars.Node.Role,
 		Members: []string{}, Missing: []string{}, Drift: []string{}, Errors: []string{}}
 	if d != nil {
 		ns.Drift, ns.Errors = d.Drift, d.Errors
 	}
-	if n.host.err != nil {
+	if n.Host.Err != nil {
 		return ns // the connect result is among the errors
 	}
-	alive, _ := n.host.probe("alive:" + n.name())
+	alive, _ := n.Host.Probe("alive:" + n.Name())
 	ns.PID, _ = strconv.Atoi(strings.TrimSpace(alive.Stdout))
 	ns.Running = alive.ExitCode == 0 && ns.PID > 0
 	if hp.err != nil {
-		ns.Errors = append(ns.Errors, e.out.mask.String(hp.err.Error()))
+		ns.Errors = append(ns.Errors, e.Out.Mask.String(hp.err.Error()))
 	}
 	for _, p := range carbonPorts {
-		port := p.port + n.vars.Node.PortOffset
+		port := p.port + n.Vars.Node.PortOffset
 		ns.Ports = append(ns.Ports, PortStatus{Name: p.name, Port: port, Listening: hp.ports[port]})
 	}
 	if ns.Running {
 		fillMembers(e, n, &ns)
 	} else {
-		for _, p := range e.vars.Nodes {
-			if p.Name != n.name() {
+		for _, p := range e.Vars.Nodes {
+			if p.Name != n.Name() {
 				ns.Missing = append(ns.Missing, p.Name)
 			}
 		}
@@ -272,17 +272,17 @@ func nodeStatus(e *Engine, n *node, d *TargetDrift, hp hostPorts) NodeStatus {
 }
 
 // fillMembers sets the peers a running node sees and misses, from its log.
-func fillMembers(e *Engine, n *node, ns *NodeStatus) {
+func fillMembers(e *Engine, n *Node, ns *NodeStatus) {
 	lines, err := cachedMembers(e, n)
-	joined, left, perr := memberPatterns(e.pb.Start)
+	joined, left, perr := memberPatterns(e.PB.Start)
 	if err = firstErr(err, perr); err != nil {
 		ns.Errors = append(ns.Errors, err.Error())
 		return
 	}
 	seen := membersSeen(lines, joined, left)
-	for _, p := range e.vars.Nodes {
+	for _, p := range e.Vars.Nodes {
 		switch {
-		case p.Name == n.name():
+		case p.Name == n.Name():
 		case seen[p.MemberAddr()]:
 			ns.Members = append(ns.Members, p.Name)
 		default:
@@ -377,7 +377,7 @@ func (cs *ClusterStatus) writeProblems(w io.Writer) {
 // and merges them into one.
 func ReadStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
 	var all *ClusterStatus
-	_, err := eachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
+	_, err := EachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
 		st, err := readGroupStatus(ctx, g.Inv, g.PB, o)
 		if err != nil {
 			all = st // nil, or the part read before an interrupt

@@ -144,16 +144,16 @@ func TestRenderTemplates(t *testing.T) {
 		{"plain", "plain"},
 	}
 	for _, tt := range tests {
-		got, err := v.render("t", tt.tmpl)
+		got, err := v.Render("t", tt.tmpl)
 		if err != nil || got != tt.want {
 			t.Errorf("render(%q) = %q, %v; want %q", tt.tmpl, got, err, tt.want)
 		}
 	}
-	if _, err := v.render("t", "{{.Nope}}"); err == nil {
+	if _, err := v.Render("t", "{{.Nope}}"); err == nil {
 		t.Error("unknown field must fail")
 	}
 	for tmpl, want := range map[string]bool{"": true, "{{and .LB (not .Node.IsManager)}}": false, "{{not .Node.IsManager}}": true} {
-		if got, err := v.when("w", tmpl); err != nil || got != want {
+		if got, err := v.When("w", tmpl); err != nil || got != want {
 			t.Errorf("when(%q) = %v, %v; want %v", tmpl, got, err, want)
 		}
 	}

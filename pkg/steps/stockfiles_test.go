@@ -64,7 +64,7 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 	}
 	for _, g := range groups {
 		if g.Inv.Product.Key == product {
-			v := newVars(g.Inv, g.PB)
+			v := NewVars(g.Inv, g.PB)
 			// The samples leave the optional admin console password out.
 			v.Product.AdminPassword = samplePassword
 			for k, val := range overrides {
@@ -88,15 +88,15 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 // patched file under its path and its base name.
 func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars, absent map[string]bool) map[string][]byte {
 	t.Helper()
-	e := &Engine{pb: pb}
-	n := &node{vars: v}
+	e := &Engine{PB: pb}
+	n := &Node{Vars: v}
 	out := map[string][]byte{}
 	for _, s := range pb.Steps {
-		if !stepIs[FileEditor](s) {
+		if !StepIs[FileEditor](s) {
 			continue
 		}
 		f := fileEditsOf(t, s)
-		if ok, err := v.when(s.Name, s.When); err != nil || !ok {
+		if ok, err := v.When(s.Name, s.When); err != nil || !ok {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,11 +133,11 @@ func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars
 // stepApplier renders an xml or text step for one node and returns a
 // function applying it to a file's bytes, and how many lines of src the
 // step may change: one per edit, plus the old content of inner edits.
-func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *node, src []byte) (func([]byte) ([]byte, bool), int) {
+func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *Node, src []byte) (func([]byte) ([]byte, bool), int) {
 	t.Helper()
 	f := fileEditsOf(t, s)
 	if _, text := s.Kind.(*Text); text {
-		edits, err := renderTextEdits(s, f, n.vars)
+		edits, err := renderTextEdits(s, f, n.Vars)
 		if err != nil {
 			t.Fatal(err)
 		}

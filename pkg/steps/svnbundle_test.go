@@ -42,18 +42,18 @@ func TestSVNClientBundleSteps(t *testing.T) {
 				{DepSyncVars{Method: "svn", ClientBundle: svn.ClientBundle, ClientBundleSHA256: svn.ClientBundleSHA256}, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar"}},
 				{DepSyncVars{Method: "rsync"}, map[string]string{}},
 			} {
-				v := base.forNode(base.Nodes[len(base.Nodes)-1])
+				v := base.ForNode(base.Nodes[len(base.Nodes)-1])
 				v.DepSync = c.ds
 				got := map[string]string{}
 				for _, s := range bundleSteps(pb) {
-					if ok, err := v.when(s.Name, s.When); err != nil || !ok {
+					if ok, err := v.When(s.Name, s.When); err != nil || !ok {
 						continue
 					}
-					dest, err := v.render(s.Name, s.Kind.(*Copy).Dest)
+					dest, err := v.Render(s.Name, s.Kind.(*Copy).Dest)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if sum, _ := v.render(s.Name, s.Kind.(*Copy).SHA256); sum == "" {
+					if sum, _ := v.Render(s.Name, s.Kind.(*Copy).SHA256); sum == "" {
 						t.Errorf("%s: no sha256 to check", s.Name)
 					}
 					got[s.Name] = dest
@@ -96,7 +96,7 @@ func bundleSteps(pb *playbook.Playbook) []playbook.Step {
 
 func TestCopyChecksSHA256(t *testing.T) {
 	v := testVars(false)
-	n := &node{vars: v.forNode(v.Nodes[0])}
+	n := &Node{Vars: v.ForNode(v.Nodes[0])}
 	data := []byte("jar")
 	const sum = "0163f1eea7894350060624d315234d40c508ab251ba121714e234503045faadd"
 	for _, tt := range []struct {
@@ -120,21 +120,21 @@ func TestCopyChecksSHA256(t *testing.T) {
 // destinations; without svn, nothing of it (no dropins path is read).
 func TestSVNPrefetch(t *testing.T) {
 	e := lbEngine(t, "")
-	home := e.targets[1].vars.Node.Home
+	home := e.Targets[1].Vars.Node.Home
 	svnPaths := []string{home + "/.carbonctl/depsync-svn-seeded", home + "/repository/components/dropins/svnkit.jar", home + "/repository/components/lib/trilead.jar"}
 	has := func(req remote.GatherRequest, p string) bool {
 		return slices.Contains(req.Contents, p) || slices.Contains(req.Stats, p)
 	}
 	for _, svn := range []bool{false, true} {
 		if svn {
-			e.inv.DepSync.Method = depsync.MethodSVN
-			e.vars.DepSync = DepSyncVars{Method: "svn", ClientBundle: "/d/svnkit.jar", SSHBundle: "/d/trilead.jar"}
-			e.vars.Nodes = newVars(e.inv, e.pb).Nodes
+			e.Inv.DepSync.Method = depsync.MethodSVN
+			e.Vars.DepSync = DepSyncVars{Method: "svn", ClientBundle: "/d/svnkit.jar", SSHBundle: "/d/trilead.jar"}
+			e.Vars.Nodes = NewVars(e.Inv, e.PB).Nodes
 		}
-		for i, n := range e.targets {
-			n.vars = e.vars.forNode(e.vars.Nodes[i])
+		for i, n := range e.Targets {
+			n.Vars = e.Vars.ForNode(e.Vars.Nodes[i])
 		}
-		worker := e.prefetch()[e.targets[1].host]
+		worker := e.Prefetch()[e.Targets[1].Host]
 		for _, p := range svnPaths {
 			if has(worker, p) != svn {
 				t.Errorf("svn %v: the worker's batch read has %s: %v", svn, p, !svn)
@@ -146,7 +146,7 @@ func TestSVNPrefetch(t *testing.T) {
 		if dir := home + "/repository/deployment/server"; svn && !has(worker, dir) {
 			t.Errorf("svn: the worker's batch read lacks %s", dir)
 		}
-		if manager := e.prefetch()[e.targets[0].host]; has(manager, svnPaths[0]) {
+		if manager := e.Prefetch()[e.Targets[0].Host]; has(manager, svnPaths[0]) {
 			t.Errorf("the manager's batch read has the svn seed marker")
 		}
 	}

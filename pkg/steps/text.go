@@ -16,8 +16,8 @@ type Text struct {
 }
 
 // RecordPart implements Recorded: the file and its rendered edits.
-func (k *Text) RecordPart(_ *Engine, s playbook.Step, n *node) (string, string, bool, bool, error) {
-	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderTextEdits(s, &k.FileEdits, n.vars) })
+func (k *Text) RecordPart(_ *Engine, s playbook.Step, n *Node) (string, string, bool, bool, error) {
+	return RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderTextEdits(s, &k.FileEdits, n.Vars) })
 }
 
 // Check wants the file and edits whose op and fields fit. Templates are
@@ -48,26 +48,26 @@ func (k *Text) Check() error {
 }
 
 // RunNode edits the file on n.
-func (k *Text) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+func (k *Text) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
 	return patchText(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
-func (k *Text) Editor(_ *Engine, s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func (k *Text) Editor(_ *Engine, s playbook.Step, n *Node) func(p string, content []byte) ([]byte, bool, error) {
 	return textEditor(s, &k.FileEdits, n)
 }
 
 // patchText applies a text step's edits (properties files, shell scripts)
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
-func patchText(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result) error {
-	return e.editFile(ctx, s, f, n, res, textEditor(s, f, n))
+func patchText(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result) error {
+	return e.EditFile(ctx, s, f, n, res, textEditor(s, f, n))
 }
 
 // textEditor applies a text step's edits for node n to a file's content.
-func textEditor(s playbook.Step, f *FileEdits, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func textEditor(s playbook.Step, f *FileEdits, n *Node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
-		edits, err := renderTextEdits(s, f, n.vars)
+		edits, err := renderTextEdits(s, f, n.Vars)
 		if err != nil {
 			return nil, false, err
 		}
@@ -80,7 +80,7 @@ func renderTextEdits(s playbook.Step, f *FileEdits, v Vars) ([]textedit.Edit, er
 	var edits []textedit.Edit
 	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
-		ok, err := v.when(name+".when", ed.When)
+		ok, err := v.When(name+".when", ed.When)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +97,7 @@ func renderTextEdits(s playbook.Step, f *FileEdits, v Vars) ([]textedit.Edit, er
 			what string
 			src  string
 		}{{&te.Key, ".key", ed.Key}, {&te.Pattern, ".pattern", ed.Pattern}, {&te.Value, ".value", ed.Value}} {
-			if *f.dst, err = v.render(name+f.what, f.src); err != nil {
+			if *f.dst, err = v.Render(name+f.what, f.src); err != nil {
 				return nil, err
 			}
 		}

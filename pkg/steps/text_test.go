@@ -32,15 +32,15 @@ func TestPatchText(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHost("198.18.0.21")
+			h := NewHost("198.18.0.21")
 			if c.content != nil {
-				h.files["/h/f"] = &remote.File{Path: "/h/f", Exists: true, Content: []byte(*c.content), Mode: 0o644}
+				h.Files["/h/f"] = &remote.File{Path: "/h/f", Exists: true, Content: []byte(*c.content), Mode: 0o644}
 			} else {
-				h.files["/h/f"] = &remote.File{Path: "/h/f"}
+				h.Files["/h/f"] = &remote.File{Path: "/h/f"}
 			}
 			v := Vars{Node: NodeVars{Name: "n1", Home: "/h"}, Vars: map[string]any{"logging": "log4j", "xmx": "2048m"}}
-			n := &node{vars: v, host: h, managed: map[string]bool{}}
-			e := &Engine{pb: &playbook.Playbook{Name: "p"}}
+			n := &Node{Vars: v, Host: h, Managed: map[string]bool{}}
+			e := &Engine{PB: &playbook.Playbook{Name: "p"}}
 			s := playbook.Step{Name: "f", Type: "text"}
 			f := &FileEdits{File: "f", Create: c.create, Edits: c.edits}
 			for round := 1; round <= 2; round++ {
@@ -63,10 +63,10 @@ func TestPatchText(t *testing.T) {
 					t.Errorf("round %d: action %q, want %q", round, desc, map[int]string{1: c.wantDesc}[round])
 				}
 			}
-			if got := string(h.files["/h/f"].Content); got != c.want {
+			if got := string(h.Files["/h/f"].Content); got != c.want {
 				t.Errorf("file = %q, want %q", got, c.want)
 			}
-			if !n.managed["/h/f"] {
+			if !n.Managed["/h/f"] {
 				t.Errorf("the file is not part of the start fingerprint")
 			}
 		})

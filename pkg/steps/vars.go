@@ -78,9 +78,9 @@ type LBVars struct {
 	HTTPPort, HTTPSPort          int
 }
 
-// newVars builds the cluster-wide template data of inv's nodes, configured
+// NewVars builds the cluster-wide template data of inv's nodes, configured
 // by pb.
-func newVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
+func NewVars(inv *inventory.Inventory, pb *playbook.Playbook) Vars {
 	domain := pb.Domain
 	v := Vars{
 		Cluster: ClusterVars{Name: inv.Cluster.Name, Domain: inv.Cluster.Domain},
@@ -148,8 +148,8 @@ func nodeVars(inv *inventory.Inventory, i int, n inventory.Node) NodeVars {
 	}
 }
 
-// forNode returns a copy of v focused on node nv.
-func (v Vars) forNode(nv NodeVars) Vars {
+// ForNode returns a copy of v focused on node nv.
+func (v Vars) ForNode(nv NodeVars) Vars {
 	v.Node = nv
 	if len(nv.vars) > 0 {
 		v.Vars = mergeVars(v.Vars, nv.vars)
@@ -157,8 +157,8 @@ func (v Vars) forNode(nv NodeVars) Vars {
 	return v
 }
 
-// render executes one playbook template against v.
-func (v Vars) render(name, text string) (string, error) {
+// Render executes one playbook template against v.
+func (v Vars) Render(name, text string) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
@@ -182,12 +182,12 @@ func (v Vars) render(name, text string) (string, error) {
 	return b.String(), nil
 }
 
-// when evaluates a `when` template: empty means true.
-func (v Vars) when(name, text string) (bool, error) {
+// When evaluates a `when` template: empty means true.
+func (v Vars) When(name, text string) (bool, error) {
 	if strings.TrimSpace(text) == "" {
 		return true, nil
 	}
-	out, err := v.render(name, text)
+	out, err := v.Render(name, text)
 	if err != nil {
 		return false, err
 	}

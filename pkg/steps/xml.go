@@ -15,8 +15,8 @@ type XML struct {
 }
 
 // RecordPart implements Recorded: the file and its rendered edits.
-func (k *XML) RecordPart(e *Engine, s playbook.Step, n *node) (string, string, bool, bool, error) {
-	return recordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderEdits(e, s, &k.FileEdits, n) })
+func (k *XML) RecordPart(e *Engine, s playbook.Step, n *Node) (string, string, bool, bool, error) {
+	return RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderEdits(e, s, &k.FileEdits, n) })
 }
 
 // Check wants the file and edits with a known op and a path.
@@ -36,31 +36,31 @@ func (k *XML) Check() error {
 }
 
 // RunNode patches the file on n.
-func (k *XML) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *node, res *Result) error {
+func (k *XML) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
 	return patchXML(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
-func (k *XML) Editor(e *Engine, s playbook.Step, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func (k *XML) Editor(e *Engine, s playbook.Step, n *Node) func(p string, content []byte) ([]byte, bool, error) {
 	return xmlEditor(e, s, &k.FileEdits, n)
 }
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
 // The file's values at the step's secret places, before and after, are
 // masked in what the result prints.
-func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result) error {
-	places, err := secretPlaces(s, f, n.vars)
+func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result) error {
+	places, err := secretPlaces(s, f, n.Vars)
 	if err != nil {
 		return err
 	}
 	edit := xmlEditor(e, s, f, n)
-	return e.editFile(ctx, s, f, n, res, func(p string, content []byte) ([]byte, bool, error) {
-		res.hide(placeValues(content, places)...)
+	return e.EditFile(ctx, s, f, n, res, func(p string, content []byte) ([]byte, bool, error) {
+		res.Hide(placeValues(content, places)...)
 		out, changed, err := edit(p, content)
 		if err != nil {
 			return nil, false, err
 		}
-		res.hide(placeValues(out, places)...)
+		res.Hide(placeValues(out, places)...)
 		if changed {
 			if err := noteAdminPasswordChange(ctx, e, s, f, n, res, content, out); err != nil {
 				return nil, false, err
@@ -71,7 +71,7 @@ func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *
 }
 
 // xmlEditor applies an xml step's edits for node n to a file's content.
-func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *node) func(p string, content []byte) ([]byte, bool, error) {
+func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *Node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
 		ops, err := renderEdits(e, s, f, n)
 		if err != nil {
@@ -89,12 +89,12 @@ func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *node) func(p string,
 // admin console password of a node carbonctl already started, that Carbon
 // does not apply it: it reads user-mgt.xml's password at the first start
 // only, into the user store, which keeps it.
-func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *node, res *Result, old, updated []byte) error {
-	places, err := adminPasswordPlaces(s, f, n.vars)
+func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result, old, updated []byte) error {
+	places, err := adminPasswordPlaces(s, f, n.Vars)
 	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
 		return err
 	}
-	started, err := n.host.read(ctx, n.home(startedMarker))
+	started, err := n.Host.Read(ctx, n.Home(startedMarker))
 	if err != nil || !started.Exists {
 		return err
 	}
@@ -103,11 +103,11 @@ func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f 
 }
 
 // renderEdits turns a step's edit templates into patch operations for node n.
-func renderEdits(e *Engine, s playbook.Step, f *FileEdits, n *node) ([]xmlpatch.Op, error) {
+func renderEdits(e *Engine, s playbook.Step, f *FileEdits, n *Node) ([]xmlpatch.Op, error) {
 	var ops []xmlpatch.Op
 	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)
-		ok, err := n.vars.when(name+".when", ed.When)
+		ok, err := n.Vars.When(name+".when", ed.When)
 		if err != nil {
 			return nil, err
 		}
@@ -119,10 +119,10 @@ func renderEdits(e *Engine, s playbook.Step, f *FileEdits, n *node) ([]xmlpatch.
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		op := xmlpatch.Op{Kind: kind, Attr: ed.Attr}
-		if op.Path, err = n.vars.render(name+".path", ed.Path); err != nil {
+		if op.Path, err = n.Vars.Render(name+".path", ed.Path); err != nil {
 			return nil, err
 		}
-		if op.Value, err = n.vars.render(name+".value", ed.Value); err != nil {
+		if op.Value, err = n.Vars.Render(name+".value", ed.Value); err != nil {
 			return nil, err
 		}
 		ops = append(ops, op)
