@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/steps"
@@ -33,7 +34,7 @@ func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go cancelOnSignal(cancel)
 	// Everything printed may carry node output: no control characters.
-	code := run(ctx, os.Args, steps.NewPrintableWriter(os.Stdout), steps.NewPrintableWriter(os.Stderr))
+	code := run(ctx, os.Args, engine.NewPrintableWriter(os.Stdout), engine.NewPrintableWriter(os.Stderr))
 	cancel(nil)
 	writeHeapProfile(os.Stderr)
 	os.Exit(code)
@@ -136,7 +137,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 }
 
 // load reads the inventory and its product groups; errors exit with code 2.
-func load(c *cli.Context) (*inventory.Inventory, []steps.Group, error) {
+func load(c *cli.Context) (*inventory.Inventory, []engine.Group, error) {
 	if c.NArg() != 1 {
 		return nil, nil, cli.Exit(fmt.Sprintf("usage: carbonctl %s INVENTORY", c.Command.Name), exitInput)
 	}
@@ -146,7 +147,7 @@ func load(c *cli.Context) (*inventory.Inventory, []steps.Group, error) {
 // loadFile reads the inventory at p, splits it into product groups with
 // their playbooks and checks it against them (variables and the guides'
 // rules); errors exit with code 2.
-func loadFile(c *cli.Context, p string) (*inventory.Inventory, []steps.Group, error) {
+func loadFile(c *cli.Context, p string) (*inventory.Inventory, []engine.Group, error) {
 	inv, err := inventory.Load(p, os.LookupEnv)
 	if err != nil {
 		return nil, nil, cli.Exit(err.Error(), exitInput)
@@ -154,9 +155,9 @@ func loadFile(c *cli.Context, p string) (*inventory.Inventory, []steps.Group, er
 	for _, w := range inv.Warnings {
 		fmt.Fprintln(c.App.ErrWriter, "warning:", w)
 	}
-	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
+	groups, err := engine.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
 	if err == nil {
-		err = steps.Check(groups)
+		err = engine.Check(groups)
 	}
 	if err != nil {
 		return nil, nil, cli.Exit(err.Error(), exitInput)
@@ -173,7 +174,7 @@ func count(n int, noun string) string {
 }
 
 // groupOf returns the group that holds node name, or the first group.
-func groupOf(groups []steps.Group, name string) steps.Group {
+func groupOf(groups []engine.Group, name string) engine.Group {
 	for _, g := range groups {
 		if g.Inv.Node(name) != nil {
 			return g
@@ -189,7 +190,7 @@ func converge(c *cli.Context, apply bool) error {
 		return err
 	}
 	began := time.Now()
-	report, err := steps.Run(c.Context, groups, options(c, apply))
+	report, err := engine.Run(c.Context, groups, options(c, apply))
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -208,7 +209,7 @@ func converge(c *cli.Context, apply bool) error {
 	return nil
 }
 
-func outcome(r *steps.Report, err error) string {
+func outcome(r *engine.Report, err error) string {
 	switch {
 	case err != nil:
 		return "interrupted"

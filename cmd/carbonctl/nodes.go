@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/steps"
@@ -174,10 +175,10 @@ func loadRaw(c *cli.Context) (*inventory.Inventory, []byte, error) {
 
 // parseEdited validates the edited inventory data like Load and `validate`
 // do; how says what the edit was, for the message.
-func parseEdited(c *cli.Context, inv *inventory.Inventory, data []byte, how string) (*inventory.Inventory, []steps.Group, error) {
+func parseEdited(c *cli.Context, inv *inventory.Inventory, data []byte, how string) (*inventory.Inventory, []engine.Group, error) {
 	newInv, err := inventory.Parse(inv.Path, inv.Dir, data, os.LookupEnv, inventory.Options{CheckFiles: true})
 	if err == nil {
-		var groups []steps.Group
+		var groups []engine.Group
 		if groups, err = checkedGroups(newInv); err == nil {
 			return newInv, groups, nil
 		}
@@ -186,20 +187,20 @@ func parseEdited(c *cli.Context, inv *inventory.Inventory, data []byte, how stri
 }
 
 // checkedGroups splits inv into product groups and checks them.
-func checkedGroups(inv *inventory.Inventory) ([]steps.Group, error) {
-	groups, err := steps.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
+func checkedGroups(inv *inventory.Inventory) ([]engine.Group, error) {
+	groups, err := engine.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, steps.Kinds()) })
 	if err != nil {
 		return nil, err
 	}
-	return groups, steps.Check(groups)
+	return groups, engine.Check(groups)
 }
 
 // applyEdit plans the new inventory (--dry-run), or writes it and converges
 // the cluster with it; fail is the advice printed when `up` fails.
-func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, groups []steps.Group, fail string) error {
+func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, groups []engine.Group, fail string) error {
 	w := c.App.Writer
 	apply := !c.Bool("dry-run")
-	if err := steps.ResolveNames(c.Context, groups); err != nil { // before the file is written
+	if err := engine.ResolveNames(c.Context, groups); err != nil { // before the file is written
 		return cli.Exit(fmt.Sprintf("%v\n%s is unchanged", err, inv.Path), exitInput)
 	}
 	if apply {
@@ -211,7 +212,7 @@ func applyEdit(c *cli.Context, inv *inventory.Inventory, raw, data []byte, group
 		fmt.Fprintf(w, "dry run: %s is not written; the plan of the new inventory follows\n", inv.Path)
 	}
 	began := time.Now()
-	report, err := steps.Run(c.Context, groups, options(c, apply))
+	report, err := engine.Run(c.Context, groups, options(c, apply))
 	if report == nil {
 		return cli.Exit(fmt.Sprintf("%v\n%s", err, fail), exitFailed)
 	}

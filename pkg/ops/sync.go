@@ -7,9 +7,9 @@ import (
 	"path"
 
 	"github.com/carbonctl/carbonctl/pkg/depsync"
+	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/remote"
-	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 // SyncReport is what one `carbonctl sync` did.
@@ -28,7 +28,7 @@ var ErrNoRsyncSync = errors.New(`the inventory's [depsync] method is not "rsync"
 // script `up` installed there (waiting for a run cron started, if any).
 // The error is set when the sync could not run or a node failed; the report
 // then holds what the script printed, if it ran.
-func Sync(ctx context.Context, inv *inventory.Inventory, opts steps.Options) (*SyncReport, error) {
+func Sync(ctx context.Context, inv *inventory.Inventory, opts engine.Options) (*SyncReport, error) {
 	if inv.DepSync.Method != depsync.MethodRsync {
 		return nil, ErrNoRsyncSync
 	}
@@ -47,7 +47,7 @@ func Sync(ctx context.Context, inv *inventory.Inventory, opts steps.Options) (*S
 	}
 	defer client.Close()
 	out, err := depsync.RunScript(ctx, client, inv.Product.User, path.Join(home, depsync.Dir, depsync.ScriptName))
-	masker := steps.NewMasker(inv.Secrets())
+	masker := engine.NewMasker(inv.Secrets())
 	report := &SyncReport{Source: mgr.Name, Addr: mgr.Host, Output: masker.String(out)}
 	var failed *depsync.ScriptError
 	switch {

@@ -4,22 +4,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
 func TestCarriesSecret(t *testing.T) {
 	tests := []struct {
 		name string
-		step FileEdits
+		step engine.FileEdits
 		want bool
 	}{
-		{"declared", FileEdits{Secret: true, Edits: []Edit{{Path: "/Server/HostName"}}}, true},
-		{"password element", FileEdits{Edits: []Edit{{Path: "/Server/HostName"}, {Path: "/datasources/datasource[name='X']/definition/configuration/password"}}}, true},
-		{"password attribute", FileEdits{Edits: []Edit{{Path: "/a/b", Attr: "keyPassword"}}}, true},
-		{"password property key", FileEdits{Edits: []Edit{{Op: "property", Key: "db.Password"}}}, true},
-		{"secret template in a value", FileEdits{Edits: []Edit{{Op: "ensure", Path: "/x", Value: "<pw>{{xml .DB.Password}}</pw>"}}}, true},
-		{"svn password behind a when", FileEdits{Edits: []Edit{{When: `{{eq .DepSync.Method "svn"}}`, Path: "/Server/DeploymentSynchronizer/SvnPassword"}}}, true},
-		{"plain", FileEdits{Edits: []Edit{{Path: "/Server/Ports/Offset", Value: "{{.Node.PortOffset}}"}}}, false},
+		{"declared", engine.FileEdits{Secret: true, Edits: []engine.Edit{{Path: "/Server/HostName"}}}, true},
+		{"password element", engine.FileEdits{Edits: []engine.Edit{{Path: "/Server/HostName"}, {Path: "/datasources/datasource[name='X']/definition/configuration/password"}}}, true},
+		{"password attribute", engine.FileEdits{Edits: []engine.Edit{{Path: "/a/b", Attr: "keyPassword"}}}, true},
+		{"password property key", engine.FileEdits{Edits: []engine.Edit{{Op: "property", Key: "db.Password"}}}, true},
+		{"secret template in a value", engine.FileEdits{Edits: []engine.Edit{{Op: "ensure", Path: "/x", Value: "<pw>{{xml .DB.Password}}</pw>"}}}, true},
+		{"svn password behind a when", engine.FileEdits{Edits: []engine.Edit{{When: `{{eq .DepSync.Method "svn"}}`, Path: "/Server/DeploymentSynchronizer/SvnPassword"}}}, true},
+		{"plain", engine.FileEdits{Edits: []engine.Edit{{Path: "/Server/Ports/Offset", Value: "{{.Node.PortOffset}}"}}}, false},
 	}
 	for _, tt := range tests {
 		if got := tt.step.CarriesSecret(); got != tt.want {
@@ -47,7 +49,7 @@ func TestSecretOnlyOnFileSteps(t *testing.T) {
 }
 
 // fileEditsOf returns the fields of an xml or text step.
-func fileEditsOf(t testing.TB, s playbook.Step) *FileEdits {
+func fileEditsOf(t testing.TB, s playbook.Step) *engine.FileEdits {
 	t.Helper()
 	switch k := s.Kind.(type) {
 	case *XML:

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
@@ -133,7 +135,7 @@ func TestGroupsSplitByProduct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Groups(inv, loadTestPlaybook)
+	groups, err := engine.Groups(inv, loadTestPlaybook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +143,12 @@ func TestGroupsSplitByProduct(t *testing.T) {
 		len(groups[0].Inv.Nodes) != 1 || len(groups[1].Inv.Nodes) != 2 || groups[1].Inv.Product.Home != "/opt/app" {
 		t.Fatalf("groups: %+v", groups)
 	}
-	v := NewVars(groups[1].Inv, groups[1].PB)
+	v := engine.NewVars(groups[1].Inv, groups[1].PB)
 	if len(v.AllNodes) != 3 || v.AllNodes[0].Playbook != "reg" || len(v.Managers) != 1 || len(v.Workers) != 1 || v.Vars["threads"] != int64(10) ||
 		v.Nodes[0].Index != 2 { // the position in the file, as the local registry database's default uses it
 		t.Errorf("vars of the app group: %+v", v)
 	}
-	if _, err := Groups(inv, func(string) (*playbook.Playbook, error) { return nil, errors.New("no such playbook") }); err == nil ||
+	if _, err := engine.Groups(inv, func(string) (*playbook.Playbook, error) { return nil, errors.New("no such playbook") }); err == nil ||
 		!strings.Contains(err.Error(), "inventory.toml:7: products.reg.playbook: no such playbook") {
 		t.Errorf("Groups with an unknown playbook: %v", err)
 	}
@@ -178,11 +180,11 @@ func checkText(t *testing.T, text string, load func(string) (*playbook.Playbook,
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Groups(inv, load)
+	groups, err := engine.Groups(inv, load)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Check(groups)
+	return engine.Check(groups)
 }
 
 // wantCheck fails unless err contains each of want; with no want, err must

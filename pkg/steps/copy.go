@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -23,7 +25,7 @@ type Copy struct {
 
 // RecordPart implements Recorded: the destination and the sha256 of the
 // bytes it gets.
-func (k *Copy) RecordPart(e *Engine, s playbook.Step, n *Node) (rel, sum string, create, secret bool, err error) {
+func (k *Copy) RecordPart(e *engine.Engine, s playbook.Step, n *engine.Node) (rel, sum string, create, secret bool, err error) {
 	if rel, err = n.Vars.Render(s.Name+".dest", k.Dest); err != nil {
 		return rel, "", false, false, err
 	}
@@ -50,7 +52,7 @@ func (k *Copy) Check() error {
 // Prefetch reads the destination, when the step applies to n (a copy that
 // does not apply, e.g. the SVN client without method svn, names no file
 // worth reading).
-func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherRequest) {
+func (k *Copy) Prefetch(_ *engine.Engine, s playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	if ok, err := n.Vars.When(s.Name+".when", s.When); err != nil || !ok {
 		return
 	}
@@ -60,13 +62,13 @@ func (k *Copy) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherR
 }
 
 // RunNode installs the file on n unless it has identical bytes.
-func (k *Copy) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
+func (k *Copy) RunNode(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node, res *engine.Result) error {
 	return copyFile(ctx, e, s, k, n, res)
 }
 
 // copyFile installs a file from the control machine (e.g. the JDBC driver)
 // into CARBON_HOME, skipping it when the node already has identical bytes.
-func copyFile(ctx context.Context, e *Engine, s playbook.Step, k *Copy, n *Node, res *Result) error {
+func copyFile(ctx context.Context, e *engine.Engine, s playbook.Step, k *Copy, n *engine.Node, res *engine.Result) error {
 	src, err := n.Vars.Render(s.Name+".src", k.Src)
 	if err != nil {
 		return err
@@ -104,7 +106,7 @@ func copyFile(ctx context.Context, e *Engine, s playbook.Step, k *Copy, n *Node,
 
 // checkSHA256 refuses data (read from src) when the step names a sha256 it
 // does not have: the file changed since validate, or is not the one meant.
-func checkSHA256(s playbook.Step, k *Copy, n *Node, src string, data []byte) error {
+func checkSHA256(s playbook.Step, k *Copy, n *engine.Node, src string, data []byte) error {
 	want, err := n.Vars.Render(s.Name+".sha256", k.SHA256)
 	if err != nil || want == "" {
 		return err

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -66,7 +68,7 @@ func (k *Databases) Check() error {
 
 // Prefetch reads the scripts on the manager (its dbscripts are compared
 // with the archive's).
-func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (k *Databases) Prefetch(e *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	if n.Vars.Node.Name != e.Vars.Manager.Name {
 		return
 	}
@@ -78,35 +80,35 @@ func (k *Databases) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.Ga
 }
 
 // Run makes the database server right: one result, for the database.
-func (k *Databases) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return []*Result{runDatabases(ctx, e, s, k)}
+func (k *Databases) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
+	return []*engine.Result{runDatabases(ctx, e, s, k)}
 }
 
 // runDatabases creates the databases, the application user and its grants,
 // and sources each database's scripts exactly once.
-func runDatabases(ctx context.Context, e *Engine, s playbook.Step, k *Databases) *Result {
-	res := &Result{Step: s.Name, Target: DBTarget}
+func runDatabases(ctx context.Context, e *engine.Engine, s playbook.Step, k *Databases) *engine.Result {
+	res := &engine.Result{Step: s.Name, Target: engine.DBTarget}
 	mgr := e.ManagerNode()
 	if mgr == nil || mgr.IsFailed() {
-		res.Status, res.Note = Skipped, "(the manager's earlier steps failed: no node could start)"
+		res.Status, res.Note = engine.Skipped, "(the manager's earlier steps failed: no node could start)"
 		failAll(e)
 		return res
 	}
 	if err := databases(ctx, e, s, k, res); err != nil {
 		failAll(e)
-		return Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
+		return engine.Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
 	}
 	return res
 }
 
 // failAll stops every node: nothing can start without its databases.
-func failAll(e *Engine) {
+func failAll(e *engine.Engine) {
 	for _, n := range e.Nodes {
 		n.MarkFailed()
 	}
 }
 
-func databases(ctx context.Context, e *Engine, s playbook.Step, k *Databases, res *Result) error {
+func databases(ctx context.Context, e *engine.Engine, s playbook.Step, k *Databases, res *engine.Result) error {
 	admin, err := openDB(e, e.Inv.Database.AdminUser, e.Inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err
@@ -124,7 +126,7 @@ func databases(ctx context.Context, e *Engine, s playbook.Step, k *Databases, re
 	if err := checkDBState(ctx, e, admin, st, want); err != nil {
 		return err
 	}
-	for _, step := range []func(context.Context, *Engine, *sql.DB, *dbState, []wantDB, *Result) error{
+	for _, step := range []func(context.Context, *engine.Engine, *sql.DB, *dbState, []wantDB, *engine.Result) error{
 		createDatabases, ensureUser, ensureGrants, importScripts,
 	} {
 		if err := step(ctx, e, admin, st, want, res); err != nil {
@@ -136,7 +138,7 @@ func databases(ctx context.Context, e *Engine, s playbook.Step, k *Databases, re
 
 // openDB opens a connection pool to the server as user, directly or through
 // the SSH connection of the inventory's `via` node.
-func openDB(e *Engine, user, password string) (*sql.DB, error) {
+func openDB(e *engine.Engine, user, password string) (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd = user, password
 	cfg.Net = "tcp"
@@ -167,7 +169,7 @@ func openDB(e *Engine, user, password string) (*sql.DB, error) {
 }
 
 // readDBState reads databases, tables, the application user and its grants.
-func readDBState(ctx context.Context, e *Engine, db *sql.DB) (*dbState, error) {
+func readDBState(ctx context.Context, e *engine.Engine, db *sql.DB) (*dbState, error) {
 	st := &dbState{databases: map[string]bool{}, tables: map[string]map[string]bool{}, grants: map[string]bool{}}
 	var comment string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@version_comment").Scan(&st.version, &comment); err != nil {
@@ -204,7 +206,7 @@ func readDBState(ctx context.Context, e *Engine, db *sql.DB) (*dbState, error) {
 }
 
 // tlsHint explains a connection error caused by the server's certificate.
-func tlsHint(e *Engine, err error) string {
+func tlsHint(e *engine.Engine, err error) string {
 	var unknownCA x509.UnknownAuthorityError
 	var badName x509.HostnameError
 	var invalid x509.CertificateInvalidError
@@ -219,7 +221,7 @@ func tlsHint(e *Engine, err error) string {
 	return ""
 }
 
-func readUserState(ctx context.Context, e *Engine, db *sql.DB, st *dbState) error {
+func readUserState(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState) error {
 	d := e.Inv.Database
 	var count int
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", d.User, d.UserHost).Scan(&count); err != nil {
@@ -246,7 +248,7 @@ var grantRE = regexp.MustCompile("^GRANT ALL PRIVILEGES ON `([^`]+)`\\.\\* TO ")
 
 // passwordWorks logs in as the application user to see whether the server
 // accepts the inventory's password.
-func passwordWorks(ctx context.Context, e *Engine) (bool, error) {
+func passwordWorks(ctx context.Context, e *engine.Engine) (bool, error) {
 	app, err := openDB(e, e.Inv.Database.User, e.Inv.Database.Password.Value)
 	if err != nil {
 		return false, err
@@ -266,11 +268,11 @@ func passwordWorks(ctx context.Context, e *Engine) (bool, error) {
 
 // wantedDatabases renders the playbook's databases and reads their scripts
 // from the product archive on this machine.
-func wantedDatabases(e *Engine, s playbook.Step, k *Databases, st *dbState) ([]wantDB, error) {
+func wantedDatabases(e *engine.Engine, s playbook.Step, k *Databases, st *dbState) ([]wantDB, error) {
 	var want []wantDB
 	seen := map[string]bool{}
 	for _, d := range k.Databases {
-		varsList := []Vars{e.Vars}
+		varsList := []engine.Vars{e.Vars}
 		if d.PerNode {
 			varsList = nil
 			for _, n := range e.Nodes {
@@ -304,7 +306,7 @@ func wantedDatabases(e *Engine, s playbook.Step, k *Databases, st *dbState) ([]w
 // the product user, and these statements run as the database admin. Every
 // statement must pass sqlscript.Check. mysql57_scripts are used instead on
 // MySQL 5.7+ when the archive has them.
-func loadScripts(e *Engine, name string, d Database, st *dbState) (wantDB, error) {
+func loadScripts(e *engine.Engine, name string, d Database, st *dbState) (wantDB, error) {
 	w := wantDB{name: name}
 	scripts := d.Scripts
 	if st.mysql57 && len(d.MySQL57Script) > 0 {
@@ -340,7 +342,7 @@ func loadScripts(e *Engine, name string, d Database, st *dbState) (wantDB, error
 // checkDBState finds half-imported databases: some of a script's tables but
 // not all. If every such table is empty (an import that was interrupted),
 // the run resumes by dropping them; otherwise it refuses.
-func checkDBState(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB) error {
+func checkDBState(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState, want []wantDB) error {
 	for _, w := range want {
 		present := presentTables(st, w)
 		if len(present) == 0 || len(present) == len(w.tables) {
@@ -371,7 +373,7 @@ func presentTables(st *dbState, w wantDB) []string {
 	return present
 }
 
-func createDatabases(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func createDatabases(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState, want []wantDB, res *engine.Result) error {
 	for _, w := range want {
 		if st.databases[w.name] {
 			continue
@@ -390,21 +392,21 @@ func createDatabases(ctx context.Context, e *Engine, db *sql.DB, st *dbState, wa
 	return nil
 }
 
-func ensureUser(ctx context.Context, e *Engine, db *sql.DB, st *dbState, _ []wantDB, res *Result) error {
+func ensureUser(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState, _ []wantDB, res *engine.Result) error {
 	d := e.Inv.Database
 	shown := fmt.Sprintf("'%s'@'%s'", d.User, d.UserHost)
 	switch {
 	case !st.userExists:
-		return execSQL(ctx, e, db, res, "CREATE USER IF NOT EXISTS "+shown+" IDENTIFIED BY '"+Mask+"'",
+		return execSQL(ctx, e, db, res, "CREATE USER IF NOT EXISTS "+shown+" IDENTIFIED BY '"+engine.Mask+"'",
 			"CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
 	case !st.passwordOK:
-		return execSQL(ctx, e, db, res, "ALTER USER "+shown+" IDENTIFIED BY '"+Mask+"' (the password did not match)",
+		return execSQL(ctx, e, db, res, "ALTER USER "+shown+" IDENTIFIED BY '"+engine.Mask+"' (the password did not match)",
 			"ALTER USER ?@? IDENTIFIED BY ?", d.User, d.UserHost, d.Password.Value)
 	}
 	return nil
 }
 
-func ensureGrants(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func ensureGrants(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState, want []wantDB, res *engine.Result) error {
 	d := e.Inv.Database
 	for _, w := range want {
 		if st.grants[w.name] {
@@ -419,7 +421,7 @@ func ensureGrants(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want 
 }
 
 // importScripts sources each database's scripts unless all their tables exist.
-func importScripts(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want []wantDB, res *Result) error {
+func importScripts(ctx context.Context, e *engine.Engine, db *sql.DB, st *dbState, want []wantDB, res *engine.Result) error {
 	for _, w := range want {
 		present := presentTables(st, w)
 		if len(w.tables) > 0 && len(present) == len(w.tables) {
@@ -440,7 +442,7 @@ func importScripts(ctx context.Context, e *Engine, db *sql.DB, st *dbState, want
 	return nil
 }
 
-func importInto(ctx context.Context, e *Engine, db *sql.DB, w wantDB, drop []string) error {
+func importInto(ctx context.Context, e *engine.Engine, db *sql.DB, w wantDB, drop []string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -503,7 +505,7 @@ func importSession(ctx context.Context, conn *sql.Conn) error {
 var settingUnavailable = map[uint16]bool{1193: true, 1227: true, 1229: true, 1238: true}
 
 // execSQL records an SQL action (shown masked) and runs it when applying.
-func execSQL(ctx context.Context, e *Engine, db *sql.DB, res *Result, shown, query string, args ...any) error {
+func execSQL(ctx context.Context, e *engine.Engine, db *sql.DB, res *engine.Result, shown, query string, args ...any) error {
 	return e.Change(res, shown, "", func() error {
 		if _, err := db.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("%s: %w", shown, err)
@@ -564,7 +566,7 @@ func isMySQL57(server string) bool {
 	if len(parts) < 2 {
 		return false
 	}
-	major, _ := strconv.Atoi(LeadingDigits(parts[0]))
-	minor, _ := strconv.Atoi(LeadingDigits(parts[1]))
+	major, _ := strconv.Atoi(engine.LeadingDigits(parts[0]))
+	minor, _ := strconv.Atoi(engine.LeadingDigits(parts[1]))
 	return major > 5 || (major == 5 && minor >= 7)
 }

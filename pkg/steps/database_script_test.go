@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/archive"
 )
 
@@ -25,7 +27,7 @@ func TestLoadScriptsFromArchive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{Arch: testArchive(t, map[string]string{"wso2esb-4.9.0/dbscripts/mysql.sql": tt.script})}
+			e := &engine.Engine{Arch: testArchive(t, map[string]string{"wso2esb-4.9.0/dbscripts/mysql.sql": tt.script})}
 			w, err := loadScripts(e, "REGISTRY_DB", Database{Scripts: []string{"dbscripts/mysql.sql"}}, &dbState{})
 			switch {
 			case tt.want == "" && err != nil:
@@ -85,7 +87,7 @@ func TestLoadScriptsPrefersMySQL57(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{Arch: testArchive(t, tt.files)}
+			e := &engine.Engine{Arch: testArchive(t, tt.files)}
 			w, err := loadScripts(e, "DB", d, &dbState{mysql57: tt.mysql57})
 			if err != nil || len(w.tables) != 1 || w.tables[0] != tt.want {
 				t.Fatalf("tables %v (%v), want [%s]", w.tables, err, tt.want)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/fixtures/mariadbtest"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 )
@@ -38,9 +40,9 @@ func TestDatabaseTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &Engine{Inv: &inventory.Inventory{Database: inventory.Database{
+			e := &engine.Engine{Inv: &inventory.Inventory{Database: inventory.Database{
 				Host: "127.0.0.1", Port: srv.Port, AdminUser: "tlsadmin", TLSCA: tt.ca, TLSServerName: tt.serverName,
-			}}, Hosts: map[string]*Host{}}
+			}}, Hosts: map[string]*engine.Host{}}
 			db, err := openDB(e, "tlsadmin", "tls-Secret-1")
 			if err != nil {
 				t.Fatal(err)

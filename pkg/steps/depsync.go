@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -16,8 +18,8 @@ import (
 // syncSetup is what the rsync method works with in one run: the source
 // node (the manager), every node it pushes to, and the directories.
 type syncSetup struct {
-	source    *Node
-	receivers []*Node // every other node of the inventory, in file order
+	source    *engine.Node
+	receivers []*engine.Node // every other node of the inventory, in file order
 	dirs      []string
 	user      string
 	cluster   string
@@ -47,7 +49,7 @@ const (
 const toolsProbe = `for c in ` + sourceTools + `; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`
 
 // newSyncSetup gathers the rsync method's participants; nil without a manager.
-func newSyncSetup(e *Engine) *syncSetup {
+func newSyncSetup(e *engine.Engine) *syncSetup {
 	src := e.ManagerNode()
 	if src == nil {
 		return nil
@@ -64,7 +66,7 @@ func newSyncSetup(e *Engine) *syncSetup {
 
 // syncDirs are the directories to synchronise: the inventory's, else the
 // playbook's, else the built-in defaults.
-func syncDirs(e *Engine) []string {
+func syncDirs(e *engine.Engine) []string {
 	switch {
 	case len(e.Inv.DepSync.Directories) > 0:
 		return e.Inv.DepSync.Directories
@@ -75,7 +77,7 @@ func syncDirs(e *Engine) []string {
 }
 
 // depsyncPath is a file of the sync's directory below n's CARBON_HOME.
-func depsyncPath(n *Node, name string) string { return n.Home(path.Join(depsync.Dir, name)) }
+func depsyncPath(n *engine.Node, name string) string { return n.Home(path.Join(depsync.Dir, name)) }
 
 // guessedHome is the product user's home before /etc/passwd is read: where
 // useradd --create-home puts it.
@@ -90,17 +92,17 @@ type DepSync struct{}
 func (*DepSync) Check() error { return nil }
 
 // Prefetch reads what the sync method reads.
-func (*DepSync) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (*DepSync) Prefetch(e *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	prefetchDepSync(e, n, req)
 }
 
 // Run sets up the sync over all targets.
-func (*DepSync) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func (*DepSync) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	return runDepSync(ctx, e, s)
 }
 
 // prefetchDepSync adds what the rsync method reads to the host's batch.
-func prefetchDepSync(e *Engine, n *Node, req *remote.GatherRequest) {
+func prefetchDepSync(e *engine.Engine, n *engine.Node, req *remote.GatherRequest) {
 	if e.Inv.DepSync.Method == depsync.MethodSVN {
 		prefetchSVNSeed(e, n, req)
 	}
@@ -132,7 +134,7 @@ func prefetchDepSync(e *Engine, n *Node, req *remote.GatherRequest) {
 
 // checkTools fails when the host's probe found tools of want (a
 // space-separated list) missing.
-func checkTools(h *Host, want string) error {
+func checkTools(h *engine.Host, want string) error {
 	r, ok := h.Probe("depsync-tools")
 	if !ok {
 		return nil
@@ -154,10 +156,10 @@ func checkTools(h *Host, want string) error {
 // restricted entry on every other node, the pinned host keys, nodes list,
 // script and crontab on the source, then empties each receiver's
 // directories once and runs the first sync.
-func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
-	results := map[*Node]*Result{}
+func runDepSync(ctx context.Context, e *engine.Engine, st playbook.Step) []*engine.Result {
+	results := map[*engine.Node]*engine.Result{}
 	for _, n := range e.Targets {
-		results[n] = &Result{Step: st.Name, Target: n.Name()}
+		results[n] = &engine.Result{Step: st.Name, Target: n.Name()}
 	}
 	if e.Inv.DepSync.Method == depsync.MethodSVN {
 		return seedSVN(ctx, e, results)
@@ -174,7 +176,7 @@ func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
 	if r := results[s.source]; r != nil {
 		if err := depSyncSource(ctx, e, s, pins, r); err != nil {
 			s.source.MarkFailed()
-			Fail(r, err)
+			engine.Fail(r, err)
 			return orderedResults(e, results) // nothing is emptied without a working sync
 		}
 	}
@@ -185,20 +187,20 @@ func runDepSync(ctx context.Context, e *Engine, st playbook.Step) []*Result {
 // noKey reports a source without a key: its own failure when it is a
 // target (the others are skipped), else each target's, since the sync the
 // inventory asks for cannot reach them.
-func noKey(e *Engine, s *syncSetup, results map[*Node]*Result, err error) []*Result {
+func noKey(e *engine.Engine, s *syncSetup, results map[*engine.Node]*engine.Result, err error) []*engine.Result {
 	if r := results[s.source]; r != nil {
 		s.source.MarkFailed()
-		Fail(r, err)
+		engine.Fail(r, err)
 		return orderedResults(e, skipOthers(e, results, s.source, "(no deployment-sync key on "+s.source.Name()+")"))
 	}
 	for _, r := range results {
-		Fail(r, err)
+		engine.Fail(r, err)
 	}
 	return orderedResults(e, results)
 }
 
 // depSyncSkip says why the rsync step does nothing in this run, if it does not.
-func depSyncSkip(e *Engine, s *syncSetup) string {
+func depSyncSkip(e *engine.Engine, s *syncSetup) string {
 	switch {
 	case e.Inv.DepSync.Method == depsync.MethodRegistry:
 		return "(method registry: Carbon's registry-based DeploymentSynchronizer in carbon.xml)"
@@ -213,26 +215,26 @@ func depSyncSkip(e *Engine, s *syncSetup) string {
 }
 
 // skipAll marks every result skipped with note.
-func skipAll(e *Engine, results map[*Node]*Result, note string) []*Result {
+func skipAll(e *engine.Engine, results map[*engine.Node]*engine.Result, note string) []*engine.Result {
 	for _, r := range results {
-		r.Status, r.Note = Skipped, note
+		r.Status, r.Note = engine.Skipped, note
 	}
 	return orderedResults(e, results)
 }
 
 // skipOthers marks every result but src's skipped with note.
-func skipOthers(e *Engine, results map[*Node]*Result, src *Node, note string) map[*Node]*Result {
+func skipOthers(e *engine.Engine, results map[*engine.Node]*engine.Result, src *engine.Node, note string) map[*engine.Node]*engine.Result {
 	for n, r := range results {
-		if n != src && r.Status != Failed {
-			r.Status, r.Note = Skipped, note
+		if n != src && r.Status != engine.Failed {
+			r.Status, r.Note = engine.Skipped, note
 		}
 	}
 	return results
 }
 
 // orderedResults lists results in the order of the targets.
-func orderedResults(e *Engine, results map[*Node]*Result) []*Result {
-	out := make([]*Result, 0, len(e.Targets))
+func orderedResults(e *engine.Engine, results map[*engine.Node]*engine.Result) []*engine.Result {
+	out := make([]*engine.Result, 0, len(e.Targets))
 	for _, n := range e.Targets {
 		out = append(out, results[n])
 	}
@@ -241,7 +243,7 @@ func orderedResults(e *Engine, results map[*Node]*Result) []*Result {
 
 // syncFile writes one of the sync's files on n when its content or mode
 // differs, owned by the product user.
-func syncFile(ctx context.Context, e *Engine, n *Node, p, content string, mode os.FileMode, res *Result) error {
+func syncFile(ctx context.Context, e *engine.Engine, n *engine.Node, p, content string, mode os.FileMode, res *engine.Result) error {
 	cur, err := n.Host.Read(ctx, p)
 	if err != nil {
 		return err

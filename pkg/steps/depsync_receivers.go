@@ -5,20 +5,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
 // receiverHost is one host of receiving nodes.
 type receiverHost struct {
-	h     *Host
-	nodes []*Node // every receiving node on the host
+	h     *engine.Host
+	nodes []*engine.Node // every receiving node on the host
 }
 
 // receiverHosts groups the receivers by host, in inventory order.
 func (s *syncSetup) receiverHosts() []*receiverHost {
 	var out []*receiverHost
-	byHost := map[*Host]*receiverHost{}
+	byHost := map[*engine.Host]*receiverHost{}
 	for _, n := range s.receivers {
 		rh := byHost[n.Host]
 		if rh == nil {
@@ -46,7 +48,7 @@ func (rh *receiverHost) dirs(rel []string) []string {
 // targeted receiving host. It returns the host keys to pin on the source:
 // read now from every connected receiving host, kept from the source's
 // known_hosts for the others (--limit).
-func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsync.PublicKey, results map[*Node]*Result) []depsync.HostKey {
+func authorizeReceivers(ctx context.Context, e *engine.Engine, s *syncSetup, key depsync.PublicKey, results map[*engine.Node]*engine.Result) []depsync.HostKey {
 	hosts := s.receiverHosts()
 	pins := make([][]depsync.HostKey, len(hosts))
 	e.Parallel(len(hosts), func(i int) {
@@ -75,13 +77,13 @@ func authorizeReceivers(ctx context.Context, e *Engine, s *syncSetup, key depsyn
 // hostResult is the result that carries the host's actions: the first
 // targeted node's, or nil when none of the host's nodes is targeted or one
 // of them failed earlier (whose results become skipped).
-func hostResult(rh *receiverHost, results map[*Node]*Result) *Result {
-	var first *Result
+func hostResult(rh *receiverHost, results map[*engine.Node]*engine.Result) *engine.Result {
+	var first *engine.Result
 	for _, n := range rh.nodes {
 		if n.IsFailed() {
 			for _, m := range rh.nodes {
 				if r := results[m]; r != nil {
-					r.Status, r.Note = Skipped, "(an earlier step failed on this host)"
+					r.Status, r.Note = engine.Skipped, "(an earlier step failed on this host)"
 				}
 			}
 			return nil
@@ -94,17 +96,17 @@ func hostResult(rh *receiverHost, results map[*Node]*Result) *Result {
 }
 
 // failHost fails every targeted node of the host.
-func failHost(rh *receiverHost, results map[*Node]*Result, err error) {
+func failHost(rh *receiverHost, results map[*engine.Node]*engine.Result, err error) {
 	for _, n := range rh.nodes {
 		if r := results[n]; r != nil {
 			n.MarkFailed()
-			Fail(r, err)
+			engine.Fail(r, err)
 		}
 	}
 }
 
 // readHostKeys reads the host's public host keys.
-func readHostKeys(ctx context.Context, h *Host, port int) ([]depsync.HostKey, error) {
+func readHostKeys(ctx context.Context, h *engine.Host, port int) ([]depsync.HostKey, error) {
 	var out []depsync.HostKey
 	for _, p := range hostKeyFiles() {
 		f, err := h.Read(ctx, p)
@@ -127,7 +129,7 @@ func readHostKeys(ctx context.Context, h *Host, port int) ([]depsync.HostKey, er
 }
 
 // keptPins returns the keys the source's known_hosts already pins for addr.
-func keptPins(ctx context.Context, e *Engine, s *syncSetup, addr string) ([]depsync.HostKey, error) {
+func keptPins(ctx context.Context, e *engine.Engine, s *syncSetup, addr string) ([]depsync.HostKey, error) {
 	f, err := s.source.Host.Read(ctx, depsyncPath(s.source, depsync.KnownHostsName))
 	if err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func keptPins(ctx context.Context, e *Engine, s *syncSetup, addr string) ([]deps
 
 // authorizeHost installs the receiver script and the key's restricted
 // entry in the product user's authorized_keys on one host.
-func authorizeHost(ctx context.Context, e *Engine, s *syncSetup, rh *receiverHost, key depsync.PublicKey, res *Result) error {
+func authorizeHost(ctx context.Context, e *engine.Engine, s *syncSetup, rh *receiverHost, key depsync.PublicKey, res *engine.Result) error {
 	h := rh.h
 	if err := checkTools(h, receiverTools); err != nil {
 		return err
@@ -172,7 +174,7 @@ func authorizeHost(ctx context.Context, e *Engine, s *syncSetup, rh *receiverHos
 }
 
 // installReceiver writes the rsync-only receiver, owned by root.
-func installReceiver(ctx context.Context, e *Engine, h *Host, res *Result) error {
+func installReceiver(ctx context.Context, e *engine.Engine, h *engine.Host, res *engine.Result) error {
 	want := depsync.ReceiverScript()
 	cur, err := h.Read(ctx, depsync.Receiver)
 	if err != nil {
@@ -191,7 +193,7 @@ func installReceiver(ctx context.Context, e *Engine, h *Host, res *Result) error
 
 // productHome is the product user's home on h: from /etc/passwd; for a
 // user this run created, asked from the host; in a plan, useradd's default.
-func productHome(ctx context.Context, e *Engine, h *Host, user string) (string, error) {
+func productHome(ctx context.Context, e *engine.Engine, h *engine.Host, user string) (string, error) {
 	passwd, err := h.Read(ctx, etcPasswd)
 	if err != nil {
 		return "", err
@@ -202,7 +204,7 @@ func productHome(ctx context.Context, e *Engine, h *Host, user string) (string, 
 	if e.Planning() {
 		return "/home/" + user, nil
 	}
-	out, err := RunScriptOut(ctx, h, "", "printf '%s' ~"+user, nil, "find the home directory of "+user)
+	out, err := engine.RunScriptOut(ctx, h, "", "printf '%s' ~"+user, nil, "find the home directory of "+user)
 	if err != nil {
 		return "", err
 	}
@@ -225,18 +227,18 @@ func passwdHome(passwd []byte, user string) string {
 
 // ensureSSHDir creates the product user's ~/.ssh (0700) when missing, as
 // that user: the home is the user's, so root never creates anything in it.
-func ensureSSHDir(ctx context.Context, e *Engine, s *syncSetup, h *Host, dir string, res *Result) error {
+func ensureSSHDir(ctx context.Context, e *engine.Engine, s *syncSetup, h *engine.Host, dir string, res *engine.Result) error {
 	f, err := h.Read(ctx, dir)
 	if err != nil || f.Exists {
 		return err
 	}
 	return e.Change(res, fmt.Sprintf("create %s (0700, owned by %s)", dir, s.user), "", func() error {
-		return RunScript(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir)
+		return engine.RunScript(ctx, h, s.user, "mkdir -m 0700 "+remote.Quote(dir), nil, "create "+dir)
 	})
 }
 
 // writeAuthorizedKeys sets the cluster's block of authorized_keys to line.
-func writeAuthorizedKeys(ctx context.Context, e *Engine, s *syncSetup, h *Host, p, line string, key depsync.PublicKey, res *Result) error {
+func writeAuthorizedKeys(ctx context.Context, e *engine.Engine, s *syncSetup, h *engine.Host, p, line string, key depsync.PublicKey, res *engine.Result) error {
 	cur, err := h.Read(ctx, p)
 	if err != nil {
 		return err

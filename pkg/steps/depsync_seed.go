@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -13,7 +15,7 @@ import (
 // seedReceivers empties each targeted receiver's directories once, as the
 // clustering guides advise before the first sync, records that in a marker
 // so it never happens again, and then runs that first sync from the source.
-func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*Node]*Result) {
+func seedReceivers(ctx context.Context, e *engine.Engine, s *syncSetup, results map[*engine.Node]*engine.Result) {
 	ready, err := s.source.Host.Read(ctx, depsyncPath(s.source, depsync.ScriptName))
 	if err != nil || !ready.Exists {
 		return // the source is not set up (not in --limit): nothing may be emptied
@@ -23,10 +25,10 @@ func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*No
 		return
 	}
 	var mu sync.Mutex
-	var seeded []*Node
-	var candidates []*Node
+	var seeded []*engine.Node
+	var candidates []*engine.Node
 	for _, n := range s.receivers {
-		if r := results[n]; r != nil && r.Status != Failed && r.Status != Skipped && !n.IsFailed() {
+		if r := results[n]; r != nil && r.Status != engine.Failed && r.Status != engine.Skipped && !n.IsFailed() {
 			candidates = append(candidates, n)
 		}
 	}
@@ -35,7 +37,7 @@ func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*No
 		done, err := seed(ctx, e, s, n, srcDirs, results[n])
 		if err != nil {
 			n.MarkFailed()
-			Fail(results[n], err)
+			engine.Fail(results[n], err)
 		}
 		if done {
 			mu.Lock()
@@ -50,7 +52,7 @@ func seedReceivers(ctx context.Context, e *Engine, s *syncSetup, results map[*No
 
 // existingDirs returns the directories of rel that exist below n's
 // CARBON_HOME (or will, once the product archive is unpacked there).
-func existingDirs(ctx context.Context, e *Engine, n *Node, rel []string) ([]string, error) {
+func existingDirs(ctx context.Context, e *engine.Engine, n *engine.Node, rel []string) ([]string, error) {
 	var out []string
 	for _, d := range rel {
 		f, err := n.Host.Read(ctx, n.Home(d))
@@ -65,7 +67,7 @@ func existingDirs(ctx context.Context, e *Engine, n *Node, rel []string) ([]stri
 }
 
 // overlaid reports whether reads below home are served from the archive.
-func overlaid(h *Host, home string) bool {
+func overlaid(h *engine.Host, home string) bool {
 	h.Mu.Lock()
 	defer h.Mu.Unlock()
 	for _, o := range h.Overlays {
@@ -78,7 +80,7 @@ func overlaid(h *Host, home string) bool {
 
 // seed empties n's directories that the source also has, once; it reports
 // whether it did (or, in a plan, would).
-func seed(ctx context.Context, e *Engine, s *syncSetup, n *Node, srcDirs []string, res *Result) (bool, error) {
+func seed(ctx context.Context, e *engine.Engine, s *syncSetup, n *engine.Node, srcDirs []string, res *engine.Result) (bool, error) {
 	what := fmt.Sprintf("the first sync from %s (%s)", s.source.Name(), s.source.Vars.Node.Host)
 	return emptyOnce(ctx, e, n, srcDirs, n.Home(depsync.SeededMarker), what, res)
 }
@@ -86,7 +88,7 @@ func seed(ctx context.Context, e *Engine, s *syncSetup, n *Node, srcDirs []strin
 // emptyOnce empties the directories of rel that n has, unless marker says
 // it was done, and then writes marker; before says what fills them next.
 // It reports whether it emptied (or, in a plan, would).
-func emptyOnce(ctx context.Context, e *Engine, n *Node, rel []string, marker, before string, res *Result) (bool, error) {
+func emptyOnce(ctx context.Context, e *engine.Engine, n *engine.Node, rel []string, marker, before string, res *engine.Result) (bool, error) {
 	m, err := n.Host.Read(ctx, marker)
 	if err != nil || m.Exists {
 		return false, err
@@ -105,7 +107,7 @@ func emptyOnce(ctx context.Context, e *Engine, n *Node, rel []string, marker, be
 		desc = fmt.Sprintf("record in %s that there is nothing to empty before %s", marker, before)
 	}
 	if err := e.Change(res, desc, "", func() error {
-		return RunScript(ctx, n.Host, e.Inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.Name())
+		return engine.RunScript(ctx, n.Host, e.Inv.Product.User, seedScript(abs, marker, text), nil, "empty the deployment directories of "+n.Name())
 	}); err != nil {
 		return false, err
 	}
@@ -126,16 +128,16 @@ func seedScript(dirs []string, marker, text string) string {
 
 // firstSync runs the sync script once on the source and reports, on each
 // seeded node's result, what reached it.
-func firstSync(ctx context.Context, e *Engine, s *syncSetup, seeded []*Node, results map[*Node]*Result) {
+func firstSync(ctx context.Context, e *engine.Engine, s *syncSetup, seeded []*engine.Node, results map[*engine.Node]*engine.Result) {
 	out, err := depsync.RunScript(ctx, s.source.Host.Client, s.user, depsyncPath(s.source, depsync.ScriptName))
 	for _, n := range seeded {
 		res := results[n]
 		lines := linesOf(out, n.Name())
 		switch {
 		case err != nil && len(lines) == 0:
-			Fail(res, fmt.Errorf("first sync from %s: %w", s.source.Name(), err))
+			engine.Fail(res, fmt.Errorf("first sync from %s: %w", s.source.Name(), err))
 		case strings.Contains(strings.Join(lines, "\n"), ": FAILED"):
-			Fail(res, fmt.Errorf("first sync from %s: %s", s.source.Name(), strings.Join(lines, "; ")))
+			engine.Fail(res, fmt.Errorf("first sync from %s: %s", s.source.Name(), strings.Join(lines, "; ")))
 		default:
 			res.AddChange(fmt.Sprintf("first sync from %s: %s", s.source.Name(), strings.Join(lines, "; ")), "")
 		}

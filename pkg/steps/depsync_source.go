@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -16,7 +18,7 @@ func (s *syncSetup) keyComment() string { return "carbonctl-depsync@" + s.cluste
 // depSyncKey returns the source's deployment-sync public key, generating
 // the key pair on the source (as the product user, never leaving it) when
 // there is none. In a plan the key a run would generate is a placeholder.
-func depSyncKey(ctx context.Context, e *Engine, s *syncSetup, res *Result) (depsync.PublicKey, error) {
+func depSyncKey(ctx context.Context, e *engine.Engine, s *syncSetup, res *engine.Result) (depsync.PublicKey, error) {
 	src := s.source
 	keyPath := depsyncPath(src, depsync.KeyName)
 	pub, err := src.Host.Read(ctx, keyPath+".pub")
@@ -39,7 +41,7 @@ func depSyncKey(ctx context.Context, e *Engine, s *syncSetup, res *Result) (deps
 		res.AddChange(desc, "")
 		return depsync.PublicKey{Type: "ssh-ed25519", Blob: "(key-generated-on-" + src.Name() + "-by-this-run)"}, nil
 	}
-	out, err := RunScriptOut(ctx, src.Host, s.user, keygenScript(keyPath, s.keyComment()), nil, "generate the deployment-sync key")
+	out, err := engine.RunScriptOut(ctx, src.Host, s.user, keygenScript(keyPath, s.keyComment()), nil, "generate the deployment-sync key")
 	if err != nil {
 		return depsync.PublicKey{}, err
 	}
@@ -71,7 +73,7 @@ cat %[1]s.pub`, k, remote.Quote(comment))
 
 // depSyncSource writes the source's pinned host keys, nodes list, sync
 // script and crontab entry.
-func depSyncSource(ctx context.Context, e *Engine, s *syncSetup, pins []depsync.HostKey, res *Result) error {
+func depSyncSource(ctx context.Context, e *engine.Engine, s *syncSetup, pins []depsync.HostKey, res *engine.Result) error {
 	src := s.source
 	if err := checkTools(src.Host, sourceTools); err != nil {
 		return err
@@ -108,7 +110,7 @@ func (s *syncSetup) targets() []depsync.Target {
 
 // depSyncCrontab puts the sync's entry into the product user's crontab,
 // inside the cluster's carbonctl block.
-func depSyncCrontab(ctx context.Context, e *Engine, s *syncSetup, res *Result) error {
+func depSyncCrontab(ctx context.Context, e *engine.Engine, s *syncSetup, res *engine.Result) error {
 	h := s.source.Host
 	cur, err := readCrontab(ctx, h, s.user)
 	if err != nil {
@@ -121,10 +123,10 @@ func depSyncCrontab(ctx context.Context, e *Engine, s *syncSetup, res *Result) e
 	if want == cur {
 		return nil
 	}
-	desc, diff := FileChange("install", "crontab of "+s.user, []byte(cur), []byte(want))
+	desc, diff := engine.FileChange("install", "crontab of "+s.user, []byte(cur), []byte(want))
 	if err := e.Change(res, desc, diff, func() error {
 		script := "crontab -u " + remote.Quote(s.user) + " -"
-		return RunScript(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user)
+		return engine.RunScript(ctx, h, "root", script, strings.NewReader(want), "install the crontab of "+s.user)
 	}); err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func depSyncCrontab(ctx context.Context, e *Engine, s *syncSetup, res *Result) e
 
 // readCrontab returns the user's crontab as `crontab -l` would show it,
 // from cron's spool (read as root by Gather when the login user cannot).
-func readCrontab(ctx context.Context, h *Host, user string) (string, error) {
+func readCrontab(ctx context.Context, h *engine.Host, user string) (string, error) {
 	for _, p := range cronSpools(user) {
 		f, err := h.Read(ctx, p)
 		if err != nil {

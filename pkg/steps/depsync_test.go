@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/textdiff"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
@@ -48,7 +50,7 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 		}
 		for _, nv := range testVars(false).Nodes[:2] {
 			v := testVars(false).ForNode(nv)
-			v.DepSync = DepSyncVars{Method: "svn", SvnURL: "https://svn.example.com/repos/esb/", SvnUser: "svnuser", SvnPassword: "p&ss<w>rd", SvnAppendTenantID: false}
+			v.DepSync = engine.DepSyncVars{Method: "svn", SvnURL: "https://svn.example.com/repos/esb/", SvnUser: "svnuser", SvnPassword: "p&ss<w>rd", SvnAppendTenantID: false}
 			got := applyStep(t, step, v, src)
 			want := map[string]string{
 				"Enabled": "true", "AutoCommit": map[bool]string{true: "true", false: "false"}[nv.IsManager], "AutoCheckout": "true",
@@ -65,11 +67,11 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 			}
 		}
 		v := testVars(false).ForNode(testVars(false).Nodes[1])
-		v.DepSync = DepSyncVars{Method: "rsync"}
+		v.DepSync = engine.DepSyncVars{Method: "rsync"}
 		if val, _, _ := xmlpatch.Get(applyStep(t, step, v, src), dsPath+"Enabled"); val != "false" {
 			t.Errorf("%s: with rsync the SVN synchroniser stays enabled (%q)", file, val)
 		}
-		v.DepSync = DepSyncVars{Method: "none"}
+		v.DepSync = engine.DepSyncVars{Method: "none"}
 		if ok, _ := v.When(step.Name, step.When); ok {
 			t.Errorf("the step applies with method none")
 		}
@@ -78,9 +80,9 @@ func TestDeploymentSynchronizerStep(t *testing.T) {
 
 // applyStep applies one xml step to src, checking that a second application
 // changes nothing and that only edited lines changed.
-func applyStep(t *testing.T, s playbook.Step, v Vars, src []byte) []byte {
+func applyStep(t *testing.T, s playbook.Step, v engine.Vars, src []byte) []byte {
 	t.Helper()
-	ops, err := renderEdits((&Engine{}), s, fileEditsOf(t, s), &Node{Vars: v})
+	ops, err := renderEdits((&engine.Engine{}), s, fileEditsOf(t, s), &engine.Node{Vars: v})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -17,7 +19,7 @@ type hostsEntry struct{ addr, name string }
 
 // hostsEntries lists the names carbonctl maps on every node: the database
 // alias and, with a load balancer, its service and management names.
-func hostsEntries(e *Engine) []hostsEntry {
+func hostsEntries(e *engine.Engine) []hostsEntry {
 	var list []hostsEntry
 	if e.Inv.Database.Alias != "" {
 		list = append(list, hostsEntry{e.Inv.Database.Host, e.Inv.Database.Alias})
@@ -41,26 +43,26 @@ type Hosts struct{}
 func (*Hosts) Check() error { return nil }
 
 // Prefetch reads /etc/hosts.
-func (*Hosts) Prefetch(_ *Engine, _ playbook.Step, _ *Node, req *remote.GatherRequest) {
+func (*Hosts) Prefetch(_ *engine.Engine, _ playbook.Step, _ *engine.Node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, etcHosts)
 }
 
 // Run writes the block once per host.
-func (*Hosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func (*Hosts) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	return runHosts(ctx, e, s)
 }
 
 // runHosts writes the carbonctl block of /etc/hosts once per host.
-func runHosts(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func runHosts(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	byHost, order := targetsByHost(e)
-	results := make([]*Result, len(order))
+	results := make([]*engine.Result, len(order))
 	e.Parallel(len(order), func(i int) {
 		h := order[i]
 		nodes := byHost[h]
-		res := &Result{Step: s.Name, Target: nodes[0].Name()}
+		res := &engine.Result{Step: s.Name, Target: nodes[0].Name()}
 		for _, n := range nodes {
 			if n.IsFailed() {
-				res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+				res.Status, res.Note = engine.Skipped, "(an earlier step failed on this node)"
 				results[i] = res
 				return
 			}
@@ -69,14 +71,14 @@ func runHosts(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 			for _, n := range nodes {
 				n.MarkFailed()
 			}
-			Fail(res, err)
+			engine.Fail(res, err)
 		}
 		results[i] = res
 	})
 	return results
 }
 
-func writeHosts(ctx context.Context, e *Engine, h *Host, res *Result) error {
+func writeHosts(ctx context.Context, e *engine.Engine, h *engine.Host, res *engine.Result) error {
 	cur, err := h.Read(ctx, etcHosts)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/playbooks"
@@ -60,7 +62,7 @@ func TestFragmentPasswordsMaskedByPlace(t *testing.T) {
 
 // passwordPaths lists where the step's edits write a password: set edits
 // on a password element, and the password of an ensured datasource.
-func passwordPaths(f *FileEdits) []string {
+func passwordPaths(f *engine.FileEdits) []string {
 	var out []string
 	for _, e := range f.Edits {
 		switch {
@@ -104,11 +106,11 @@ func TestFragmentVarsKeepTheirPatterns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			groups, err := Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) })
+			groups, err := engine.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) })
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Check(groups)
+			err = engine.Check(groups)
 			if err == nil || !strings.Contains(err.Error(), "vars."+tt.key) || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("Check = %v, want vars.%s refused by its pattern", err, tt.key)
 			}

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -31,16 +33,16 @@ type Java struct{}
 func (*Java) Check() error { return nil }
 
 // Prefetch reads the JDK's marker or probes its version.
-func (*Java) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (*Java) Prefetch(e *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	prefetchJava(e, n, req)
 }
 
 // RunNode makes the node's JDK right.
-func (*Java) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *Node, res *Result) error {
+func (*Java) RunNode(ctx context.Context, e *engine.Engine, _ playbook.Step, n *engine.Node, res *engine.Result) error {
 	return ensureJava(ctx, e, n, res)
 }
 
-func prefetchJava(e *Engine, n *Node, req *remote.GatherRequest) {
+func prefetchJava(e *engine.Engine, n *engine.Node, req *remote.GatherRequest) {
 	home := n.JavaHome()
 	if home == "" {
 		return // no [java]: the java step says so
@@ -82,7 +84,7 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 	out := strings.TrimSpace(p.Stdout)
 	switch p.ExitCode {
 	case 0:
-		return ParseJavaVersion(out)
+		return engine.ParseJavaVersion(out)
 	case javaMissing:
 		return "", fmt.Errorf("there is no JDK at %s (no executable %s/bin/java)", home, home)
 	case javaUnsafe:
@@ -93,7 +95,7 @@ func probeVersion(home string, p remote.ProbeResult) (string, error) {
 
 // ensureJava makes sure the node's JDK is there and is one its playbook supports:
 // with [java] archive, it unpacks the archive once per host, owned by root.
-func ensureJava(ctx context.Context, e *Engine, n *Node, res *Result) error {
+func ensureJava(ctx context.Context, e *engine.Engine, n *engine.Node, res *engine.Result) error {
 	n.Host.JavaMu.Lock()
 	defer n.Host.JavaMu.Unlock()
 	if e.JDK != nil {
@@ -125,7 +127,7 @@ func ensureJava(ctx context.Context, e *Engine, n *Node, res *Result) error {
 // checkInstalledJDK checks the archive's JDK that carbonctl unpacked on
 // n's host (its marker matched): bin/java must still be an executable file,
 // and the archive's version one the playbook supports.
-func checkInstalledJDK(ctx context.Context, e *Engine, n *Node) error {
+func checkInstalledJDK(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	java := path.Join(n.JavaHome(), "bin", "java")
 	f, err := n.Host.Read(ctx, java)
 	if err != nil {
@@ -138,7 +140,7 @@ func checkInstalledJDK(ctx context.Context, e *Engine, n *Node) error {
 }
 
 // javaError says which node, host and inventory key a JDK problem is about.
-func javaError(e *Engine, n *Node, err error) error {
+func javaError(e *engine.Engine, n *engine.Node, err error) error {
 	key := "[java] home"
 	if e.JDK != nil {
 		key = "[java] archive"
@@ -147,9 +149,9 @@ func javaError(e *Engine, n *Node, err error) error {
 }
 
 // checkJavaVersion fails unless version is one the playbook supports.
-func checkJavaVersion(e *Engine, n *Node, version, source string) error {
+func checkJavaVersion(e *engine.Engine, n *engine.Node, version, source string) error {
 	supported := e.PB.Java.Versions
-	if JavaSupported(supported, version) {
+	if engine.JavaSupported(supported, version) {
 		return nil
 	}
 	return javaError(e, n, fmt.Errorf("%s at %s says Java %s, but playbook %s supports Java %s only: point [java] at a JDK %s",
@@ -158,7 +160,7 @@ func checkJavaVersion(e *Engine, n *Node, version, source string) error {
 
 // jdkInstalled reports whether the archive's JDK is unpacked on n's host,
 // refusing a directory that carbonctl did not unpack from this archive.
-func jdkInstalled(ctx context.Context, e *Engine, n *Node) (bool, error) {
+func jdkInstalled(ctx context.Context, e *engine.Engine, n *engine.Node) (bool, error) {
 	home := n.JavaHome()
 	dir, err := n.Host.Read(ctx, home)
 	if err != nil || !dir.Exists {
@@ -180,7 +182,7 @@ func jdkInstalled(ctx context.Context, e *Engine, n *Node) (bool, error) {
 
 // installJDK unpacks the archive into its JAVA_HOME as root and checks the
 // version the unpacked java reports.
-func installJDK(ctx context.Context, e *Engine, n *Node, res *Result) error {
+func installJDK(ctx context.Context, e *engine.Engine, n *engine.Node, res *engine.Result) error {
 	home := n.JavaHome()
 	// A plan predicts what java -version will say from the release file.
 	out := fmt.Sprintf("java version %q\n", e.JDK.Version)
@@ -190,7 +192,7 @@ func installJDK(ctx context.Context, e *Engine, n *Node, res *Result) error {
 			return fmt.Errorf("JDK archive %s: %w", e.JDK.Path, err)
 		}
 		defer f.Close()
-		if out, err = RunScriptOut(ctx, n.Host, "root", jdkInstallScript(e), f, "unpack the JDK into "+home); err != nil {
+		if out, err = engine.RunScriptOut(ctx, n.Host, "root", jdkInstallScript(e), f, "unpack the JDK into "+home); err != nil {
 			return javaError(e, n, err)
 		}
 		return nil
@@ -202,7 +204,7 @@ func installJDK(ctx context.Context, e *Engine, n *Node, res *Result) error {
 	n.Host.Remember(path.Join(home, markerName), []byte(e.JDK.MarkerContent()))
 	n.Host.RememberFile(&remote.File{Path: path.Join(home, "bin", "java"), Exists: true, Mode: 0o755})
 	n.Host.SetProbe(javaProbeName, remote.ProbeResult{Stdout: out})
-	version, err := ParseJavaVersion(out)
+	version, err := engine.ParseJavaVersion(out)
 	if err != nil {
 		return javaError(e, n, fmt.Errorf("the JDK unpacked into %s: %w", home, err))
 	}
@@ -214,7 +216,7 @@ func installJDK(ctx context.Context, e *Engine, n *Node, res *Result) error {
 // into place; then it prints `java -version`. It creates the directories
 // of inventory.JDKInstallDir that are missing and refuses to work below a
 // symbolic link or a directory someone other than root could change.
-func jdkInstallScript(e *Engine) string {
+func jdkInstallScript(e *engine.Engine) string {
 	home := e.JDK.Home()
 	tmp := path.Join(inventory.JDKInstallDir, ".carbonctl-new-"+e.JDK.Top)
 	var dirs []string

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -38,7 +40,7 @@ func TestParseJavaVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := ParseJavaVersion(tt.out)
+			v, err := engine.ParseJavaVersion(tt.out)
 			if tt.version == "" {
 				if err == nil {
 					t.Fatalf("parsed %q, want an error", v)
@@ -48,7 +50,7 @@ func TestParseJavaVersion(t *testing.T) {
 			if err != nil || v != tt.version {
 				t.Fatalf("parseJavaVersion = %q, %v; want %q", v, err, tt.version)
 			}
-			if f := JavaFeature(v); f != tt.feature {
+			if f := engine.JavaFeature(v); f != tt.feature {
 				t.Errorf("javaFeature(%q) = %q, want %q", v, f, tt.feature)
 			}
 		})
@@ -73,7 +75,7 @@ func TestJavaSupported(t *testing.T) {
 		{[]string{"11"}, "1.1", false},
 	}
 	for _, tt := range tests {
-		if got := JavaSupported(tt.versions, tt.version); got != tt.want {
+		if got := engine.JavaSupported(tt.versions, tt.version); got != tt.want {
 			t.Errorf("javaSupported(%v, %q) = %v, want %v", tt.versions, tt.version, got, tt.want)
 		}
 	}
@@ -247,7 +249,7 @@ func TestJavaProbeRealJDK(t *testing.T) {
 	if err != nil || v == "" {
 		t.Fatalf("probe: %q (exit %d): %v", out, code, err)
 	}
-	if JavaSupported([]string{"1.7", "1.8"}, v) {
+	if engine.JavaSupported([]string{"1.7", "1.8"}, v) {
 		t.Errorf("this machine's JDK %s counts as Carbon 4.4's 1.7/1.8", v)
 	}
 }
@@ -274,18 +276,18 @@ func TestJavaStepSharedHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHost("198.18.0.21")
+	h := engine.NewHost("198.18.0.21")
 	h.Files[jdk.Home()] = &remote.File{Path: jdk.Home()}
 	h.Probes[javaProbeName] = remote.ProbeResult{ExitCode: javaMissing}
-	e := &Engine{JDK: jdk, PB: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
+	e := &engine.Engine{JDK: jdk, PB: &playbook.Playbook{Name: "mb-cluster", Java: playbook.Java{Versions: []string{"1.8"}}}}
 	var changed int
 	for _, name := range []string{"mb1", "mb2"} {
-		n := &Node{Host: h, Vars: Vars{Node: NodeVars{Name: name}, JavaHome: jdk.Home()}}
-		res := &Result{}
+		n := &engine.Node{Host: h, Vars: engine.Vars{Node: engine.NodeVars{Name: name}, JavaHome: jdk.Home()}}
+		res := &engine.Result{}
 		if err := ensureJava(context.Background(), e, n, res); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if res.Status == Changed {
+		if res.Status == engine.Changed {
 			changed++
 		}
 	}
@@ -317,16 +319,16 @@ func TestInstalledJDKNeedsNoJVM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := NewHost("198.18.0.21")
+			h := engine.NewHost("198.18.0.21")
 			h.Files[jdk.Home()] = &remote.File{Path: jdk.Home(), Exists: true, IsDir: true}
 			h.Files[jdk.Home()+"/"+markerName] = &remote.File{Path: jdk.Home() + "/" + markerName, Exists: true, Content: []byte(jdk.MarkerContent())}
 			h.Files[java] = tt.java
-			e := &Engine{JDK: jdk, PB: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
-			n := &Node{Host: h, Vars: Vars{Node: NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
-			res := &Result{}
+			e := &engine.Engine{JDK: jdk, PB: &playbook.Playbook{Name: "esb-worker-manager", Java: playbook.Java{Versions: tt.versions}}}
+			n := &engine.Node{Host: h, Vars: engine.Vars{Node: engine.NodeVars{Name: "mgr1"}, JavaHome: jdk.Home()}}
+			res := &engine.Result{}
 			err := ensureJava(context.Background(), e, n, res)
 			if tt.wantErr == "" {
-				if err != nil || res.Status == Changed {
+				if err != nil || res.Status == engine.Changed {
 					t.Fatalf("err %v, status %v: want ok, unchanged", err, res.Status)
 				}
 				return

@@ -3,7 +3,7 @@ package steps_test
 // Step kinds tested as data: each testdata/kinds/KIND/*.toml is a case —
 // an inventory, a playbook with the step under test, the hosts' facts
 // (files, probes, scripted commands) — and the runs to make against it
-// through steps.Run with fake hosts (remotetest), each with what it must
+// through engine.Run with fake hosts (remotetest), each with what it must
 // return (results), write (files), run (commands) and print. A plan must
 // write nothing and run nothing, whatever the case says; every case starts
 // with one.
@@ -29,6 +29,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote/remotetest"
@@ -113,14 +114,14 @@ type captureCase struct {
 	Path, Pattern string
 }
 
-// runCase is one steps.Run and what it must do.
+// runCase is one engine.Run and what it must do.
 type runCase struct {
 	Apply         bool
 	Limit         []string
 	AllowDowntime bool         `toml:"allow_downtime"`
 	Forks         int          // default 4; 1 makes the order of the nodes deterministic
 	JoinTimeout   string       `toml:"join_timeout"`
-	Err           string       // steps.Run's error, "" for none
+	Err           string       // engine.Run's error, "" for none
 	Results       []resultCase `toml:"result"`
 	// Writes are exactly the files the run writes.
 	Writes []fileCase `toml:"write"`
@@ -424,7 +425,7 @@ func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *
 		before[addr] = [3]int{len(h.Writes()), len(h.Calls()), len(h.Reads())}
 	}
 	var out bytes.Buffer
-	opts := steps.Options{Apply: r.Apply, Limit: r.Limit, AllowDowntime: r.AllowDowntime, Forks: r.Forks, Out: &out, Dial: net.Dial}
+	opts := engine.Options{Apply: r.Apply, Limit: r.Limit, AllowDowntime: r.AllowDowntime, Forks: r.Forks, Out: &out, Dial: net.Dial}
 	if opts.Forks == 0 {
 		opts.Forks = 4
 	}
@@ -435,9 +436,9 @@ func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *
 		}
 		opts.JoinTimeout = d
 	}
-	report, err := steps.Run(context.Background(), []steps.Group{{Inv: inv, PB: pb}}, opts)
+	report, err := engine.Run(context.Background(), []engine.Group{{Inv: inv, PB: pb}}, opts)
 	if got := fmt.Sprint(err); (err == nil) != (r.Err == "") || err != nil && !strings.Contains(got, r.Err) {
-		t.Fatalf("%s: steps.Run error %v, want %q", what, err, r.Err)
+		t.Fatalf("%s: engine.Run error %v, want %q", what, err, r.Err)
 	}
 	defer func() {
 		if t.Failed() {
@@ -484,11 +485,11 @@ func (r runCase) check(t *testing.T, what string, net *remotetest.Network, inv *
 }
 
 // checkResults matches the results, by target and step, with the case's.
-func checkResults(t *testing.T, what string, got []*steps.Result, want []resultCase) {
+func checkResults(t *testing.T, what string, got []*engine.Result, want []resultCase) {
 	t.Helper()
 	used := make([]bool, len(got))
 	for _, w := range want {
-		i := slices.IndexFunc(got, func(r *steps.Result) bool { return r.Target == w.Target && r.Step == w.Step })
+		i := slices.IndexFunc(got, func(r *engine.Result) bool { return r.Target == w.Target && r.Step == w.Step })
 		if i < 0 || used[i] {
 			t.Errorf("%s: no result for %s on %s", what, w.Step, w.Target)
 			continue
@@ -503,7 +504,7 @@ func checkResults(t *testing.T, what string, got []*steps.Result, want []resultC
 	}
 }
 
-func checkResult(t *testing.T, what string, got *steps.Result, w resultCase) {
+func checkResult(t *testing.T, what string, got *engine.Result, w resultCase) {
 	t.Helper()
 	where := fmt.Sprintf("%s: %s on %s", what, w.Step, w.Target)
 	if got.Status.String() != w.Status {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -20,42 +22,42 @@ const (
 
 // runLB runs a load balancer step: one result, for the target "lb"; a
 // failed certStep leaves the load balancer without a certificate.
-func runLB(ctx context.Context, e *Engine, s playbook.Step, certStep bool, act func(context.Context, *Engine, *Result) error) []*Result {
+func runLB(ctx context.Context, e *engine.Engine, s playbook.Step, certStep bool, act func(context.Context, *engine.Engine, *engine.Result) error) []*engine.Result {
 	if e.LB == nil {
 		e.Out.Printf("skipping: no [loadbalancer] in %s\n", e.Inv.Path)
 		return nil
 	}
-	return []*Result{runLBTarget(ctx, e, s, certStep, act)}
+	return []*engine.Result{runLBTarget(ctx, e, s, certStep, act)}
 }
 
 // runLBTarget runs act on the load balancer, honouring failures and `when`.
-func runLBTarget(ctx context.Context, e *Engine, s playbook.Step, certStep bool, act func(context.Context, *Engine, *Result) error) *Result {
-	res := &Result{Step: s.Name, Target: LBTarget}
+func runLBTarget(ctx context.Context, e *engine.Engine, s playbook.Step, certStep bool, act func(context.Context, *engine.Engine, *engine.Result) error) *engine.Result {
+	res := &engine.Result{Step: s.Name, Target: engine.LBTarget}
 	switch {
 	case e.LB.Host.Err != nil:
-		res.Status, res.Note = Skipped, "(the load balancer is unreachable)"
+		res.Status, res.Note = engine.Skipped, "(the load balancer is unreachable)"
 		return res
 	case e.LB.IsFailed():
-		res.Status, res.Note = Skipped, "(an earlier step failed on the load balancer)"
+		res.Status, res.Note = engine.Skipped, "(an earlier step failed on the load balancer)"
 		return res
 	}
 	ok, err := e.Vars.When(s.Name+".when", s.When)
 	if err != nil {
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	if !ok {
-		res.Status, res.Note = Skipped, "(not applicable)"
+		res.Status, res.Note = engine.Skipped, "(not applicable)"
 		return res
 	}
 	if err := act(ctx, e, res); err != nil {
 		e.LB.MarkFailed(certStep)
-		return Fail(res, fmt.Errorf("load balancer %s: %w", e.LB.Conf.Host, err))
+		return engine.Fail(res, fmt.Errorf("load balancer %s: %w", e.LB.Conf.Host, err))
 	}
 	return res
 }
 
 // forget drops cached knowledge of paths, so the next read fetches them.
-func forget(h *Host, paths ...string) {
+func forget(h *engine.Host, paths ...string) {
 	h.Mu.Lock()
 	defer h.Mu.Unlock()
 	for _, p := range paths {
@@ -64,7 +66,7 @@ func forget(h *Host, paths ...string) {
 }
 
 // removed records that a path no longer exists.
-func removed(h *Host, p string) {
+func removed(h *engine.Host, p string) {
 	h.Mu.Lock()
 	defer h.Mu.Unlock()
 	h.Files[p] = &remote.File{Path: p}

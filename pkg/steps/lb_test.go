@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/certs"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/nginx"
@@ -70,7 +72,7 @@ mgt_host_name = "mgt.esb.wso2.com"
 // lbEngine builds a planning engine for the stock ESB playbook; lb is the
 // [loadbalancer] table ("" for none). Nothing connects: tests fill the
 // hosts' gathered state.
-func lbEngine(t *testing.T, lb string) *Engine {
+func lbEngine(t *testing.T, lb string) *engine.Engine {
 	t.Helper()
 	doc := strings.Replace(lbInventory, "LB\n", lb, 1)
 	env := func(k string) (string, bool) { return "pw", k == "PW" }
@@ -82,9 +84,9 @@ func lbEngine(t *testing.T, lb string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{Inv: inv, PB: pb, Opts: Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*Host{}, Local: LocalFiles{Files: map[string][]byte{}}}
-	e.Out = &Printer{W: io.Discard, Mask: NewMasker(nil)}
-	e.Vars = NewVars(inv, pb)
+	e := &engine.Engine{Inv: inv, PB: pb, Opts: engine.Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*engine.Host{}, Local: engine.LocalFiles{Files: map[string][]byte{}}}
+	e.Out = &engine.Printer{W: io.Discard, Mask: engine.NewMasker(nil)}
+	e.Vars = engine.NewVars(inv, pb)
 	if err := e.Build(); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func lbEngine(t *testing.T, lb string) *Engine {
 	return e
 }
 
-func (e *Engine) step(t *testing.T, typ string) playbook.Step {
+func stepOf(t *testing.T, e *engine.Engine, typ string) playbook.Step {
 	t.Helper()
 	for _, s := range e.PB.Steps {
 		if s.Type == typ {
@@ -106,7 +108,7 @@ func (e *Engine) step(t *testing.T, typ string) playbook.Step {
 }
 
 // setFile puts a gathered file on a host.
-func setFile(h *Host, p string, data []byte) {
+func setFile(h *engine.Host, p string, data []byte) {
 	if data == nil {
 		h.Files[p] = &remote.File{Path: p}
 		return
@@ -142,7 +144,7 @@ type lbHostState struct {
 	nginxV    *remote.ProbeResult
 }
 
-func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
+func setLBHost(t *testing.T, e *engine.Engine, st lbHostState) {
 	t.Helper()
 	h := e.LB.Host
 	setFile(h, e.LB.CertPath(), st.cert)
@@ -157,15 +159,15 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 		h.Probes[probeNginxAlive] = remote.ProbeResult{ExitCode: 1}
 	}
 	build, _ := nginx.ParseV(nginxV)
-	files, err := nginx.Render(vhostConfig(e, e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
+	files, err := nginx.Render(vhostConfig(e, stepOf(t, e, "lb-vhosts").Kind.(*LBVHosts).VHosts, build))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
 		if st.vhosts {
-			setFile(h, path.Join(NginxConfDir, f.Name), f.Content)
+			setFile(h, path.Join(engine.NginxConfDir, f.Name), f.Content)
 		} else {
-			setFile(h, path.Join(NginxConfDir, f.Name), nil)
+			setFile(h, path.Join(engine.NginxConfDir, f.Name), nil)
 		}
 	}
 	setFile(h, e.LB.AppliedPath("esb"), nil)
@@ -178,7 +180,7 @@ func (e *Engine) setLBHost(t *testing.T, st lbHostState) {
 	}
 }
 
-func actions(r *Result) string {
+func actions(r *engine.Result) string {
 	var out []string
 	for _, a := range r.Actions {
 		out = append(out, a.Desc)
@@ -193,31 +195,31 @@ func TestLBPlanDecisions(t *testing.T) {
 	tests := []struct {
 		name                string
 		state               lbHostState
-		certs, vhosts       Status
+		certs, vhosts       engine.Status
 		certWant, vhostWant []string // substrings of the actions
 		vhostNot            []string
 	}{
-		{"fresh host", lbHostState{}, Changed, Changed,
+		{"fresh host", lbHostState{}, engine.Changed, engine.Changed,
 			[]string{"create /etc/nginx/ssl/esb.wso2.com.crt and /etc/nginx/ssl/esb.wso2.com.key with openssl: no certificate yet; new RSA 2048 key"},
 			[]string{"create /etc/nginx/conf.d/esb.http.conf", "create /etc/nginx/conf.d/mgt.esb.https.conf", "then start nginx"}, nil},
-		{"converged", lbHostState{cert: good, key: goodKey, vhosts: true, applied: true, pid: "42"}, OK, OK, nil, nil, []string{"nginx"}},
-		{"files in place but never loaded (a run killed before the reload)", lbHostState{cert: good, key: goodKey, vhosts: true, pid: "42"}, OK, Changed,
+		{"converged", lbHostState{cert: good, key: goodKey, vhosts: true, applied: true, pid: "42"}, engine.OK, engine.OK, nil, nil, []string{"nginx"}},
+		{"files in place but never loaded (a run killed before the reload)", lbHostState{cert: good, key: goodKey, vhosts: true, pid: "42"}, engine.OK, engine.Changed,
 			nil, []string{"then reload nginx (pid 42): it has not loaded these files yet"}, []string{"conf.d"}},
-		{"converged but nginx stopped", lbHostState{cert: good, key: goodKey, vhosts: true, applied: true}, OK, Changed,
+		{"converged but nginx stopped", lbHostState{cert: good, key: goodKey, vhosts: true, applied: true}, engine.OK, engine.Changed,
 			nil, []string{"then start nginx"}, []string{"conf.d"}},
-		{"certificate expiring: replaced and nginx reloaded, vhosts untouched", lbHostState{cert: expiring, key: expiringKey, vhosts: true, applied: true, pid: "42"}, Changed, Changed,
+		{"certificate expiring: replaced and nginx reloaded, vhosts untouched", lbHostState{cert: expiring, key: expiringKey, vhosts: true, applied: true, pid: "42"}, engine.Changed, engine.Changed,
 			[]string{"replace", "it expires in 9 days"}, []string{"then reload nginx (pid 42)"}, []string{"conf.d"}},
-		{"key lost", lbHostState{cert: good, vhosts: true, applied: true, pid: "42"}, Changed, Changed,
+		{"key lost", lbHostState{cert: good, vhosts: true, applied: true, pid: "42"}, engine.Changed, engine.Changed,
 			[]string{"the private key is missing"}, []string{"reload"}, []string{"conf.d"}},
-		{"vhosts missing, nginx running", lbHostState{cert: good, key: goodKey, applied: true, pid: "42"}, OK, Changed,
+		{"vhosts missing, nginx running", lbHostState{cert: good, key: goodKey, applied: true, pid: "42"}, engine.OK, engine.Changed,
 			nil, []string{"create /etc/nginx/conf.d/esb.https.conf", "then reload nginx (pid 42)"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, lbTable)
-			e.setLBHost(t, tt.state)
-			rc := runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
-			rv := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]
+			setLBHost(t, e, tt.state)
+			rc := runLBTarget(ctx, e, stepOf(t, e, "lb-certs"), true, lbCerts)
+			rv := e.RunStep(ctx, stepOf(t, e, "lb-vhosts"))[0]
 			if rc.Status != tt.certs || rv.Status != tt.vhosts {
 				t.Fatalf("lb-certs %s (%v), lb-vhosts %s (%v); want %s, %s\n%s\n%s", rc.Status, rc.Err, rv.Status, rv.Err, tt.certs, tt.vhosts, actions(rc), actions(rv))
 			}
@@ -245,20 +247,20 @@ func TestLBFailuresAndSkips(t *testing.T) {
 	good, goodKey := lbPair(t, 365*24*time.Hour)
 
 	e := lbEngine(t, lbTable)
-	e.setLBHost(t, lbHostState{cert: good, key: goodKey, nginxV: &remote.ProbeResult{ExitCode: 127, Stdout: "sh: 1: nginx: not found\n"}})
-	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
+	setLBHost(t, e, lbHostState{cert: good, key: goodKey, nginxV: &remote.ProbeResult{ExitCode: 127, Stdout: "sh: 1: nginx: not found\n"}})
+	if r := e.RunStep(ctx, stepOf(t, e, "lb-vhosts"))[0]; r.Status != engine.Failed || !strings.Contains(r.Err.Error(), "is nginx installed?") {
 		t.Errorf("nginx missing: %s %v", r.Status, r.Err)
 	}
-	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Skipped {
+	if r := e.RunStep(ctx, stepOf(t, e, "lb-vhosts"))[0]; r.Status != engine.Skipped {
 		t.Errorf("after a failure on the load balancer: %s", r.Status)
 	}
-	if r := e.RunNodeStep(ctx, e.step(t, "truststore"), e.Targets[0]); r.Status == Skipped {
+	if r := e.RunNodeStep(ctx, stepOf(t, e, "truststore"), e.Targets[0]); r.Status == engine.Skipped {
 		t.Errorf("a vhost failure must not stop the trust stores: %s %s", r.Status, r.Note)
 	}
 
 	e = lbEngine(t, lbTable)
-	e.setLBHost(t, lbHostState{cert: []byte("junk"), key: goodKey, nginxV: &remote.ProbeResult{Stdout: "nginx version: nginx/1.18.0\nconfigure arguments: --prefix=/x\n"}})
-	if r := e.RunStep(ctx, e.step(t, "lb-vhosts"))[0]; r.Status != Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
+	setLBHost(t, e, lbHostState{cert: []byte("junk"), key: goodKey, nginxV: &remote.ProbeResult{Stdout: "nginx version: nginx/1.18.0\nconfigure arguments: --prefix=/x\n"}})
+	if r := e.RunStep(ctx, stepOf(t, e, "lb-vhosts"))[0]; r.Status != engine.Failed || !strings.Contains(r.Err.Error(), "without the SSL module") {
 		t.Errorf("nginx without SSL: %s %v", r.Status, r.Err)
 	}
 
@@ -270,14 +272,14 @@ func TestLBFailuresAndSkips(t *testing.T) {
 	none.Out.W = &out
 	for _, typ := range []string{"lb-certs", "lb-vhosts"} {
 		// No [loadbalancer]: no lb target at all (no recap row), one line saying why.
-		if rs := none.RunStep(ctx, none.step(t, typ)); len(rs) != 0 {
+		if rs := none.RunStep(ctx, stepOf(t, none, typ)); len(rs) != 0 {
 			t.Errorf("%s without a load balancer gave results: %+v", typ, rs)
 		}
 	}
 	if strings.Count(out.String(), "skipping: no [loadbalancer]") != 2 {
 		t.Errorf("want a skipping line per load balancer step, got %q", out.String())
 	}
-	if r := none.RunNodeStep(ctx, none.step(t, "truststore"), none.Targets[1]); r.Status != Skipped {
+	if r := none.RunNodeStep(ctx, stepOf(t, none, "truststore"), none.Targets[1]); r.Status != engine.Skipped {
 		t.Errorf("truststore without a load balancer: %s %v", r.Status, r.Err)
 	}
 	if len(none.Prefetch()[none.Targets[0].Host].Contents) == 0 {
@@ -306,33 +308,33 @@ func TestTruststoreDecisions(t *testing.T) {
 		name     string
 		lb       string
 		store    []byte
-		want     Status
+		want     engine.Status
 		desc     string
 		errorMsg string
 	}{
-		{"alias holds the certificate", lbTable, store(leaf.Raw, "wso2carbon"), OK, "", ""},
-		{"alias missing", lbTable, store(nil, "wso2carbon"), Changed, `into /opt/esb/repository/resources/security/client-truststore.jks as "carbonctl-lb" with keytool`, ""},
-		{"alias holds another certificate", lbTable, store(stale.Raw, "wso2carbon"), Changed, `replace alias "carbonctl-lb" (SHA-256 ` + certs.Fingerprint(stale.Raw)[:23], ""},
-		{"no store yet", lbTable, nil, Changed, "create /opt/esb/repository/resources/security/client-truststore.jks with keytool", ""},
-		{"wrong password", lbTable, store(leaf.Raw, "changeit"), Failed, "", "check truststore_password"},
-		{"password from the inventory", lbTable + "truststore_password_env = \"PW\"\n", store(leaf.Raw, "pw"), OK, "", ""},
-		{"another alias", lbTable + "truststore_alias = \"esb-lb\"\n", store(leaf.Raw, "wso2carbon"), Changed, `as "esb-lb"`, ""},
+		{"alias holds the certificate", lbTable, store(leaf.Raw, "wso2carbon"), engine.OK, "", ""},
+		{"alias missing", lbTable, store(nil, "wso2carbon"), engine.Changed, `into /opt/esb/repository/resources/security/client-truststore.jks as "carbonctl-lb" with keytool`, ""},
+		{"alias holds another certificate", lbTable, store(stale.Raw, "wso2carbon"), engine.Changed, `replace alias "carbonctl-lb" (SHA-256 ` + certs.Fingerprint(stale.Raw)[:23], ""},
+		{"no store yet", lbTable, nil, engine.Changed, "create /opt/esb/repository/resources/security/client-truststore.jks with keytool", ""},
+		{"wrong password", lbTable, store(leaf.Raw, "changeit"), engine.Failed, "", "check truststore_password"},
+		{"password from the inventory", lbTable + "truststore_password_env = \"PW\"\n", store(leaf.Raw, "pw"), engine.OK, "", ""},
+		{"another alias", lbTable + "truststore_alias = \"esb-lb\"\n", store(leaf.Raw, "wso2carbon"), engine.Changed, `as "esb-lb"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := lbEngine(t, tt.lb)
-			e.setLBHost(t, lbHostState{cert: good, key: goodKey, vhosts: true, pid: "1"})
+			setLBHost(t, e, lbHostState{cert: good, key: goodKey, vhosts: true, pid: "1"})
 			n := e.Targets[2]
 			p := n.Home("repository/resources/security/client-truststore.jks")
 			setFile(n.Host, p, tt.store)
-			r := e.RunNodeStep(ctx, e.step(t, "truststore"), n)
+			r := e.RunNodeStep(ctx, stepOf(t, e, "truststore"), n)
 			if r.Status != tt.want || !strings.Contains(actions(r), tt.desc) || tt.errorMsg != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), tt.errorMsg)) {
 				t.Fatalf("got %s %v\n%s", r.Status, r.Err, actions(r))
 			}
 			if !n.Managed[p] {
 				t.Errorf("the trust store is not part of the node's start fingerprint")
 			}
-			if tt.want == Changed {
+			if tt.want == engine.Changed {
 				after, _ := n.Host.Read(ctx, p)
 				if string(after.Content) == string(tt.store) {
 					t.Errorf("a planned import leaves the fingerprint unchanged: the node would not restart")
@@ -342,12 +344,12 @@ func TestTruststoreDecisions(t *testing.T) {
 	}
 	t.Run("certificate still to be generated", func(t *testing.T) {
 		e := lbEngine(t, lbTable)
-		e.setLBHost(t, lbHostState{})
-		runLBTarget(ctx, e, e.step(t, "lb-certs"), true, lbCerts)
+		setLBHost(t, e, lbHostState{})
+		runLBTarget(ctx, e, stepOf(t, e, "lb-certs"), true, lbCerts)
 		n := e.Targets[0]
 		setFile(n.Host, n.Home("repository/resources/security/client-truststore.jks"), store(leaf.Raw, "wso2carbon"))
-		r := e.RunNodeStep(ctx, e.step(t, "truststore"), n)
-		if r.Status != Changed || !strings.Contains(actions(r), "the certificate lb-certs generates") {
+		r := e.RunNodeStep(ctx, stepOf(t, e, "truststore"), n)
+		if r.Status != engine.Changed || !strings.Contains(actions(r), "the certificate lb-certs generates") {
 			t.Fatalf("got %s %v %s", r.Status, r.Err, actions(r))
 		}
 	})
@@ -355,7 +357,7 @@ func TestTruststoreDecisions(t *testing.T) {
 
 func TestVHostBackends(t *testing.T) {
 	e := lbEngine(t, lbTable)
-	v := e.step(t, "lb-vhosts").Kind.(*LBVHosts).VHosts
+	v := stepOf(t, e, "lb-vhosts").Kind.(*LBVHosts).VHosts
 	c := vhostConfig(e, v, nginx.Build{SSL: true})
 	got := func(bs []nginx.Backend) string {
 		var out []string
@@ -390,7 +392,7 @@ func TestVHostBackends(t *testing.T) {
 	if c = vhostConfig(e, v, nginx.Build{}); got(c.HTTPBackends) != "198.18.0.21:8280 198.18.0.22:8280 198.18.0.23:8281" {
 		t.Errorf("no worker/manager split: %s", got(c.HTTPBackends))
 	}
-	managerOnly := []NodeVars{{Name: "m", IsManager: true}}
+	managerOnly := []engine.NodeVars{{Name: "m", IsManager: true}}
 	if n := serviceNodes(managerOnly, "workers"); len(n) != 1 {
 		t.Errorf("without workers the manager serves: %v", n)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/certs"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -24,14 +26,14 @@ func (*LBCerts) Check() error { return nil }
 func (*LBCerts) UsesLoadBalancer() {}
 
 // Run makes the certificate right: one result, for the load balancer.
-func (*LBCerts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func (*LBCerts) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	return runLB(ctx, e, s, true, lbCerts)
 }
 
 // lbCerts makes sure the load balancer has a certificate and key nginx can
 // serve for the service and management names: the operator's, or one
 // generated there with openssl. A valid one is kept.
-func lbCerts(ctx context.Context, e *Engine, res *Result) error {
+func lbCerts(ctx context.Context, e *engine.Engine, res *engine.Result) error {
 	l := e.LB
 	crt, err := l.Host.Read(ctx, l.CertPath())
 	if err != nil {
@@ -58,7 +60,7 @@ func lbCerts(ctx context.Context, e *Engine, res *Result) error {
 		l.SetCert(nil, true, true)
 		return nil
 	}
-	pem, err := RunScriptOut(ctx, l.Host, "root", certScript(l), nil, "generate the load balancer certificate")
+	pem, err := engine.RunScriptOut(ctx, l.Host, "root", certScript(l), nil, "generate the load balancer certificate")
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func checkGenerated(pem []byte, names []string) error {
 
 // installProvidedCert installs the inventory's cert_file and key_file,
 // after checking that they belong together and cover the names.
-func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, res *Result) error {
+func installProvidedCert(ctx context.Context, e *engine.Engine, crt, key *remote.File, res *engine.Result) error {
 	l := e.LB
 	certPEM, err := e.Local.Read(l.Conf.CertFile)
 	if err != nil {
@@ -138,7 +140,7 @@ func installProvidedCert(ctx context.Context, e *Engine, crt, key *remote.File, 
 // non-interactively and without a passphrase, moves them into place (key
 // mode 0600, the originals kept once as FILE.carbonctl.orig) and prints the
 // certificate.
-func certScript(l *LBState) string {
+func certScript(l *engine.LBState) string {
 	args := append([]string{"-x509", "-new", "-batch", "-nodes", "-sha256", "-days", fmt.Sprint(l.Conf.CertDays)}, l.Conf.CertKeyType.NewKeyArgs()...)
 	return fmt.Sprintf(`fail() { echo "carbonctl: $*" >&2; exit 1; }
 umask 077
@@ -156,13 +158,13 @@ for f in "$key" "$crt"; do
 done
 mv -f "$t/key" "$key" && mv -f "$t/crt" "$crt" || fail "cannot move the new certificate into place"
 cat "$crt"
-`, remote.Quote(NginxSSLDir), remote.Quote(l.CertPath()), remote.Quote(l.KeyPath()), opensslConfig(l), strings.Join(args, " "))
+`, remote.Quote(engine.NginxSSLDir), remote.Quote(l.CertPath()), remote.Quote(l.KeyPath()), opensslConfig(l), strings.Join(args, " "))
 }
 
 // opensslConfig is the request configuration: subject (CN = the service
 // name), subjectAltName = both names, a self-signed CA certificate that
 // clients can trust directly.
-func opensslConfig(l *LBState) string {
+func opensslConfig(l *engine.LBState) string {
 	var b strings.Builder
 	b.WriteString("[req]\nprompt = no\ndistinguished_name = dn\nx509_extensions = ext\n\n[dn]\n")
 	for _, kv := range l.Conf.SubjectFields() {

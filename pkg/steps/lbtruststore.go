@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/certs"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -30,14 +32,14 @@ func (k *Truststore) Check() error {
 func (*Truststore) UsesLoadBalancer() {}
 
 // Prefetch reads a node's trust store in the one gather.
-func (k *Truststore) Prefetch(_ *Engine, s playbook.Step, n *Node, req *remote.GatherRequest) {
+func (k *Truststore) Prefetch(_ *engine.Engine, s playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	if rel, err := n.Vars.Render(s.Name+".file", k.File); err == nil {
 		req.Contents = append(req.Contents, n.Home(rel))
 	}
 }
 
 // RunNode makes the node's trust store right.
-func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
+func (k *Truststore) RunNode(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node, res *engine.Result) error {
 	return truststore(ctx, e, s, k, n, res)
 }
 
@@ -45,13 +47,13 @@ func (k *Truststore) RunNode(ctx context.Context, e *Engine, s playbook.Step, n 
 // certificate under the inventory's alias. The store is read from the
 // gathered bytes (JKS, checked with the password); keytool runs only when
 // the alias is missing or holds another certificate.
-func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, n *Node, res *Result) error {
+func truststore(ctx context.Context, e *engine.Engine, s playbook.Step, k *Truststore, n *engine.Node, res *engine.Result) error {
 	switch {
 	case e.LB == nil:
-		res.Status, res.Note = Skipped, "(no [loadbalancer] in the inventory)"
+		res.Status, res.Note = engine.Skipped, "(no [loadbalancer] in the inventory)"
 		return nil
 	case e.LB.CertUnavailable():
-		res.Status, res.Note = Skipped, "(the load balancer's certificate is not available)"
+		res.Status, res.Note = engine.Skipped, "(the load balancer's certificate is not available)"
 		return nil
 	}
 	rel, err := n.Vars.Render(s.Name+".file", k.File)
@@ -87,7 +89,7 @@ func truststore(ctx context.Context, e *Engine, s playbook.Step, k *Truststore, 
 
 // lbLeaf returns the DER of the certificate nginx serves (the first of its
 // PEM), or pending when a plan would generate it.
-func lbLeaf(ctx context.Context, e *Engine) (der []byte, pending bool, err error) {
+func lbLeaf(ctx context.Context, e *engine.Engine) (der []byte, pending bool, err error) {
 	l := e.LB
 	l.Mu.Lock()
 	pem, pending := l.Cert, l.PendingCert
@@ -146,14 +148,14 @@ func importDesc(p, alias string, held, leaf []byte, exists bool) string {
 // importCert runs keytool on the node, as the product user, on a copy of
 // the store that then replaces it. The password travels on stdin and
 // reaches keytool through an environment variable: it is on no command line.
-func importCert(ctx context.Context, e *Engine, n *Node, p string, leaf []byte, replace bool) error {
+func importCert(ctx context.Context, e *engine.Engine, n *engine.Node, p string, leaf []byte, replace bool) error {
 	password := e.LB.Conf.TruststorePassword.Value
 	if strings.ContainsAny(password, "\r\n") {
 		return fmt.Errorf("the trust store password contains a line break")
 	}
 	stdin := strings.NewReader(password + "\n" + string(certs.EncodePEM(leaf)))
 	script := importScript(p, e.LB.Conf.TruststoreAlias, replace)
-	if err := RunScript(ctx, n.Host, n.Vars.Product.User, script, stdin, "import the load balancer certificate into "+p); err != nil {
+	if err := engine.RunScript(ctx, n.Host, n.Vars.Product.User, script, stdin, "import the load balancer certificate into "+p); err != nil {
 		return err
 	}
 	// Read the store back (a fresh read: an archive overlay would still

@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/nginx"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -63,24 +65,26 @@ func (*LBVHosts) UsesLoadBalancer() {}
 
 // PrefetchLB reads the vhost files and what nginx was built with, and
 // probes whether it runs.
-func (k *LBVHosts) PrefetchLB(e *Engine, _ playbook.Step, req *remote.GatherRequest) {
+func (k *LBVHosts) PrefetchLB(e *engine.Engine, _ playbook.Step, req *remote.GatherRequest) {
 	for _, name := range nginx.FileNames(k.VHosts.Prefix) {
-		req.Contents = append(req.Contents, path.Join(NginxConfDir, name))
+		req.Contents = append(req.Contents, path.Join(engine.NginxConfDir, name))
 	}
 	req.Contents = append(req.Contents, e.LB.AppliedPath(k.VHosts.Prefix))
 	req.Probes[probeNginxV] = sbinPath + "nginx -V 2>&1"
-	req.Probes[probeNginxAlive] = aliveScript(NginxPidFile)
+	req.Probes[probeNginxAlive] = aliveScript(engine.NginxPidFile)
 }
 
 // Run writes the vhosts: one result, for the load balancer.
-func (k *LBVHosts) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return runLB(ctx, e, s, false, func(ctx context.Context, e *Engine, res *Result) error { return lbVHosts(ctx, e, s, k.VHosts, res) })
+func (k *LBVHosts) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
+	return runLB(ctx, e, s, false, func(ctx context.Context, e *engine.Engine, res *engine.Result) error {
+		return lbVHosts(ctx, e, s, k.VHosts, res)
+	})
 }
 
 // lbVHosts writes the nginx vhost files and, when something nginx reads
 // changed (or nginx is not running), tests the configuration and reloads or
 // starts nginx. A configuration nginx rejects is rolled back.
-func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *Result) error {
+func lbVHosts(ctx context.Context, e *engine.Engine, s playbook.Step, vh VHosts, res *engine.Result) error {
 	l := e.LB
 	build, err := nginxBuild(e)
 	if err != nil {
@@ -92,7 +96,7 @@ func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *R
 	}
 	var changes []vhostChange
 	for _, f := range files {
-		p := path.Join(NginxConfDir, f.Name)
+		p := path.Join(engine.NginxConfDir, f.Name)
 		cur, err := l.Host.Read(ctx, p)
 		if err != nil {
 			return err
@@ -140,7 +144,7 @@ func lbVHosts(ctx context.Context, e *Engine, s playbook.Step, vh VHosts, res *R
 // the certificate (its key changes with it). After a successful reload or
 // start it is recorded on the load balancer, so that a run interrupted
 // between writing and reloading still reloads next time.
-func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, error) {
+func appliedHash(ctx context.Context, e *engine.Engine, files []nginx.File) (string, error) {
 	l := e.LB
 	l.Mu.Lock()
 	cert := l.Cert
@@ -163,7 +167,7 @@ func appliedHash(ctx context.Context, e *Engine, files []nginx.File) (string, er
 // applyVHosts writes the changed files, tests the whole configuration and
 // reloads (or starts) nginx; on a failed test it puts the previous files
 // back exactly as they were (content, mode, owner, or absence).
-func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running bool, marker, applied string, res *Result) error {
+func applyVHosts(ctx context.Context, e *engine.Engine, changes []vhostChange, running bool, marker, applied string, res *engine.Result) error {
 	l := e.LB
 	for i, c := range changes {
 		opts := remote.WriteOptions{Mode: 0o644, Owner: "root", Group: "root", Backup: true}
@@ -171,7 +175,7 @@ func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running 
 			return rollback(ctx, e, changes[:i], err)
 		}
 	}
-	out, err := RunScriptOut(ctx, l.Host, "root", nginxTestScript, nil, "nginx -t")
+	out, err := engine.RunScriptOut(ctx, l.Host, "root", nginxTestScript, nil, "nginx -t")
 	if err != nil {
 		return rollback(ctx, e, changes, err)
 	}
@@ -186,7 +190,7 @@ func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running 
 		script = nginxStartScript
 	}
 	script += fmt.Sprintf("\nmkdir -p %s && printf '%%s\\n' %s >%s\n", remote.Quote(path.Dir(marker)), applied, remote.Quote(marker))
-	pid, err := RunScriptOut(ctx, l.Host, "root", script, nil, "reload or start nginx")
+	pid, err := engine.RunScriptOut(ctx, l.Host, "root", script, nil, "reload or start nginx")
 	if err != nil {
 		return err
 	}
@@ -203,7 +207,7 @@ func applyVHosts(ctx context.Context, e *Engine, changes []vhostChange, running 
 }
 
 // rollback restores the files of changes and returns cause, explained.
-func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error) error {
+func rollback(ctx context.Context, e *engine.Engine, changes []vhostChange, cause error) error {
 	h := e.LB.Host
 	var gone []string
 	var failures []string
@@ -218,7 +222,7 @@ func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error
 		}
 	}
 	if len(gone) > 0 {
-		if err := RunScript(ctx, h, "root", "rm -f -- "+quoteAll(gone), nil, "remove the new vhost files"); err != nil {
+		if err := engine.RunScript(ctx, h, "root", "rm -f -- "+quoteAll(gone), nil, "remove the new vhost files"); err != nil {
 			failures = append(failures, err.Error())
 		} else {
 			for _, p := range gone {
@@ -233,7 +237,7 @@ func rollback(ctx context.Context, e *Engine, changes []vhostChange, cause error
 }
 
 // nginxBuild reads `nginx -V` from the gathered probe.
-func nginxBuild(e *Engine) (nginx.Build, error) {
+func nginxBuild(e *engine.Engine) (nginx.Build, error) {
 	p, ok := e.LB.Host.Probe(probeNginxV)
 	if !ok || p.ExitCode != 0 {
 		return nginx.Build{}, fmt.Errorf("nginx -V failed (exit %d): is nginx installed? (apt-get install nginx): %s", p.ExitCode, remote.LastLines(strings.TrimSpace(p.Stdout), 3))
@@ -249,14 +253,14 @@ func nginxBuild(e *Engine) (nginx.Build, error) {
 }
 
 // nginxPID returns the pid of the running nginx master, from its pid file.
-func nginxPID(e *Engine) (string, bool) {
+func nginxPID(e *engine.Engine) (string, bool) {
 	p, _ := e.LB.Host.Probe(probeNginxAlive)
 	pid := strings.TrimSpace(p.Stdout)
 	return pid, p.ExitCode == 0 && pid != ""
 }
 
 // vhostConfig gathers what the vhost files depend on.
-func vhostConfig(e *Engine, v VHosts, build nginx.Build) nginx.Config {
+func vhostConfig(e *engine.Engine, v VHosts, build nginx.Build) nginx.Config {
 	l := e.LB
 	c := nginx.Config{
 		Cluster: e.Inv.Cluster.Name, Prefix: v.Prefix,
@@ -287,8 +291,8 @@ func vhostConfig(e *Engine, v VHosts, build nginx.Build) nginx.Config {
 // serviceNodes are the nodes behind the service name: the workers, or every
 // node when the product has no worker/manager split (mode "all") or the
 // inventory has no worker.
-func serviceNodes(nodes []NodeVars, mode string) []NodeVars {
-	var workers []NodeVars
+func serviceNodes(nodes []engine.NodeVars, mode string) []engine.NodeVars {
+	var workers []engine.NodeVars
 	for _, n := range nodes {
 		if !n.IsManager {
 			workers = append(workers, n)
@@ -301,7 +305,7 @@ func serviceNodes(nodes []NodeVars, mode string) []NodeVars {
 }
 
 // lbPaths are the files carbonctl manages on the load balancer.
-func lbPaths(e *Engine, changes []vhostChange) []string {
+func lbPaths(e *engine.Engine, changes []vhostChange) []string {
 	paths := []string{e.LB.CertPath(), e.LB.KeyPath()}
 	for _, c := range changes {
 		paths = append(paths, c.cur.Path)
@@ -359,7 +363,7 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then syst
 // prints it.
 const nginxAwait = `i=0
 while :; do
-	pid=$(cat ` + NginxPidFile + ` 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
+	pid=$(cat ` + engine.NginxPidFile + ` 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && break
 	i=$((i+1)); [ $i -lt 100 ] || { echo "nginx is not running after the start: see its error log" >&2; exit 1; }
 	sleep 0.1
 done

@@ -7,28 +7,30 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/carbonctl/carbonctl/pkg/engine"
 )
 
 // awaitMembership waits until every running target node logs "joined" for
 // every peer, printing progress, and fails the nodes that still miss peers
 // when the join timeout passes. Nothing is awaited when nothing was started
 // and the logs read at connect time already show a complete cluster.
-func awaitMembership(ctx context.Context, e *Engine, results map[*Node]*Result) {
-	var watch []*Node
+func awaitMembership(ctx context.Context, e *engine.Engine, results map[*engine.Node]*engine.Result) {
+	var watch []*engine.Node
 	startedAny := false
 	for _, n := range e.Targets {
 		r := results[n]
-		if r == nil || r.Status == Failed || r.Status == Skipped {
+		if r == nil || r.Status == engine.Failed || r.Status == engine.Skipped {
 			continue
 		}
 		watch = append(watch, n)
-		startedAny = startedAny || r.Status == Changed
+		startedAny = startedAny || r.Status == engine.Changed
 	}
 	if len(watch) == 0 {
 		return
 	}
 	if !startedAny {
-		if missing := missingPeers(e, watch, func(n *Node) (string, error) { return cachedMembers(e, n) }); len(missing) == 0 {
+		if missing := missingPeers(e, watch, func(n *engine.Node) (string, error) { return cachedMembers(e, n) }); len(missing) == 0 {
 			noteMembers(e, watch, results)
 			return
 		}
@@ -37,7 +39,7 @@ func awaitMembership(ctx context.Context, e *Engine, results map[*Node]*Result) 
 	begin := time.Now()
 	lastReport := begin
 	for {
-		missing := missingPeers(e, watch, func(n *Node) (string, error) { return liveMembers(ctx, e, n) })
+		missing := missingPeers(e, watch, func(n *engine.Node) (string, error) { return liveMembers(ctx, e, n) })
 		watch = dropLost(e, watch, missing, results)
 		if len(watch) == 0 {
 			return
@@ -50,7 +52,7 @@ func awaitMembership(ctx context.Context, e *Engine, results map[*Node]*Result) 
 		if time.Since(begin) > e.Opts.JoinTimeout || ctx.Err() != nil {
 			for n, peers := range missing {
 				n.MarkFailed()
-				Fail(results[n], fmt.Errorf("%s did not see %s within %s (no %q line for them in its log)",
+				engine.Fail(results[n], fmt.Errorf("%s did not see %s within %s (no %q line for them in its log)",
 					n.Name(), strings.Join(peers, ", "), e.Opts.JoinTimeout, "Member joined"))
 			}
 			return
@@ -69,12 +71,12 @@ func awaitMembership(ctx context.Context, e *Engine, results map[*Node]*Result) 
 // dropLost fails the watched nodes whose host stopped answering (its
 // connection is closed for the rest of the run, so waiting cannot help)
 // and returns the others.
-func dropLost(e *Engine, watch []*Node, missing map[*Node][]string, results map[*Node]*Result) []*Node {
-	var keep []*Node
+func dropLost(e *engine.Engine, watch []*engine.Node, missing map[*engine.Node][]string, results map[*engine.Node]*engine.Result) []*engine.Node {
+	var keep []*engine.Node
 	for _, n := range watch {
 		if err := n.Host.Lost(); err != nil {
 			n.MarkFailed()
-			Fail(results[n], fmt.Errorf("cannot watch %s join its peers: %w", n.Name(), err))
+			engine.Fail(results[n], fmt.Errorf("cannot watch %s join its peers: %w", n.Name(), err))
 			delete(missing, n)
 			continue
 		}
@@ -84,9 +86,9 @@ func dropLost(e *Engine, watch []*Node, missing map[*Node][]string, results map[
 }
 
 // missingPeers returns, per node, the peers it does not see yet.
-func missingPeers(e *Engine, watch []*Node, lines func(*Node) (string, error)) map[*Node][]string {
+func missingPeers(e *engine.Engine, watch []*engine.Node, lines func(*engine.Node) (string, error)) map[*engine.Node][]string {
 	joined, left, err := memberPatterns(e.PB.Start)
-	missing := map[*Node][]string{}
+	missing := map[*engine.Node][]string{}
 	var mu sync.Mutex
 	e.Parallel(len(watch), func(i int) {
 		n := watch[i]
@@ -120,7 +122,7 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func cachedMembers(e *Engine, n *Node) (string, error) {
+func cachedMembers(e *engine.Engine, n *engine.Node) (string, error) {
 	r, ok := n.Host.Probe("members:" + n.Name())
 	if !ok {
 		return "", fmt.Errorf("membership of %s was not read", n.Name())
@@ -128,15 +130,15 @@ func cachedMembers(e *Engine, n *Node) (string, error) {
 	return r.Stdout, nil
 }
 
-func liveMembers(ctx context.Context, e *Engine, n *Node) (string, error) {
+func liveMembers(ctx context.Context, e *engine.Engine, n *engine.Node) (string, error) {
 	script, err := membersScript(e, n)
 	if err != nil {
 		return "", err
 	}
-	return RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "read the membership log of "+n.Name())
+	return engine.RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "read the membership log of "+n.Name())
 }
 
-func noteMembers(e *Engine, watch []*Node, results map[*Node]*Result) {
+func noteMembers(e *engine.Engine, watch []*engine.Node, results map[*engine.Node]*engine.Result) {
 	for _, n := range watch {
 		note := fmt.Sprintf("sees %d/%d peers", len(e.Nodes)-1, len(e.Nodes)-1)
 		if r := results[n]; r.Note != "" {
@@ -147,7 +149,7 @@ func noteMembers(e *Engine, watch []*Node, results map[*Node]*Result) {
 	}
 }
 
-func describeMissing(missing map[*Node][]string) string {
+func describeMissing(missing map[*engine.Node][]string) string {
 	var parts []string
 	for n, peers := range missing {
 		parts = append(parts, fmt.Sprintf("%s misses %s", n.Name(), strings.Join(peers, ", ")))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/nginx"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -34,14 +36,14 @@ const (
 // last. Start and restart refuse while `up` would change the configuration
 // of a target (they apply none). The error is for problems before any node
 // was touched.
-func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options, op string) (*Report, error) {
+func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts engine.Options, op string) (*engine.Report, error) {
 	opts.Apply, opts.Command = true, op
-	e, done, err := Prepare(inv, pb, opts)
+	e, done, err := engine.Prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	report := &Report{}
+	report := &engine.Report{}
 	targets := e.Targets
 	if op == OpRestart {
 		e.Targets = e.Nodes // waiting for peers to see a node reads every node's log
@@ -54,19 +56,19 @@ func operateGroup(ctx context.Context, inv *inventory.Inventory, pb *playbook.Pl
 	report.Results = append(report.Results, connected...)
 	lock, ok := e.LockRun(ctx, report)
 	if !ok {
-		return report, Interrupted(ctx, "lock")
+		return report, engine.Interrupted(ctx, "lock")
 	}
 	defer e.Unlock(lock)
 	report.Results = append(report.Results, operate(ctx, e, op)...)
 	report.Tally(e.Addresses(), e.Order())
-	return report, Interrupted(ctx, op)
+	return report, engine.Interrupted(ctx, op)
 }
 
 // operate runs op on the targets.
-func operate(ctx context.Context, e *Engine, op string) []*Result {
+func operate(ctx context.Context, e *engine.Engine, op string) []*engine.Result {
 	s, ok := startStep(e)
 	if !ok {
-		return []*Result{{Step: op, Target: e.Inv.Cluster.Name, Status: Failed, Err: fmt.Errorf("playbook %s has no start step", e.PB.Name)}}
+		return []*engine.Result{{Step: op, Target: e.Inv.Cluster.Name, Status: engine.Failed, Err: fmt.Errorf("playbook %s has no start step", e.PB.Name)}}
 	}
 	header := op
 	if op == OpRetire {
@@ -88,21 +90,21 @@ func operate(ctx context.Context, e *Engine, op string) []*Result {
 
 // startStopped starts the targets that are not running (managers first,
 // then workers) and leaves running ones alone, whatever they run with.
-func startStopped(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func startStopped(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	all := e.Targets
 	defer func() { e.Targets = all }()
-	var stopped []*Node
-	running := map[*Node]*Result{}
+	var stopped []*engine.Node
+	running := map[*engine.Node]*engine.Result{}
 	for _, n := range all {
-		if pid := RunningPID(n); pid != "" && !n.IsFailed() {
-			running[n] = &Result{Step: s.Name, Target: n.Name(), Note: "running (pid " + pid + ")"}
+		if pid := engine.RunningPID(n); pid != "" && !n.IsFailed() {
+			running[n] = &engine.Result{Step: s.Name, Target: n.Name(), Note: "running (pid " + pid + ")"}
 		} else {
 			stopped = append(stopped, n)
 		}
 	}
 	e.Targets = stopped
 	started := runStart(ctx, e, s)
-	results := make([]*Result, 0, len(all))
+	results := make([]*engine.Result, 0, len(all))
 	for _, n := range all {
 		if r := running[n]; r != nil {
 			results = append(results, r)
@@ -115,7 +117,7 @@ func startStopped(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 }
 
 // printed prints results and returns them.
-func printed(e *Engine, results []*Result) []*Result {
+func printed(e *engine.Engine, results []*engine.Result) []*engine.Result {
 	for _, r := range results {
 		e.Out.PrintResult(r, false)
 	}
@@ -123,9 +125,9 @@ func printed(e *Engine, results []*Result) []*Result {
 }
 
 // startStep is the playbook's start step.
-func startStep(e *Engine) (playbook.Step, bool) {
+func startStep(e *engine.Engine) (playbook.Step, bool) {
 	for _, s := range e.PB.Steps {
-		if StepIs[NodeStarter](s) {
+		if engine.StepIs[engine.NodeStarter](s) {
 			return s, true
 		}
 	}
@@ -135,20 +137,20 @@ func startStep(e *Engine) (playbook.Step, bool) {
 // silentPlan runs the playbook's other steps as a plan, so that the engine
 // knows every file it manages (for the start fingerprint). It returns a
 // failed result per target where `up` would change something.
-func silentPlan(ctx context.Context, e *Engine) []*Result {
+func silentPlan(ctx context.Context, e *engine.Engine) []*engine.Result {
 	apply, out := e.Opts.Apply, e.Out.W
 	e.Opts.Apply, e.Out.W = false, io.Discard
 	defer func() { e.Opts.Apply, e.Out.W = apply, out }()
 	drift := map[string][]string{}
 	for _, s := range e.PB.Steps {
-		if StepIs[NodeStarter](s) || ctx.Err() != nil {
+		if engine.StepIs[engine.NodeStarter](s) || ctx.Err() != nil {
 			continue
 		}
 		for _, r := range e.RunStep(ctx, s) {
 			switch r.Status {
-			case Changed:
+			case engine.Changed:
 				drift[r.Target] = append(drift[r.Target], s.Name)
-			case Failed:
+			case engine.Failed:
 				drift[r.Target] = append(drift[r.Target], fmt.Sprintf("%s (cannot check: %v)", s.Name, r.Err))
 			}
 		}
@@ -158,9 +160,9 @@ func silentPlan(ctx context.Context, e *Engine) []*Result {
 		targets = append(targets, t)
 	}
 	sort.Strings(targets)
-	var results []*Result
+	var results []*engine.Result
 	for _, t := range targets {
-		results = append(results, &Result{Step: "drift", Target: t, Status: Failed,
+		results = append(results, &engine.Result{Step: "drift", Target: t, Status: engine.Failed,
 			Err: fmt.Errorf("`up` would change %s here: run `carbonctl up` first", strings.Join(drift[t], ", "))})
 	}
 	return results
@@ -168,14 +170,14 @@ func silentPlan(ctx context.Context, e *Engine) []*Result {
 
 // stopAll stops the running targets: workers first, then managers; retire
 // also removes their units.
-func stopAll(ctx context.Context, e *Engine, s playbook.Step, retire bool) []*Result {
+func stopAll(ctx context.Context, e *engine.Engine, s playbook.Step, retire bool) []*engine.Result {
 	workers, managers := byRole(e)
-	results := make([]*Result, 0, len(e.Targets))
-	for _, phase := range [][]*Node{workers, managers} {
-		out := make([]*Result, len(phase))
+	results := make([]*engine.Result, 0, len(e.Targets))
+	for _, phase := range [][]*engine.Node{workers, managers} {
+		out := make([]*engine.Result, len(phase))
 		e.Parallel(len(phase), func(i int) {
 			out[i] = stopOne(ctx, e, s, phase[i])
-			if retire && out[i].Status != Failed && out[i].Status != Skipped {
+			if retire && out[i].Status != engine.Failed && out[i].Status != engine.Skipped {
 				removeUnit(ctx, e, phase[i], out[i])
 			}
 		})
@@ -185,7 +187,7 @@ func stopAll(ctx context.Context, e *Engine, s playbook.Step, retire bool) []*Re
 }
 
 // byRole splits the targets into workers and managers, in inventory order.
-func byRole(e *Engine) (workers, managers []*Node) {
+func byRole(e *engine.Engine) (workers, managers []*engine.Node) {
 	for _, n := range e.Targets {
 		if n.Vars.Node.IsManager {
 			managers = append(managers, n)
@@ -197,13 +199,13 @@ func byRole(e *Engine) (workers, managers []*Node) {
 }
 
 // stopOne stops one node if it runs.
-func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Result {
-	res := &Result{Step: s.Name, Target: n.Name()}
+func stopOne(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node) *engine.Result {
+	res := &engine.Result{Step: s.Name, Target: n.Name()}
 	if n.IsFailed() {
-		res.Status, res.Note = Skipped, "(cannot reach its host)"
+		res.Status, res.Note = engine.Skipped, "(cannot reach its host)"
 		return res
 	}
-	pid := RunningPID(n)
+	pid := engine.RunningPID(n)
 	if pid == "" {
 		res.Note = "not running"
 		return res
@@ -214,13 +216,13 @@ func stopOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Result {
 	}
 	res.AddChange(desc, "")
 	if err := stopNode(ctx, e, n); err != nil {
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	return res
 }
 
 // removeUnit disables and deletes node n's unit where it has one.
-func removeUnit(ctx context.Context, e *Engine, n *Node, res *Result) {
+func removeUnit(ctx context.Context, e *engine.Engine, n *engine.Node, res *engine.Result) {
 	unit, ok := serviceUnit(e, n)
 	if !ok {
 		return
@@ -228,17 +230,17 @@ func removeUnit(ctx context.Context, e *Engine, n *Node, res *Result) {
 	script := fmt.Sprintf("systemctl --no-reload disable --quiet %s && rm -f %s %s && systemctl daemon-reload",
 		remote.Quote(unit), remote.Quote(unitPath(e, n)), remote.Quote(systemd.SetupEnvFile(unit)))
 	res.AddChange("disable and delete "+unit, "")
-	if err := RunScript(ctx, n.Host, "root", script, nil, "remove the unit "+unit); err != nil {
-		Fail(res, err)
+	if err := engine.RunScript(ctx, n.Host, "root", script, nil, "remove the unit "+unit); err != nil {
+		engine.Fail(res, err)
 	}
 }
 
 // rollingRestart restarts the workers one at a time, then the managers,
 // each waiting until every other node logs that it joined again. It stops
 // at the first node that fails, leaving the rest running.
-func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func rollingRestart(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	workers, managers := byRole(e)
-	var results []*Result
+	var results []*engine.Result
 	for i, n := range append(workers, managers...) {
 		if i > 0 && !settleLB(ctx, e) {
 			break
@@ -246,7 +248,7 @@ func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 		r := restartOne(ctx, e, s, n)
 		e.Out.PrintResult(r, false)
 		results = append(results, r)
-		if r.Status == Failed || ctx.Err() != nil {
+		if r.Status == engine.Failed || ctx.Err() != nil {
 			break
 		}
 	}
@@ -258,7 +260,7 @@ func rollingRestart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 // rotation (nginx.FailTimeout after it failed a request, plus a second), so
 // that the next restart never leaves nginx with every backend marked down.
 // It reports false when ctx ended.
-func settleLB(ctx context.Context, e *Engine) bool {
+func settleLB(ctx context.Context, e *engine.Engine) bool {
 	if e.LB == nil {
 		return ctx.Err() == nil
 	}
@@ -273,20 +275,20 @@ func settleLB(ctx context.Context, e *Engine) bool {
 }
 
 // restartOne restarts one node and waits until its peers see it again.
-func restartOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Result {
-	res := &Result{Step: s.Name, Target: n.Name()}
+func restartOne(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node) *engine.Result {
+	res := &engine.Result{Step: s.Name, Target: n.Name()}
 	if n.IsFailed() {
-		return Fail(res, fmt.Errorf("cannot reach its host"))
+		return engine.Fail(res, fmt.Errorf("cannot reach its host"))
 	}
 	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	setup, err := n.Host.Read(ctx, n.Home(setupMarker))
 	if err != nil {
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
-	pid := RunningPID(n)
+	pid := engine.RunningPID(n)
 	d := decideStart(pid != "", "", fp, takesSetup(e, n), setup.Exists)
 	d.action = OpRestart
 	if pid == "" {
@@ -298,16 +300,16 @@ func restartOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *Resul
 	}
 	offsets, down, err := logSizes(ctx, e, n)
 	if err != nil {
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	res.AddChange(fmt.Sprintf("%s %s (was pid %s)", d.action, n.Name(), orDash(pid)), "")
 	if err := launch(ctx, e, n, d, args, pid, fp, res); err != nil {
 		n.MarkFailed()
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	if err := awaitRejoin(ctx, e, n, offsets); err != nil {
 		n.MarkFailed()
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	}
 	res.Note += ", every running peer saw it join again"
 	if len(down) > 0 {
@@ -324,8 +326,8 @@ func orDash(s string) string {
 }
 
 // peersOf are the nodes of the inventory other than n.
-func peersOf(e *Engine, n *Node) []*Node {
-	var peers []*Node
+func peersOf(e *engine.Engine, n *engine.Node) []*engine.Node {
+	var peers []*engine.Node
 	for _, p := range e.Nodes {
 		if p != n {
 			peers = append(peers, p)
@@ -337,20 +339,20 @@ func peersOf(e *Engine, n *Node) []*Node {
 // logSizes records the size of each running peer's log before n
 // restarts, so that only "joined" lines logged after it count. Peers that
 // are not running cannot log anything and are returned in down.
-func logSizes(ctx context.Context, e *Engine, n *Node) (sizes map[*Node]int64, down []string, err error) {
+func logSizes(ctx context.Context, e *engine.Engine, n *engine.Node) (sizes map[*engine.Node]int64, down []string, err error) {
 	return logSizesOf(ctx, e, peersOf(e, n))
 }
 
 // logSizesOf is logSizes for the given peers.
-func logSizesOf(ctx context.Context, e *Engine, peers []*Node) (sizes map[*Node]int64, down []string, err error) {
-	sizes = map[*Node]int64{}
+func logSizesOf(ctx context.Context, e *engine.Engine, peers []*engine.Node) (sizes map[*engine.Node]int64, down []string, err error) {
+	sizes = map[*engine.Node]int64{}
 	for _, p := range peers {
 		if p.Host.Client == nil {
 			return nil, nil, fmt.Errorf("peer %s is not connected", p.Name())
 		}
 		script := fmt.Sprintf("wc -c < %s 2>/dev/null || echo 0\n%s && echo running\nexit 0",
 			remote.Quote(p.Home(e.PB.Start.Log)), aliveScript(p.Home(e.PB.Start.PidFile)))
-		out, err := RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "measure the log of "+p.Name())
+		out, err := engine.RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "measure the log of "+p.Name())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -366,7 +368,7 @@ func logSizesOf(ctx context.Context, e *Engine, peers []*Node) (sizes map[*Node]
 
 // awaitRejoin waits (up to the join timeout) until every peer has logged,
 // after its recorded log size, that n joined.
-func awaitRejoin(ctx context.Context, e *Engine, n *Node, offsets map[*Node]int64) error {
+func awaitRejoin(ctx context.Context, e *engine.Engine, n *engine.Node, offsets map[*engine.Node]int64) error {
 	joined, _, err := memberPatterns(e.PB.Start)
 	if err != nil {
 		return err
@@ -399,9 +401,9 @@ func awaitRejoin(ctx context.Context, e *Engine, n *Node, offsets map[*Node]int6
 }
 
 // loggedJoin reports whether p logged, after byte off of its log, that n joined.
-func loggedJoin(ctx context.Context, e *Engine, p *Node, off int64, n *Node, match func(string) []string) (bool, error) {
+func loggedJoin(ctx context.Context, e *engine.Engine, p *engine.Node, off int64, n *engine.Node, match func(string) []string) (bool, error) {
 	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.Home(e.PB.Start.Log)))
-	out, err := RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "read the log of "+p.Name())
+	out, err := engine.RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "read the log of "+p.Name())
 	if err != nil {
 		return false, err
 	}
@@ -422,9 +424,9 @@ func joinedIn(lines, addr string, match func(string) []string) bool {
 // product group: in inventory order, except stop and retire, which go in
 // reverse so that the products that depend on another stop first. The
 // error with a nil report is for problems before any node was touched.
-func Operate(ctx context.Context, groups []Group, opts Options, op string) (*Report, error) {
-	combined := &Report{}
-	ran, err := EachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g Group, o Options) error {
+func Operate(ctx context.Context, groups []engine.Group, opts engine.Options, op string) (*engine.Report, error) {
+	combined := &engine.Report{}
+	ran, err := engine.EachGroup(ctx, groups, opts, op == OpStop || op == OpRetire, func(g engine.Group, o engine.Options) error {
 		r, err := operateGroup(ctx, g.Inv, g.PB, o, op)
 		if r == nil {
 			combined = nil

@@ -2,6 +2,8 @@ package steps
 
 import (
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/engine"
 )
 
 // absentCheck is a path that must not match after patching.
@@ -63,7 +65,7 @@ func TestASPlaybookOnStockAndFixtureFiles(t *testing.T) {
 	}
 }
 
-func asExpectations(v Vars, fromRegistry bool) ([]check, []absentCheck) {
+func asExpectations(v engine.Vars, fromRegistry bool) ([]check, []absentCheck) {
 	nv, greg := v.Node, bpJDBC(v.DB.RegistryDB)
 	role, readOnly, commit := "worker", "true", "false"
 	if nv.IsManager {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
@@ -44,8 +46,8 @@ func TestEIBusinessProcessLoadBalancer(t *testing.T) {
 			vh = k.VHosts
 		}
 	}
-	if !HasStep[LoadBalancerKind](pb) || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
-		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", HasStep[LoadBalancerKind](pb), vh, v.LB)
+	if !engine.HasStep[engine.LoadBalancerKind](pb) || vh.Prefix != "ei" || v.LB == nil || v.LB.ServiceHostName != "ei.wso2.com" {
+		t.Fatalf("no EI load balancer: steps %v, vhosts %+v, LB %+v", engine.HasStep[engine.LoadBalancerKind](pb), vh, v.LB)
 	}
 	var svc, mgt []string
 	for _, n := range serviceNodes(v.Nodes, vh.ServiceBackends) {
@@ -85,7 +87,7 @@ func checkBPValue(t *testing.T, files map[string][]byte, c check) {
 	var got string
 	var ok bool
 	if key, isProp := strings.CutPrefix(c.path, "key:"); isProp {
-		got, ok = PropertyValue(files[c.file], key)
+		got, ok = engine.PropertyValue(files[c.file], key)
 	} else {
 		got, ok = readBack(t, files[c.file], c)
 	}
@@ -102,7 +104,7 @@ func bpJDBC(db string) string {
 // bpDS is the path of the datasources in a *-datasources.xml file.
 const bpDS = "/datasources-configuration/datasources/datasource"
 
-func eiExpectations(v Vars) []check {
+func eiExpectations(v engine.Vars) []check {
 	cs := []check{
 		{"catalina-server.xml", "/Server/Service/Connector[@port='9763']", "proxyPort", "80"},
 		{"catalina-server.xml", "/Server/Service/Connector[@port='9443']", "proxyPort", "443"},
@@ -124,7 +126,7 @@ func eiExpectations(v Vars) []check {
 
 // hostName is carbon.xml's HostName: the load balancer's service name, else
 // the node's address.
-func hostName(v Vars) string {
+func hostName(v engine.Vars) string {
 	if v.LB != nil {
 		return v.LB.ServiceHostName
 	}
@@ -132,7 +134,7 @@ func hostName(v Vars) string {
 }
 
 // bpCommonExpectations are the values both business-process playbooks set.
-func bpCommonExpectations(v Vars, domain, bpelDB string) []check {
+func bpCommonExpectations(v engine.Vars, domain, bpelDB string) []check {
 	nv := v.Node
 	readOnly := map[bool]string{true: "false", false: "true"}[nv.IsManager]
 	ds, jdbc := bpDS, bpJDBC
@@ -222,7 +224,7 @@ func TestBPSLoadBalancerOnStockFiles(t *testing.T) {
 	homes := stockHomes(t, "bps-3.6.0", "bps-3.6.0", "bps-3.5.1")
 	for name, home := range homes {
 		v := sampleVars(t, "bps-lab.toml", "", nil)
-		v.LB = &LBVars{Host: "198.18.0.11", ServiceHostName: "bps.wso2.com", MgtHostName: "mgt.bps.wso2.com", HTTPPort: 80, HTTPSPort: 443}
+		v.LB = &engine.LBVars{Host: "198.18.0.11", ServiceHostName: "bps.wso2.com", MgtHostName: "mgt.bps.wso2.com", HTTPPort: 80, HTTPSPort: 443}
 		for _, nv := range v.Nodes {
 			t.Run(name+"/"+nv.Name, func(t *testing.T) {
 				files := applyPlaybookFiles(t, pb, home, v.ForNode(nv), map[string]bool{"bin/wso2server.sh": name != "fixture"})

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/carbonctl/carbonctl/pkg/engine"
 )
 
 func TestMBPlaybookOnStockAndFixtureFiles(t *testing.T) {
@@ -37,7 +39,7 @@ func checkHazelcast(t *testing.T, got []byte) {
 	}
 }
 
-func mbExpectations(nv NodeVars) []check {
+func mbExpectations(nv engine.NodeVars) []check {
 	ds := "/datasources-configuration/datasources/datasource"
 	url := func(db string) string {
 		return "jdbc:mysql://carbondb.mysql-wso2.com:3306/" + db + "?autoReconnect=true"

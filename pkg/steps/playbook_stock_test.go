@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/fixtures/product"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
@@ -33,20 +35,20 @@ func fixtureHome(t testing.TB, source string) string {
 }
 
 // testVars is a 3-node ESB cluster with a load balancer.
-func testVars(withLB bool) Vars {
-	nodes := []NodeVars{
+func testVars(withLB bool) engine.Vars {
+	nodes := []engine.NodeVars{
 		{Index: 1, Name: "mgr1", Host: "198.18.0.21", Role: "manager", IsManager: true, WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL1"},
 		{Index: 2, Name: "wrk1", Host: "198.18.0.22", Role: "worker", WKA: true, LocalMemberPort: 4100, LocalRegistryDB: "REGISTRY_LOCAL2"},
 		{Index: 3, Name: "wrk2", Host: "198.18.0.23", Role: "worker", LocalMemberPort: 4100, PortOffset: 1, LocalRegistryDB: "REGISTRY_LOCAL3"},
 	}
-	v := Vars{
-		Cluster: ClusterVars{Name: "t", Domain: "wso2.esb.domain"},
+	v := engine.Vars{
+		Cluster: engine.ClusterVars{Name: "t", Domain: "wso2.esb.domain"},
 		Nodes:   nodes, WKA: nodes[:2], Manager: nodes[0], Managers: nodes[:1], Workers: nodes[1:],
-		DB: DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd",
+		DB: engine.DBVars{Host: "198.18.0.10", Port: 3306, Address: "carbondb.mysql-wso2.com", User: "regadmin", Password: "p&ss<w>rd",
 			UserDB: "WSO2_USER_DB", RegistryDB: "REGISTRY_DB"},
 	}
 	if withLB {
-		v.LB = &LBVars{Host: "198.18.0.11", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 80, HTTPSPort: 443}
+		v.LB = &engine.LBVars{Host: "198.18.0.11", ServiceHostName: "esb.wso2.com", MgtHostName: "mgt.esb.wso2.com", HTTPPort: 80, HTTPSPort: 443}
 	}
 	return v
 }
@@ -121,7 +123,7 @@ func readBack(t *testing.T, doc []byte, c check) (string, bool) {
 	return got, ok
 }
 
-func expectations(nv NodeVars, withLB bool) []check {
+func expectations(nv engine.NodeVars, withLB bool) []check {
 	role, readOnly := "worker", "true"
 	if nv.IsManager {
 		role, readOnly = "mgt", "false"

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -29,16 +31,16 @@ type Product struct{}
 func (*Product) Check() error { return nil }
 
 // Prefetch reads the archive marker, the account databases and CARBON_HOME.
-func (*Product) Prefetch(_ *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (*Product) Prefetch(_ *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	prefetchProduct(n, req)
 }
 
 // RunNode makes the node's product user and CARBON_HOME right.
-func (*Product) RunNode(ctx context.Context, e *Engine, _ playbook.Step, n *Node, res *Result) error {
+func (*Product) RunNode(ctx context.Context, e *engine.Engine, _ playbook.Step, n *engine.Node, res *engine.Result) error {
 	return installProduct(ctx, e, n, res)
 }
 
-func prefetchProduct(n *Node, req *remote.GatherRequest) {
+func prefetchProduct(n *engine.Node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, n.Home(markerName), etcPasswd, etcGroup)
 	req.Stats = append(req.Stats, n.Vars.Node.Home)
 }
@@ -56,7 +58,7 @@ func hasEntry(db []byte, name string) bool {
 
 // installProduct makes sure the product user exists and CARBON_HOME holds the
 // inventory's archive, unpacking it once.
-func installProduct(ctx context.Context, e *Engine, n *Node, res *Result) error {
+func installProduct(ctx context.Context, e *engine.Engine, n *engine.Node, res *engine.Result) error {
 	if err := productUser(ctx, e, n, res); err != nil {
 		return err
 	}
@@ -74,12 +76,12 @@ func installProduct(ctx context.Context, e *Engine, n *Node, res *Result) error 
 	}
 	// From here on, reads below home are served from the archive: that is what
 	// the host now holds (or, in a plan, would hold).
-	n.Host.Unpacked(Overlay{Home: home, Arch: e.Arch, Owner: n.Vars.Product.User, Group: n.Vars.Product.Group})
+	n.Host.Unpacked(engine.Overlay{Home: home, Arch: e.Arch, Owner: n.Vars.Product.User, Group: n.Vars.Product.Group})
 	return nil
 }
 
 // productUser creates the product's OS user and group when missing.
-func productUser(ctx context.Context, e *Engine, n *Node, res *Result) error {
+func productUser(ctx context.Context, e *engine.Engine, n *engine.Node, res *engine.Result) error {
 	u, g := n.Vars.Product.User, n.Vars.Product.Group
 	n.Host.UserMu.Lock()
 	defer n.Host.UserMu.Unlock()
@@ -102,7 +104,7 @@ func productUser(ctx context.Context, e *Engine, n *Node, res *Result) error {
 		script = fmt.Sprintf("{ getent group %s >/dev/null || groupadd --system %s; } && %s", remote.Quote(g), remote.Quote(g), script)
 		desc = fmt.Sprintf("create group %s and user %s", g, u)
 	}
-	if err := e.Change(res, desc, "", func() error { return RunScript(ctx, n.Host, "root", script, nil, "create product user "+u) }); err != nil {
+	if err := e.Change(res, desc, "", func() error { return engine.RunScript(ctx, n.Host, "root", script, nil, "create product user "+u) }); err != nil {
 		return err
 	}
 	n.Host.Remember(etcPasswd, []byte(fmt.Sprintf("%s%s:x:::::\n", passwd.Content, u)))
@@ -112,7 +114,7 @@ func productUser(ctx context.Context, e *Engine, n *Node, res *Result) error {
 
 // checkMarker refuses to touch a CARBON_HOME that carbonctl did not unpack
 // from this very archive.
-func checkMarker(ctx context.Context, e *Engine, n *Node) error {
+func checkMarker(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	home := n.Vars.Node.Home
 	m, err := n.Host.Read(ctx, n.Home(markerName))
 	if err != nil {
@@ -136,7 +138,7 @@ func checkMarker(ctx context.Context, e *Engine, n *Node) error {
 // moves into a directory someone put there); the product user unpacks and
 // writes the marker, so root never writes into what that user owns, even
 // when the parent directory is the user's.
-func unpack(ctx context.Context, e *Engine, n *Node) error {
+func unpack(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	home := n.Vars.Node.Home
 	tmp := remote.Quote(home + ".carbonctl-new")
 	prepare := strings.Join([]string{
@@ -147,7 +149,7 @@ func unpack(ctx context.Context, e *Engine, n *Node) error {
 		"mkdir " + tmp,
 		"chown -h " + remote.Quote(n.Vars.Product.User+":"+n.Vars.Product.Group) + " " + tmp,
 	}, "\n")
-	if err := RunScript(ctx, n.Host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
+	if err := engine.RunScript(ctx, n.Host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
 		return err
 	}
 	fill := strings.Join([]string{
@@ -158,10 +160,10 @@ func unpack(ctx context.Context, e *Engine, n *Node) error {
 	}, "\n")
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(e.Arch.WriteTar(pw)) }()
-	err := RunScript(ctx, n.Host, n.Vars.Product.User, fill, pr, "unpack the product into "+home)
+	err := engine.RunScript(ctx, n.Host, n.Vars.Product.User, fill, pr, "unpack the product into "+home)
 	pr.Close()
 	if err != nil {
 		return err
 	}
-	return RunScript(ctx, n.Host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
+	return engine.RunScript(ctx, n.Host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
 
@@ -19,12 +21,12 @@ func TestRecordSpecs(t *testing.T) {
 	base := splitEngine(t).RecordSpecs(splitEngine(t).Nodes[1])
 	tests := []struct {
 		name    string
-		change  func(v *Vars)
+		change  func(v *engine.Vars)
 		changed []string // paths whose spec differs from base's
 	}{
-		{"same inventory", func(*Vars) {}, nil},
-		{"new domain", func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, []string{axis2}},
-		{"new database password", func(v *Vars) { v.DB.Password = "other" }, []string{ds, ds + ".carbonctl.orig"}},
+		{"same inventory", func(*engine.Vars) {}, nil},
+		{"new domain", func(v *engine.Vars) { v.Cluster.Domain = "wso2.esb.green" }, []string{axis2}},
+		{"new database password", func(v *engine.Vars) { v.DB.Password = "other" }, []string{ds, ds + ".carbonctl.orig"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +86,7 @@ func TestRecordEntries(t *testing.T) {
 			tt.file.Path = p
 			n.Host.Files[p] = tt.file
 			if !tt.target {
-				e.Targets = []*Node{e.Nodes[0]}
+				e.Targets = []*engine.Node{e.Nodes[0]}
 			}
 			if tt.failed {
 				n.MarkFailed()

@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
@@ -47,8 +49,8 @@ func (k *RegistryCollection) Check() error {
 }
 
 // Run creates the missing collections: one result, for the database.
-func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
-	return []*Result{runRegistryCollections(ctx, e, s, k)}
+func (k *RegistryCollection) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
+	return []*engine.Result{runRegistryCollections(ctx, e, s, k)}
 }
 
 // runRegistryCollections makes sure the collections a registry-collection
@@ -57,18 +59,18 @@ func (k *RegistryCollection) Run(ctx context.Context, e *Engine, s playbook.Step
 // missing parents the way Carbon's registry adds a collection — what a
 // clustering guide does by hand in the registry's management console
 // before another product mounts the collection.
-func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *RegistryCollection) *Result {
-	res := &Result{Step: s.Name, Target: DBTarget}
+func runRegistryCollections(ctx context.Context, e *engine.Engine, s playbook.Step, k *RegistryCollection) *engine.Result {
+	res := &engine.Result{Step: s.Name, Target: engine.DBTarget}
 	ok, err := e.Vars.When(s.Name+".when", s.When)
 	switch {
 	case err != nil:
 		failAll(e)
-		return Fail(res, err)
+		return engine.Fail(res, err)
 	case !ok:
-		res.Status, res.Note = Skipped, "(not applicable)"
+		res.Status, res.Note = engine.Skipped, "(not applicable)"
 		return res
 	case allTargetsFailed(e):
-		res.Status, res.Note = Skipped, "(earlier steps failed on every node)"
+		res.Status, res.Note = engine.Skipped, "(earlier steps failed on every node)"
 		return res
 	}
 	schema, paths, err := renderCollections(e, s, k)
@@ -77,14 +79,14 @@ func runRegistryCollections(ctx context.Context, e *Engine, s playbook.Step, k *
 	}
 	if err != nil {
 		failAll(e)
-		return Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
+		return engine.Fail(res, fmt.Errorf("database %s:%d: %w", e.Inv.Database.Host, e.Inv.Database.Port, err))
 	}
 	return res
 }
 
 // allTargetsFailed reports whether earlier steps failed on every target
 // node (then no node will mount the collections in this run).
-func allTargetsFailed(e *Engine) bool {
+func allTargetsFailed(e *engine.Engine) bool {
 	for _, n := range e.Targets {
 		if !n.IsFailed() {
 			return false
@@ -94,7 +96,7 @@ func allTargetsFailed(e *Engine) bool {
 }
 
 // renderCollections renders the step's database and collection paths.
-func renderCollections(e *Engine, s playbook.Step, k *RegistryCollection) (string, []string, error) {
+func renderCollections(e *engine.Engine, s playbook.Step, k *RegistryCollection) (string, []string, error) {
 	schema, err := e.Vars.Render(s.Name+".registry_db", k.RegistryDB)
 	if err != nil {
 		return "", nil, err
@@ -143,7 +145,7 @@ func collectionChain(p string) []string {
 
 // registryCollections reads which collections exist and creates the rest
 // (only when applying), recording one action per collection asked for.
-func registryCollections(ctx context.Context, e *Engine, schema string, paths []string, res *Result) error {
+func registryCollections(ctx context.Context, e *engine.Engine, schema string, paths []string, res *engine.Result) error {
 	admin, err := openDB(e, e.Inv.Database.AdminUser, e.Inv.Database.AdminPassword.Value)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package steps
 import (
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/playbooks"
 )
@@ -17,8 +19,8 @@ func TestRegistryKinds(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: listed but New fails", typ)
 		}
-		_, perNode := k.(NodeActor)
-		_, whole := k.(StepRunner)
+		_, perNode := k.(engine.NodeActor)
+		_, whole := k.(engine.StepRunner)
 		if perNode == whole {
 			t.Errorf("%s: runs per node %v, as a whole %v: want exactly one", typ, perNode, whole)
 		}

@@ -6,16 +6,18 @@ import (
 	"path"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
 // startPlan is what the start step decided for one node.
 type startPlan struct {
-	n       *Node
+	n       *engine.Node
 	d       startDecision
 	args    []string
 	pid, fp string
-	res     *Result
+	res     *engine.Result
 }
 
 // runStart decides for every target, then (when applying) acts in this
@@ -25,10 +27,10 @@ type startPlan struct {
 // until its running peers log that it joined again (a failure stops the
 // roll). New nodes thus serve before the roll takes others away. Finally
 // it waits until every node sees every peer.
-func runStart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func runStart(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	plans := make([]*startPlan, len(e.Targets))
 	e.Parallel(len(e.Targets), func(i int) { plans[i] = decideOne(ctx, e, s, e.Targets[i]) })
-	results := map[*Node]*Result{}
+	results := map[*engine.Node]*engine.Result{}
 	for _, p := range plans {
 		results[p.n] = p.res
 	}
@@ -55,11 +57,11 @@ func runStart(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 // then managers, so that none of them still runs the old configuration
 // when the first starts with the new one; their restart becomes a start
 // (managers first). A node that cannot be stopped fails.
-func stopForFullRestart(ctx context.Context, e *Engine, plans []*startPlan) {
+func stopForFullRestart(ctx context.Context, e *engine.Engine, plans []*startPlan) {
 	var workers, managers []*startPlan
 	for _, p := range plans {
 		switch {
-		case p.res.Status != Changed || p.d.action != actRestart:
+		case p.res.Status != engine.Changed || p.d.action != actRestart:
 		case p.n.Vars.Node.IsManager:
 			managers = append(managers, p)
 		default:
@@ -70,10 +72,10 @@ func stopForFullRestart(ctx context.Context, e *Engine, plans []*startPlan) {
 	for _, phase := range [][]*startPlan{workers, managers} {
 		e.Parallel(len(phase), func(i int) {
 			p := phase[i]
-			err := RunScript(ctx, p.n.Host, p.n.Vars.Product.User, stopScript(p.n.Home(e.PB.Start.PidFile)), nil, "stop "+p.n.Name()+" for the full restart")
+			err := engine.RunScript(ctx, p.n.Host, p.n.Vars.Product.User, stopScript(p.n.Home(e.PB.Start.PidFile)), nil, "stop "+p.n.Name()+" for the full restart")
 			if err != nil {
 				p.n.MarkFailed()
-				Fail(p.res, err)
+				engine.Fail(p.res, err)
 				return
 			}
 			p.d.action = actStart
@@ -87,7 +89,7 @@ func stopForFullRestart(ctx context.Context, e *Engine, plans []*startPlan) {
 func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 	var rollManagers []*startPlan
 	for _, p := range plans {
-		if p.res.Status != Changed {
+		if p.res.Status != engine.Changed {
 			continue
 		}
 		switch manager := p.n.Vars.Node.IsManager; {
@@ -106,10 +108,10 @@ func startPhases(plans []*startPlan) (managers, rolling, workers []*startPlan) {
 
 // skipIfManagerDown marks the plans skipped when a manager failed in this
 // step or was skipped and is not running, and reports whether it did.
-func skipIfManagerDown(e *Engine, s playbook.Step, all, plans []*startPlan) bool {
+func skipIfManagerDown(e *engine.Engine, s playbook.Step, all, plans []*startPlan) bool {
 	down := ""
 	for _, p := range all {
-		if p.n.Vars.Node.IsManager && (p.res.Status == Failed || p.res.Status == Skipped && p.pid == "") {
+		if p.n.Vars.Node.IsManager && (p.res.Status == engine.Failed || p.res.Status == engine.Skipped && p.pid == "") {
 			down = p.n.Name()
 			break
 		}
@@ -118,16 +120,16 @@ func skipIfManagerDown(e *Engine, s playbook.Step, all, plans []*startPlan) bool
 		return false
 	}
 	for _, p := range plans {
-		if p.res.Status == Changed {
-			p.res.Status, p.res.Actions, p.res.Note = Skipped, nil, "(manager "+down+" is not running)"
+		if p.res.Status == engine.Changed {
+			p.res.Status, p.res.Actions, p.res.Note = engine.Skipped, nil, "(manager "+down+" is not running)"
 		}
 	}
 	return true
 }
 
 // inOrder lists the results in target order.
-func inOrder(e *Engine, results map[*Node]*Result) []*Result {
-	out := make([]*Result, 0, len(e.Targets))
+func inOrder(e *engine.Engine, results map[*engine.Node]*engine.Result) []*engine.Result {
+	out := make([]*engine.Result, 0, len(e.Targets))
 	for _, n := range e.Targets {
 		out = append(out, results[n])
 	}
@@ -135,12 +137,12 @@ func inOrder(e *Engine, results map[*Node]*Result) []*Result {
 }
 
 // launchAll starts the planned nodes in parallel.
-func launchAll(ctx context.Context, e *Engine, plans []*startPlan) {
+func launchAll(ctx context.Context, e *engine.Engine, plans []*startPlan) {
 	e.Parallel(len(plans), func(i int) {
 		p := plans[i]
 		if err := launch(ctx, e, p.n, p.d, p.args, p.pid, p.fp, p.res); err != nil {
 			p.n.MarkFailed()
-			Fail(p.res, err)
+			engine.Fail(p.res, err)
 		}
 	})
 }
@@ -148,26 +150,26 @@ func launchAll(ctx context.Context, e *Engine, plans []*startPlan) {
 // roll restarts the planned nodes one at a time, each waiting until every
 // running peer logs that it joined again. After a failure the rest are not
 // restarted: they keep running with their previous configuration.
-func roll(ctx context.Context, e *Engine, plans []*startPlan) {
+func roll(ctx context.Context, e *engine.Engine, plans []*startPlan) {
 	stopped := ""
 	for i, p := range plans {
 		switch {
 		case ctx.Err() != nil:
-			Fail(p.res, ctx.Err())
+			engine.Fail(p.res, ctx.Err())
 			continue
 		case stopped != "":
-			p.res.Status = Skipped
+			p.res.Status = engine.Skipped
 			p.res.Note = fmt.Sprintf("(not restarted: the rolling restart stopped at %s; it runs its previous configuration)", stopped)
 			continue
 		}
 		if i > 0 && !settleLB(ctx, e) {
-			Fail(p.res, ctx.Err())
+			engine.Fail(p.res, ctx.Err())
 			continue
 		}
 		e.Out.Printf("rolling restart %d/%d: %s (%s)\n", i+1, len(plans), p.n.Name(), p.d.reason)
 		if err := restartRejoin(ctx, e, p); err != nil {
 			p.n.MarkFailed()
-			Fail(p.res, err)
+			engine.Fail(p.res, err)
 			stopped = p.n.Name()
 		}
 	}
@@ -175,8 +177,8 @@ func roll(ctx context.Context, e *Engine, plans []*startPlan) {
 
 // restartRejoin restarts one node and waits until its running peers (on
 // the hosts this run is connected to) log that it joined again.
-func restartRejoin(ctx context.Context, e *Engine, p *startPlan) error {
-	var peers []*Node
+func restartRejoin(ctx context.Context, e *engine.Engine, p *startPlan) error {
+	var peers []*engine.Node
 	for _, q := range peersOf(e, p.n) {
 		if q.Host.Client != nil && q.Host.Err == nil {
 			peers = append(peers, q)
@@ -201,27 +203,27 @@ func restartRejoin(ctx context.Context, e *Engine, p *startPlan) error {
 
 // decideOne decides what the start step does with one node; the result is
 // Changed when it starts or restarts.
-func decideOne(ctx context.Context, e *Engine, s playbook.Step, n *Node) *startPlan {
-	res := &Result{Step: s.Name, Target: n.Name()}
+func decideOne(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node) *startPlan {
+	res := &engine.Result{Step: s.Name, Target: n.Name()}
 	p := &startPlan{n: n, res: res}
 	if n.IsFailed() {
-		res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+		res.Status, res.Note = engine.Skipped, "(an earlier step failed on this node)"
 		return p
 	}
 	fp, err := fingerprint(ctx, e, n)
 	if err != nil {
-		Fail(res, err)
+		engine.Fail(res, err)
 		return p
 	}
-	p.fp, p.pid = fp, RunningPID(n)
+	p.fp, p.pid = fp, engine.RunningPID(n)
 	started, err := n.Host.Read(ctx, n.Home(startedMarker))
 	if err != nil {
-		Fail(res, err)
+		engine.Fail(res, err)
 		return p
 	}
 	setup, err := n.Host.Read(ctx, n.Home(setupMarker))
 	if err != nil {
-		Fail(res, err)
+		engine.Fail(res, err)
 		return p
 	}
 	p.d = decideStart(p.pid != "", strings.TrimSpace(string(started.Content)), fp, takesSetup(e, n), setup.Exists)

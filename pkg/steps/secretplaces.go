@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
@@ -25,7 +27,7 @@ const secretProbe = "carbonctl-secret-probe-5f1c"
 type secretPlace struct{ path, attr string }
 
 // withProbes returns v with every secret replaced by secretProbe.
-func withProbes(v Vars) Vars {
+func withProbes(v engine.Vars) engine.Vars {
 	v.DB.Password = secretProbe
 	v.DepSync.SvnPassword = secretProbe
 	v.Product.AdminPassword = secretProbe
@@ -34,7 +36,7 @@ func withProbes(v Vars) Vars {
 
 // withAdminProbe returns v with only the admin console password replaced
 // by secretProbe.
-func withAdminProbe(v Vars) Vars {
+func withAdminProbe(v engine.Vars) engine.Vars {
 	v.Product.AdminPassword = secretProbe
 	return v
 }
@@ -45,19 +47,19 @@ func withAdminProbe(v Vars) Vars {
 // .Product.AdminPassword), whether or not their `when` holds. Inside an
 // ensure or inner fragment, the places are the elements and attributes the
 // secret lands in (all of them for a marked edit).
-func secretPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
+func secretPlaces(s playbook.Step, f *engine.FileEdits, v engine.Vars) ([]secretPlace, error) {
 	return probedPlaces(s, f, v, withProbes(v), true)
 }
 
 // adminPasswordPlaces lists the places where the step writes the admin
 // console password.
-func adminPasswordPlaces(s playbook.Step, f *FileEdits, v Vars) ([]secretPlace, error) {
+func adminPasswordPlaces(s playbook.Step, f *engine.FileEdits, v engine.Vars) ([]secretPlace, error) {
 	return probedPlaces(s, f, v, withAdminProbe(v), false)
 }
 
 // probedPlaces lists the places whose value, rendered with probe, holds
 // secretProbe, and with marked those of edits marked `secret = true`.
-func probedPlaces(s playbook.Step, f *FileEdits, v, probe Vars, marked bool) ([]secretPlace, error) {
+func probedPlaces(s playbook.Step, f *engine.FileEdits, v, probe engine.Vars, marked bool) ([]secretPlace, error) {
 	var places []secretPlace
 	for i, ed := range f.Edits {
 		// A place is secret on every node, whether or not the edit

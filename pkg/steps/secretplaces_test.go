@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
@@ -19,23 +21,23 @@ func TestSecretPlaces(t *testing.T) {
 	v.DB.Password = "today"
 	tests := []struct {
 		name string
-		edit Edit
+		edit engine.Edit
 		want []secretPlace
 	}{
-		{"set from the DB password", Edit{Op: "set", Path: "/a/password", Value: "{{.DB.Password}}"}, []secretPlace{{path: "/a/password"}}},
-		{"plain value", Edit{Op: "set", Path: "/a/user", Value: "{{.DB.User}}"}, nil},
-		{"attr marked secret", Edit{Op: "attr", Path: "/a/b", Attr: "key", Value: "literal", Secret: true}, []secretPlace{{path: "/a/b", attr: "key"}}},
-		{"skipped edit still marks its place", Edit{Op: "set", Path: "/s/SvnPassword", Value: "{{.DepSync.SvnPassword}}", When: "false"}, []secretPlace{{path: "/s/SvnPassword"}}},
-		{"admin password", Edit{Op: "set", Path: "/u/Password", Value: "{{.Product.AdminPassword}}"}, []secretPlace{{path: "/u/Password"}}},
-		{"inside an ensured fragment", Edit{Op: "ensure", Path: "/ds/datasource[name='X']",
+		{"set from the DB password", engine.Edit{Op: "set", Path: "/a/password", Value: "{{.DB.Password}}"}, []secretPlace{{path: "/a/password"}}},
+		{"plain value", engine.Edit{Op: "set", Path: "/a/user", Value: "{{.DB.User}}"}, nil},
+		{"attr marked secret", engine.Edit{Op: "attr", Path: "/a/b", Attr: "key", Value: "literal", Secret: true}, []secretPlace{{path: "/a/b", attr: "key"}}},
+		{"skipped edit still marks its place", engine.Edit{Op: "set", Path: "/s/SvnPassword", Value: "{{.DepSync.SvnPassword}}", When: "false"}, []secretPlace{{path: "/s/SvnPassword"}}},
+		{"admin password", engine.Edit{Op: "set", Path: "/u/Password", Value: "{{.Product.AdminPassword}}"}, []secretPlace{{path: "/u/Password"}}},
+		{"inside an ensured fragment", engine.Edit{Op: "ensure", Path: "/ds/datasource[name='X']",
 			Value: `<datasource><name>X</name><definition><configuration><username>u</username><password>{{xml .DB.Password}}</password></configuration></definition></datasource>`},
 			[]secretPlace{{path: "/ds/datasource[name='X']/definition/configuration/password"}}},
-		{"attribute inside an inner fragment", Edit{Op: "inner", Path: "/a", Value: `<k id="1" pw="{{.DB.Password}}"/>`},
+		{"attribute inside an inner fragment", engine.Edit{Op: "inner", Path: "/a", Value: `<k id="1" pw="{{.DB.Password}}"/>`},
 			[]secretPlace{{path: "/a/k", attr: "pw"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := secretPlaces(playbook.Step{Name: "s", Type: "xml"}, &FileEdits{Edits: []Edit{tt.edit}}, v)
+			got, err := secretPlaces(playbook.Step{Name: "s", Type: "xml"}, &engine.FileEdits{Edits: []engine.Edit{tt.edit}}, v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,15 +55,15 @@ func TestRotatedSecretsMasked(t *testing.T) {
 	const old, rotated = "OldSecret-2023", "NewSecret-2024"
 	tests := []struct {
 		name, playbook, step, file string
-		set                        func(v *Vars, secret string)
+		set                        func(v *engine.Vars, secret string)
 		wantLine                   string // a masked removed line of the diff
 	}{
 		{"database password", "esb-worker-manager", "master-datasources.xml", "carbon-4.4/repository/conf/datasources/master-datasources.xml",
-			func(v *Vars, s string) { v.DB.Password = s }, "<password>" + Mask + "</password>"},
+			func(v *engine.Vars, s string) { v.DB.Password = s }, "<password>" + engine.Mask + "</password>"},
 		{"admin console password", "esb-worker-manager", "user-mgt.xml", "esb-4.9.0/repository/conf/user-mgt.xml",
-			func(v *Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + Mask + "</Password>"},
+			func(v *engine.Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + engine.Mask + "</Password>"},
 		{"admin console password (G-Reg)", "greg", "user-mgt.xml", "greg-5.4.0/repository/conf/user-mgt.xml",
-			func(v *Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + Mask + "</Password>"},
+			func(v *engine.Vars, s string) { v.Product.AdminPassword = s }, "<Password>" + engine.Mask + "</Password>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,11 +72,11 @@ func TestRotatedSecretsMasked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			patch := func(doc []byte, secret string) ([]byte, *Result) {
+			patch := func(doc []byte, secret string) ([]byte, *engine.Result) {
 				all := testVars(false)
 				tt.set(&all, secret)
-				n := &Node{Vars: all.ForNode(all.Nodes[0])}
-				ops, err := renderEdits((&Engine{}), step, fileEditsOf(t, step), n)
+				n := &engine.Node{Vars: all.ForNode(all.Nodes[0])}
+				ops, err := renderEdits((&engine.Engine{}), step, fileEditsOf(t, step), n)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,7 +84,7 @@ func TestRotatedSecretsMasked(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				res := &Result{Step: step.Name, Target: "mgr1"}
+				res := &engine.Result{Step: step.Name, Target: "mgr1"}
 				res.Hide(placeValues(doc, places)...)
 				out, _, err := xmlpatch.Patch(doc, ops)
 				if err != nil {
@@ -98,7 +100,7 @@ func TestRotatedSecretsMasked(t *testing.T) {
 			}
 			_, res := patch(converged, rotated)
 			var buf bytes.Buffer
-			p := &Printer{W: &buf, Mask: NewMasker([]string{rotated})}
+			p := &engine.Printer{W: &buf, Mask: engine.NewMasker([]string{rotated})}
 			p.PrintResult(res, true)
 			out := buf.String()
 			if strings.Contains(out, old) || strings.Contains(out, rotated) {
@@ -150,7 +152,7 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 			n := e.Targets[0]
 			n.Vars.Product.AdminPassword = tt.password
 			setFile(n.Host, n.Home("repository/conf/user-mgt.xml"), tt.file)
-			setFile(n.Host, BackupPath(n.Home("repository/conf/user-mgt.xml")), nil)
+			setFile(n.Host, engine.BackupPath(n.Home("repository/conf/user-mgt.xml")), nil)
 			marker := []byte(nil)
 			if tt.started {
 				marker = []byte("fingerprint\n")
@@ -164,7 +166,7 @@ func TestAdminPasswordChangeNote(t *testing.T) {
 				t.Errorf("note %q, want one: %v", r.Note, tt.note)
 			}
 			var buf bytes.Buffer
-			(&Printer{W: &buf, Mask: NewMasker([]string{tt.password})}).PrintResult(r, true)
+			(&engine.Printer{W: &buf, Mask: engine.NewMasker([]string{tt.password})}).PrintResult(r, true)
 			if strings.Contains(buf.String(), "Console-1") {
 				t.Errorf("a password shows:\n%s", buf.String())
 			}

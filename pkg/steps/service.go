@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 	"github.com/carbonctl/carbonctl/pkg/systemd"
 )
 
 // unitSpecOf describes node n's unit.
-func unitSpecOf(e *Engine, n *Node) systemd.Unit {
+func unitSpecOf(e *engine.Engine, n *engine.Node) systemd.Unit {
 	return systemd.Unit{
 		Name: systemd.UnitName(e.Inv.Cluster.Name, n.Name()),
 		Description: fmt.Sprintf("WSO2 %s node %s of cluster %s (carbonctl)",
@@ -26,12 +28,12 @@ func unitSpecOf(e *Engine, n *Node) systemd.Unit {
 }
 
 // unitPath is where node n's unit file lives.
-func unitPath(e *Engine, n *Node) string {
+func unitPath(e *engine.Engine, n *engine.Node) string {
 	return path.Join(systemd.UnitDir, systemd.UnitName(e.Inv.Cluster.Name, n.Name()))
 }
 
 // runsSystemd reports whether the batch read found systemd running on h.
-func runsSystemd(h *Host) bool {
+func runsSystemd(h *engine.Host) bool {
 	h.Mu.Lock()
 	defer h.Mu.Unlock()
 	f := h.Files[systemd.RunDir]
@@ -40,14 +42,14 @@ func runsSystemd(h *Host) bool {
 
 // serviceUnit returns the unit name of node n when it runs as a systemd
 // service: the playbook has a service step and its host runs systemd.
-func serviceUnit(e *Engine, n *Node) (string, bool) {
+func serviceUnit(e *engine.Engine, n *engine.Node) (string, bool) {
 	if !hasServiceStep(e) || !runsSystemd(n.Host) {
 		return "", false
 	}
 	return systemd.UnitName(e.Inv.Cluster.Name, n.Name()), true
 }
 
-func hasServiceStep(e *Engine) bool { return HasStep[*Service](e.PB) }
+func hasServiceStep(e *engine.Engine) bool { return engine.HasStep[*Service](e.PB) }
 
 // Service is the "service" step kind: one systemd unit per node, on the
 // hosts that run systemd. It has no fields.
@@ -57,18 +59,18 @@ type Service struct{}
 func (*Service) Check() error { return nil }
 
 // Prefetch reads the node's unit and whether systemd runs.
-func (*Service) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (*Service) Prefetch(e *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	prefetchService(e, n, req)
 }
 
 // Run installs the units, one result per host.
-func (*Service) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func (*Service) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	return runService(ctx, e, s)
 }
 
 // prefetchService adds to the batch read: whether systemd runs, the node's
 // unit file and whether it is enabled (the wants link, followed).
-func prefetchService(e *Engine, n *Node, req *remote.GatherRequest) {
+func prefetchService(e *engine.Engine, n *engine.Node, req *remote.GatherRequest) {
 	req.Contents = append(req.Contents, unitPath(e, n))
 	req.Stats = append(req.Stats, systemd.RunDir, path.Join(systemd.WantsDir, systemd.UnitName(e.Inv.Cluster.Name, n.Name())))
 }
@@ -76,16 +78,16 @@ func prefetchService(e *Engine, n *Node, req *remote.GatherRequest) {
 // runService installs and enables one unit per node on the hosts that run
 // systemd (a per-host step: one daemon-reload per host whose units
 // changed). Hosts without systemd keep starting nodes with nohup.
-func runService(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func runService(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	byHost, order := targetsByHost(e)
-	results := make([]*Result, len(order))
+	results := make([]*engine.Result, len(order))
 	e.Parallel(len(order), func(i int) {
 		nodes := byHost[order[i]]
-		res := &Result{Step: s.Name, Target: nodes[0].Name()}
+		res := &engine.Result{Step: s.Name, Target: nodes[0].Name()}
 		results[i] = res
 		for _, n := range nodes {
 			if n.IsFailed() {
-				res.Status, res.Note = Skipped, "(an earlier step failed on this node)"
+				res.Status, res.Note = engine.Skipped, "(an earlier step failed on this node)"
 				return
 			}
 		}
@@ -97,16 +99,16 @@ func runService(ctx context.Context, e *Engine, s playbook.Step) []*Result {
 			for _, n := range nodes {
 				n.MarkFailed()
 			}
-			Fail(res, err)
+			engine.Fail(res, err)
 		}
 	})
 	return results
 }
 
 // targetsByHost groups the targets by host, hosts in target order.
-func targetsByHost(e *Engine) (map[*Host][]*Node, []*Host) {
-	byHost := map[*Host][]*Node{}
-	var order []*Host
+func targetsByHost(e *engine.Engine) (map[*engine.Host][]*engine.Node, []*engine.Host) {
+	byHost := map[*engine.Host][]*engine.Node{}
+	var order []*engine.Host
 	for _, n := range e.Targets {
 		if byHost[n.Host] == nil {
 			order = append(order, n.Host)
@@ -120,7 +122,7 @@ func targetsByHost(e *Engine) (map[*Host][]*Node, []*Host) {
 // /etc/systemd/system, which the product user cannot write), enables them
 // and reloads systemd once. Each unit counts in its node's fingerprint, so a
 // changed unit restarts that node only.
-func installUnits(ctx context.Context, e *Engine, h *Host, nodes []*Node, res *Result) error {
+func installUnits(ctx context.Context, e *engine.Engine, h *engine.Host, nodes []*engine.Node, res *engine.Result) error {
 	var units []systemd.State
 	for _, n := range nodes {
 		n.Manage(unitPath(e, n))
@@ -153,7 +155,7 @@ func installUnits(ctx context.Context, e *Engine, h *Host, nodes []*Node, res *R
 		res.Note = fmt.Sprintf("%d unit(s) installed and enabled", len(units))
 		return nil
 	}
-	if err := e.Change(res, script, "", func() error { return RunScript(ctx, h, "root", script, nil, "enable and load the units") }); err != nil {
+	if err := e.Change(res, script, "", func() error { return engine.RunScript(ctx, h, "root", script, nil, "enable and load the units") }); err != nil {
 		return err
 	}
 	for _, u := range a.Enable {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/archive"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -91,7 +93,7 @@ var serviceInventory = strings.NewReplacer("LB\n", "",
 
 // serviceEngine is a planning engine for the ESB playbook with mgr1 and
 // wrk1 on a systemd host (.21) and wrk2 on a host without systemd (.23).
-func serviceEngine(t *testing.T) *Engine {
+func serviceEngine(t *testing.T) *engine.Engine {
 	t.Helper()
 	env := func(k string) (string, bool) { return "pw", k == "PW" }
 	inv, err := inventory.Parse("inv.toml", t.TempDir(), []byte(serviceInventory), env, inventory.Options{})
@@ -102,9 +104,9 @@ func serviceEngine(t *testing.T) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Engine{Inv: inv, PB: pb, Opts: Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*Host{}, Arch: &archive.Product{SHA256: "archive"}}
-	e.Out = &Printer{W: io.Discard, Mask: NewMasker(nil)}
-	e.Vars = NewVars(inv, pb)
+	e := &engine.Engine{Inv: inv, PB: pb, Opts: engine.Options{Forks: 2, Out: io.Discard}, Hosts: map[string]*engine.Host{}, Arch: &archive.Product{SHA256: "archive"}}
+	e.Out = &engine.Printer{W: io.Discard, Mask: engine.NewMasker(nil)}
+	e.Vars = engine.NewVars(inv, pb)
 	if err := e.Build(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +117,8 @@ func serviceEngine(t *testing.T) *Engine {
 
 // installed puts node name's unit on its host as carbonctl writes it
 // (content = "" for the wanted one), enabled or not.
-func (e *Engine) installed(name, content string, enabled bool) {
-	var n *Node
+func installed(e *engine.Engine, name, content string, enabled bool) {
+	var n *engine.Node
 	for _, m := range e.Nodes {
 		if m.Name() == name {
 			n = m
@@ -137,31 +139,31 @@ func (e *Engine) installed(name, content string, enabled bool) {
 func TestServiceStep(t *testing.T) {
 	cases := []struct {
 		name    string
-		setup   func(e *Engine)
+		setup   func(e *engine.Engine)
 		actions string // of the systemd host's result
-		status  Status
+		status  engine.Status
 	}{
-		{"fresh systemd host: two units, enabled, one reload", func(e *Engine) {
-			e.installed("mgr1", "", false)
-			e.installed("wrk1", "", false)
+		{"fresh systemd host: two units, enabled, one reload", func(e *engine.Engine) {
+			installed(e, "mgr1", "", false)
+			installed(e, "wrk1", "", false)
 			setFile(e.Hosts["198.18.0.21"], unitPath(e, e.Nodes[0]), nil)
 			setFile(e.Hosts["198.18.0.21"], unitPath(e, e.Nodes[1]), nil)
 		}, "install /etc/systemd/system/wso2-esb-unit-mgr1.service (+22 -0)|install /etc/systemd/system/wso2-esb-unit-wrk1.service (+22 -0)|" +
-			"systemctl --no-reload enable --quiet 'wso2-esb-unit-mgr1.service' 'wso2-esb-unit-wrk1.service' && systemctl daemon-reload", Changed},
-		{"converged: nothing", func(e *Engine) {
-			e.installed("mgr1", "", true)
-			e.installed("wrk1", "", true)
-		}, "", OK},
-		{"wrk1's unit edited by hand: rewritten, one reload", func(e *Engine) {
-			e.installed("mgr1", "", true)
-			e.installed("wrk1", "[Service]\nExecStart=/bin/false\n", true)
-		}, "update /etc/systemd/system/wso2-esb-unit-wrk1.service (+21 -1)|systemctl daemon-reload", Changed},
+			"systemctl --no-reload enable --quiet 'wso2-esb-unit-mgr1.service' 'wso2-esb-unit-wrk1.service' && systemctl daemon-reload", engine.Changed},
+		{"converged: nothing", func(e *engine.Engine) {
+			installed(e, "mgr1", "", true)
+			installed(e, "wrk1", "", true)
+		}, "", engine.OK},
+		{"wrk1's unit edited by hand: rewritten, one reload", func(e *engine.Engine) {
+			installed(e, "mgr1", "", true)
+			installed(e, "wrk1", "[Service]\nExecStart=/bin/false\n", true)
+		}, "update /etc/systemd/system/wso2-esb-unit-wrk1.service (+21 -1)|systemctl daemon-reload", engine.Changed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := serviceEngine(t)
 			c.setup(e)
-			results := runService(context.Background(), e, e.step(t, "service"))
+			results := runService(context.Background(), e, stepOf(t, e, "service"))
 			if len(results) != 2 {
 				t.Fatalf("%d results, want one per host", len(results))
 			}
@@ -172,7 +174,7 @@ func TestServiceStep(t *testing.T) {
 			if strings.Join(got, "|") != c.actions || results[0].Status != c.status {
 				t.Errorf("systemd host: %s %q\nwant %s %q", results[0].Status, strings.Join(got, "|"), c.status, c.actions)
 			}
-			if r := results[1]; r.Status != OK || len(r.Actions) != 0 || !strings.Contains(r.Note, "nohup") {
+			if r := results[1]; r.Status != engine.OK || len(r.Actions) != 0 || !strings.Contains(r.Note, "nohup") {
 				t.Errorf("host without systemd: %+v", r)
 			}
 		})
@@ -185,9 +187,9 @@ func TestUnitInFingerprint(t *testing.T) {
 	ctx := context.Background()
 	fingerprints := func(wrk1Unit string) map[string]string {
 		e := serviceEngine(t)
-		e.installed("mgr1", "", true)
-		e.installed("wrk1", wrk1Unit, true)
-		runService(ctx, e, e.step(t, "service"))
+		installed(e, "mgr1", "", true)
+		installed(e, "wrk1", wrk1Unit, true)
+		runService(ctx, e, stepOf(t, e, "service"))
 		fps := map[string]string{}
 		for _, n := range e.Nodes {
 			fp, err := fingerprint(ctx, e, n)
@@ -208,9 +210,9 @@ func TestUnitInFingerprint(t *testing.T) {
 		t.Errorf("fingerprint after rewriting the unit differs from the converged one")
 	}
 	e := serviceEngine(t)
-	e.installed("mgr1", "", true)
-	e.installed("wrk1", "", true)
-	runService(ctx, e, e.step(t, "service"))
+	installed(e, "mgr1", "", true)
+	installed(e, "wrk1", "", true)
+	runService(ctx, e, stepOf(t, e, "service"))
 	// The unit carbonctl wants for wrk1 changes (e.g. a new JAVA_HOME).
 	n := e.Nodes[1]
 	setFile(n.Host, unitPath(e, n), []byte(systemd.Render(systemd.Unit{Name: "x", JavaHome: "/usr/lib/jvm/new"})))

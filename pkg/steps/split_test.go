@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -62,7 +64,7 @@ func TestIdentityDifferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, after := Identity{}, Identity{}
+			before, after := engine.Identity{}, engine.Identity{}
 			before.AddFile(tt.file, tt.old)
 			after.AddFile(tt.file, tt.planned)
 			if got := before.Differences(after); !reflect.DeepEqual(got, tt.want) {
@@ -75,7 +77,7 @@ func TestIdentityDifferences(t *testing.T) {
 // splitEngine is an engine for the ESB playbook whose three nodes' hosts
 // hold axis2.xml as the playbook wrote it for testVars; running names the
 // nodes whose product runs.
-func splitEngine(t testing.TB, running ...string) *Engine {
+func splitEngine(t testing.TB, running ...string) *engine.Engine {
 	t.Helper()
 	pb := loadBuiltin(t, "esb-worker-manager")
 	stock, err := os.ReadFile(filepath.Join(fixtureHome(t, "esb-4.9.0"), "repository", "conf", "axis2", "axis2.xml"))
@@ -87,8 +89,8 @@ func splitEngine(t testing.TB, running ...string) *Engine {
 		v.Nodes[i].Home = "/opt/esb"
 	}
 	v.WKA, v.Manager, v.Managers, v.Workers = v.Nodes[:2], v.Nodes[0], v.Nodes[:1], v.Nodes[1:]
-	e := &Engine{PB: pb, Vars: v, Inv: &inventory.Inventory{Cluster: inventory.Cluster{Name: "t"}}}
-	e.Out = &Printer{W: &bytes.Buffer{}, Mask: NewMasker(nil)}
+	e := &engine.Engine{PB: pb, Vars: v, Inv: &inventory.Inventory{Cluster: inventory.Cluster{Name: "t"}}}
+	e.Out = &engine.Printer{W: &bytes.Buffer{}, Mask: engine.NewMasker(nil)}
 	var step playbook.Step
 	for _, s := range pb.Steps {
 		if s.Name == "axis2.xml" {
@@ -96,7 +98,7 @@ func splitEngine(t testing.TB, running ...string) *Engine {
 		}
 	}
 	for _, nv := range v.Nodes {
-		n := &Node{Vars: v.ForNode(nv), Host: NewHost(nv.Host), Managed: map[string]bool{}}
+		n := &engine.Node{Vars: v.ForNode(nv), Host: engine.NewHost(nv.Host), Managed: map[string]bool{}}
 		converged, _, err := xmlEditor(e, step, fileEditsOf(t, step), n)("axis2.xml", stock)
 		if err != nil {
 			t.Fatal(err)
@@ -119,24 +121,24 @@ func TestPlanSplitFromPlannedEdits(t *testing.T) {
 	tests := []struct {
 		name    string
 		running []string
-		change  func(v *Vars)
+		change  func(v *engine.Vars)
 		want    []string // the changes named; nil: a rolling restart will do
 		// handEdited is a node whose axis2.xml has another domain than the
 		// one it was started with (and still runs).
 		handEdited string
 	}{
-		{"same inventory", []string{"mgr1", "wrk1", "wrk2"}, func(*Vars) {}, nil, ""},
-		{"new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" },
+		{"same inventory", []string{"mgr1", "wrk1", "wrk2"}, func(*engine.Vars) {}, nil, ""},
+		{"new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *engine.Vars) { v.Cluster.Domain = "wso2.esb.green" },
 			[]string{`clustering domain (Hazelcast group) "wso2.esb.domain" → "wso2.esb.green"`}, ""},
-		{"new domain, one node running", []string{"wrk1"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
-		{"new domain, nothing running", nil, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
-		{"a third well-known member", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.WKA = v.Nodes }, nil, ""},
-		{"another local member port", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Node.LocalMemberPort = 4200 }, nil, ""},
-		{"no workers left (clustering pattern)", []string{"mgr1", "wrk1"}, func(v *Vars) { v.Workers = nil }, nil, ""},
-		{"a hand edit on one node reverted", []string{"mgr1", "wrk1", "wrk2"}, func(*Vars) {}, nil, "wrk2"},
-		{"a hand edit on one node, and a new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.Cluster.Domain = "wso2.esb.green" },
+		{"new domain, one node running", []string{"wrk1"}, func(v *engine.Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
+		{"new domain, nothing running", nil, func(v *engine.Vars) { v.Cluster.Domain = "wso2.esb.green" }, nil, ""},
+		{"a third well-known member", []string{"mgr1", "wrk1", "wrk2"}, func(v *engine.Vars) { v.WKA = v.Nodes }, nil, ""},
+		{"another local member port", []string{"mgr1", "wrk1", "wrk2"}, func(v *engine.Vars) { v.Node.LocalMemberPort = 4200 }, nil, ""},
+		{"no workers left (clustering pattern)", []string{"mgr1", "wrk1"}, func(v *engine.Vars) { v.Workers = nil }, nil, ""},
+		{"a hand edit on one node reverted", []string{"mgr1", "wrk1", "wrk2"}, func(*engine.Vars) {}, nil, "wrk2"},
+		{"a hand edit on one node, and a new domain", []string{"mgr1", "wrk1", "wrk2"}, func(v *engine.Vars) { v.Cluster.Domain = "wso2.esb.green" },
 			[]string{`clustering domain (Hazelcast group) "wso2.esb.domain" → "wso2.esb.green"`, `clustering domain (Hazelcast group) "wso2.other.domain" → "wso2.esb.green"`}, "wrk2"},
-		{"new database password", []string{"mgr1", "wrk1", "wrk2"}, func(v *Vars) { v.DB.Password = "other" }, nil, ""},
+		{"new database password", []string{"mgr1", "wrk1", "wrk2"}, func(v *engine.Vars) { v.DB.Password = "other" }, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +194,7 @@ func TestCheckSplit(t *testing.T) {
 					t.Fatalf("refused: %v", res.Err)
 				}
 			} else {
-				if res == nil || res.Status != Failed {
+				if res == nil || res.Status != engine.Failed {
 					t.Fatalf("not refused")
 				}
 				for _, w := range tt.wantErr {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/remote"
 )
@@ -79,7 +81,7 @@ ssh_proxy_jump = "none"
 		mu.Unlock()
 		return nil, errors.New("refused by the test")
 	}
-	report, err := RunGroup(context.Background(), inv, builtin(t), Options{Dial: dial})
+	report, err := engine.RunGroup(context.Background(), inv, builtin(t), engine.Options{Dial: dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ ssh_proxy_jump = "none"
 	}
 	failed := 0
 	for _, r := range report.Results {
-		if r.Step == "connect" && r.Status == Failed && strings.Contains(r.Err.Error(), "refused by the test") {
+		if r.Step == "connect" && r.Status == engine.Failed && strings.Contains(r.Err.Error(), "refused by the test") {
 			failed++
 		}
 	}

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/carbonctl/carbonctl/pkg/engine"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -40,7 +41,7 @@ type startDecision struct {
 
 // takesSetup reports whether n gets the playbook's setup argument on its
 // first start: managers, when the product has one.
-func takesSetup(e *Engine, n *Node) bool {
+func takesSetup(e *engine.Engine, n *engine.Node) bool {
 	return n.Vars.Node.IsManager && e.PB.Start.SetupArg != ""
 }
 
@@ -78,16 +79,16 @@ func (*Start) StartsNodes() {}
 
 // Prefetch reads the node's markers and pid file, probes whether it runs
 // and which peers it sees.
-func (*Start) Prefetch(e *Engine, _ playbook.Step, n *Node, req *remote.GatherRequest) {
+func (*Start) Prefetch(e *engine.Engine, _ playbook.Step, n *engine.Node, req *remote.GatherRequest) {
 	prefetchStart(e, n, req)
 }
 
 // Run decides for every target, then starts and rolls (runStart).
-func (*Start) Run(ctx context.Context, e *Engine, s playbook.Step) []*Result {
+func (*Start) Run(ctx context.Context, e *engine.Engine, s playbook.Step) []*engine.Result {
 	return runStart(ctx, e, s)
 }
 
-func prefetchStart(e *Engine, n *Node, req *remote.GatherRequest) {
+func prefetchStart(e *engine.Engine, n *engine.Node, req *remote.GatherRequest) {
 	st := e.PB.Start
 	req.Contents = append(req.Contents, n.Home(startedMarker), n.Home(setupMarker), n.Home(st.PidFile))
 	req.Probes["alive:"+n.Name()] = aliveScript(n.Home(st.PidFile))
@@ -104,7 +105,7 @@ func aliveScript(pidFile string) string {
 }
 
 // membersScript prints the membership lines logged since the node last started.
-func membersScript(e *Engine, n *Node) (string, error) {
+func membersScript(e *engine.Engine, n *engine.Node) (string, error) {
 	st := e.PB.Start
 	joined, left, err := memberPatterns(st)
 	if err != nil {
@@ -141,28 +142,21 @@ func membersSeen(lines string, joined, left *regexp.Regexp) map[string]bool {
 
 // fingerprint identifies a node's effective configuration: the archive, the
 // files carbonctl manages for it and its start arguments.
-func fingerprint(ctx context.Context, e *Engine, n *Node) (string, error) {
+func fingerprint(ctx context.Context, e *engine.Engine, n *engine.Node) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "archive %s\nargs %s\njava %s\n", e.Arch.SHA256, strings.Join(baseArgs(e, n), " "), n.JavaHome())
-	n.mu.Lock()
-	var paths []string
-	for p := range n.Managed {
-		paths = append(paths, p)
-	}
-	n.mu.Unlock()
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range n.ManagedFiles() {
 		f, err := n.Host.Read(ctx, p)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s %s\n", p, ContentSum(f))
+		fmt.Fprintf(h, "%s %s\n", p, engine.ContentSum(f))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // baseArgs are the start arguments of a node, without the setup argument.
-func baseArgs(e *Engine, n *Node) []string {
+func baseArgs(e *engine.Engine, n *engine.Node) []string {
 	if n.Vars.Node.IsManager {
 		return e.PB.Start.ManagerArgs
 	}
@@ -172,7 +166,7 @@ func baseArgs(e *Engine, n *Node) []string {
 // launch stops the node if needed, starts it as the product user (through
 // its systemd unit where it has one, else detached with nohup), waits for
 // the started line and records the configuration it runs with.
-func launch(ctx context.Context, e *Engine, n *Node, d startDecision, args []string, pid, fp string, res *Result) error {
+func launch(ctx context.Context, e *engine.Engine, n *engine.Node, d startDecision, args []string, pid, fp string, res *engine.Result) error {
 	if d.action == actRestart {
 		if err := stopNode(ctx, e, n); err != nil {
 			return err
@@ -190,7 +184,7 @@ func launch(ctx context.Context, e *Engine, n *Node, d startDecision, args []str
 	if unit, ok := serviceUnit(e, n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
-			if err := RunScript(ctx, n.Host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
+			if err := engine.RunScript(ctx, n.Host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
 				return err
 			}
 		}
@@ -210,13 +204,13 @@ func launch(ctx context.Context, e *Engine, n *Node, d startDecision, args []str
 // the start, the pid to watch during start-up (the nohup launcher, or the
 // unit's main process on a systemd host) and the pid of the process writing
 // the start output file ("" on a systemd host, whose journal takes it).
-func startNode(ctx context.Context, e *Engine, n *Node, args []string, setup bool) (offset int64, pid, writer string, err error) {
+func startNode(ctx context.Context, e *engine.Engine, n *engine.Node, args []string, setup bool) (offset int64, pid, writer string, err error) {
 	unit, systemd := serviceUnit(e, n)
 	script := launchScript(e, n, args)
 	if systemd {
 		script = prepareScript(e, n) + "echo \"$off\""
 	}
-	out, err := RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "start "+n.Name())
+	out, err := engine.RunScriptOut(ctx, n.Host, n.Vars.Product.User, script, nil, "start "+n.Name())
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -226,7 +220,7 @@ func startNode(ctx context.Context, e *Engine, n *Node, args []string, setup boo
 		if setup {
 			setupArg = e.PB.Start.SetupArg
 		}
-		main, err := RunScriptOut(ctx, n.Host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
+		main, err := engine.RunScriptOut(ctx, n.Host, "root", unitStartScript(unit, setupArg), nil, "systemctl restart "+unit)
 		if err != nil {
 			return 0, "", "", err
 		}
@@ -263,13 +257,13 @@ exit 1`, pass, u, u, unit, u)
 // stopNode stops node n: through systemctl where it has a unit, then (also
 // for a server started outside the unit, e.g. before it existed) the
 // process named in its pid file.
-func stopNode(ctx context.Context, e *Engine, n *Node) error {
+func stopNode(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	if unit, ok := serviceUnit(e, n); ok {
-		if err := RunScript(ctx, n.Host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
+		if err := engine.RunScript(ctx, n.Host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
 			return err
 		}
 	}
-	return RunScript(ctx, n.Host, n.Vars.Product.User, stopScript(n.Home(e.PB.Start.PidFile)), nil, "stop "+n.Name())
+	return engine.RunScript(ctx, n.Host, n.Vars.Product.User, stopScript(n.Home(e.PB.Start.PidFile)), nil, "stop "+n.Name())
 }
 
 func stopScript(pidFile string) string {
@@ -286,7 +280,7 @@ done`, remote.Quote(pidFile))
 
 // prepareScript, run as the product user before a start, creates the log
 // directory, sets $off to the log's size and removes the old pid file.
-func prepareScript(e *Engine, n *Node) string {
+func prepareScript(e *engine.Engine, n *engine.Node) string {
 	st := e.PB.Start
 	log := remote.Quote(n.Home(st.Log))
 	return fmt.Sprintf(`cd %s || exit 1
@@ -306,7 +300,7 @@ const (
 )
 
 // startOutputPath is where n's start script output goes.
-func startOutputPath(e *Engine, n *Node) string {
+func startOutputPath(e *engine.Engine, n *engine.Node) string {
 	return path.Join(path.Dir(n.Home(e.PB.Start.Log)), startOutput)
 }
 
@@ -314,7 +308,7 @@ func startOutputPath(e *Engine, n *Node) string {
 // JAVA_HOME, its output going to the bounded start output file, and prints
 // the log size before the start, the start script's pid and the pid of the
 // process writing the output file.
-func launchScript(e *Engine, n *Node, args []string) string {
+func launchScript(e *engine.Engine, n *engine.Node, args []string) string {
 	quoted := make([]string, len(args))
 	for i, a := range args {
 		quoted[i] = remote.Quote(a)
@@ -338,7 +332,7 @@ rm -f %s`, pidFile, out, out, out, remote.Quote(n.JavaHome()),
 // awaitStarted polls the node's log until the product says it started, the
 // launcher dies, or the start timeout passes. A launcher that died shows the
 // start script's last lines beside the errors the product logged.
-func awaitStarted(ctx context.Context, e *Engine, n *Node, offset int64, launcher, writer string) error {
+func awaitStarted(ctx context.Context, e *engine.Engine, n *engine.Node, offset int64, launcher, writer string) error {
 	st := e.PB.Start
 	poll := fmt.Sprintf(`tail -c +%d %s 2>/dev/null | grep -F -e %s -e ' ERROR ' | tail -n 20
 if kill -0 %s 2>/dev/null; then echo CARBONCTL-ALIVE; exit 0; fi
@@ -350,7 +344,7 @@ tail -c 4096 %s 2>/dev/null | tail -n %d`,
 		offset+1, remote.Quote(n.Home(st.Log)), remote.Quote(st.StartedPattern), remote.Quote(launcher), remote.Quote(writer), remote.Quote(startOutputPath(e, n)), startFailureLines)
 	deadline := time.Now().Add(e.Opts.StartTimeout)
 	for {
-		out, err := RunScriptOut(ctx, n.Host, n.Vars.Product.User, poll, nil, "watch the log of "+n.Name())
+		out, err := engine.RunScriptOut(ctx, n.Host, n.Vars.Product.User, poll, nil, "watch the log of "+n.Name())
 		if err != nil {
 			return err
 		}
@@ -381,11 +375,11 @@ const startFailureLines = 15
 // startFailure describes a start that ended before the product said it
 // started: the start script's last lines (on a systemd host, the unit's
 // journal, read as root: it is only printed), then the errors in its log.
-func startFailure(ctx context.Context, e *Engine, n *Node, said, logged string) error {
+func startFailure(ctx context.Context, e *engine.Engine, n *engine.Node, said, logged string) error {
 	source := "last lines of " + startOutputPath(e, n)
 	if unit, ok := serviceUnit(e, n); ok {
 		source = "journal of " + unit
-		said, _ = RunScriptOut(ctx, n.Host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
+		said, _ = engine.RunScriptOut(ctx, n.Host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s stopped during start-up", n.Name())

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
@@ -25,8 +27,8 @@ func TestLaunchScriptStartOutput(t *testing.T) {
 	os.WriteFile(filepath.Join(home, "bin", "start.sh"), []byte(script), 0o755)
 	out := filepath.Join(home, "repository", "logs", startOutput)
 	os.WriteFile(out, []byte("previous start\n"), 0o644)
-	e := &Engine{PB: &playbook.Playbook{Start: playbook.Start{Script: "bin/start.sh", PidFile: "carbon.pid", Log: "repository/logs/wso2carbon.log"}}}
-	n := &Node{Vars: Vars{Node: NodeVars{Home: home}, JavaHome: "/opt/carbonctl/jdk/jdk8u392-b08"}}
+	e := &engine.Engine{PB: &playbook.Playbook{Start: playbook.Start{Script: "bin/start.sh", PidFile: "carbon.pid", Log: "repository/logs/wso2carbon.log"}}}
+	n := &engine.Node{Vars: engine.Vars{Node: engine.NodeVars{Home: home}, JavaHome: "/opt/carbonctl/jdk/jdk8u392-b08"}}
 
 	printed, code := runSh(t, launchScript(e, n, []string{"-DworkerNode=true", "it's"}))
 	fields := strings.Fields(printed)
@@ -57,8 +59,8 @@ func TestLaunchScriptStartOutput(t *testing.T) {
 }
 
 func TestStartFailureMessage(t *testing.T) {
-	e := &Engine{PB: &playbook.Playbook{Start: playbook.Start{Script: "bin/wso2server.sh", Log: "repository/logs/wso2carbon.log"}}}
-	n := &Node{Vars: Vars{Node: NodeVars{Name: "wrk2", Home: "/opt/esb"}}}
+	e := &engine.Engine{PB: &playbook.Playbook{Start: playbook.Start{Script: "bin/wso2server.sh", Log: "repository/logs/wso2carbon.log"}}}
+	n := &engine.Node{Vars: engine.Vars{Node: engine.NodeVars{Name: "wrk2", Home: "/opt/esb"}}}
 	err := startFailure(context.Background(), e, n, "Error: JAVA_HOME is not defined correctly.\n CARBON cannot execute java\x1b[31m\r\n", "")
 	want := "wrk2 stopped during start-up\n" +
 		"bin/wso2server.sh printed (last lines of /opt/esb/repository/logs/carbonctl-start.out):\n" +

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -76,9 +78,9 @@ type PortStatus struct {
 
 // readGroupStatus reads the state of every node: the engine runs the playbook as a
 // silent plan (for drift), then each host's listening ports are read.
-func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts Options) (*ClusterStatus, error) {
+func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook.Playbook, opts engine.Options) (*ClusterStatus, error) {
 	opts.Apply, opts.Out, opts.ShowDiff = false, io.Discard, false
-	e, done, err := Prepare(inv, pb, opts)
+	e, done, err := engine.Prepare(inv, pb, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +100,7 @@ func readGroupStatus(ctx context.Context, inv *inventory.Inventory, pb *playbook
 
 // collectStatus assembles the status of the targets from the plan's results,
 // the probes read at connect time and each host's listening ports.
-func collectStatus(ctx context.Context, e *Engine, results []*Result) *ClusterStatus {
+func collectStatus(ctx context.Context, e *engine.Engine, results []*engine.Result) *ClusterStatus {
 	byTarget := map[string]*TargetDrift{}
 	for _, r := range results {
 		d := byTarget[r.Target]
@@ -107,10 +109,10 @@ func collectStatus(ctx context.Context, e *Engine, results []*Result) *ClusterSt
 			byTarget[r.Target] = d
 		}
 		switch r.Status {
-		case Changed:
+		case engine.Changed:
 			d.Drift = append(d.Drift, r.Step)
-		case Failed:
-			d.Errors = append(d.Errors, NewMasker(r.Hidden).String(e.Out.Mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
+		case engine.Failed:
+			d.Errors = append(d.Errors, engine.NewMasker(r.Hidden).String(e.Out.Mask.String(fmt.Sprintf("%s: %v", r.Step, r.Err))))
 		}
 	}
 	listening := listeningPorts(ctx, e)
@@ -139,9 +141,9 @@ type hostPorts struct {
 // listeningPorts reads, in one command per connected host, its listening
 // TCP ports from /proc/net/tcp{,6} (no ss or netstat needed) and, on
 // systemd hosts, what systemctl says of the nodes' units.
-func listeningPorts(ctx context.Context, e *Engine) map[*Host]hostPorts {
-	var list []*Host
-	units := map[*Host][]string{}
+func listeningPorts(ctx context.Context, e *engine.Engine) map[*engine.Host]hostPorts {
+	var list []*engine.Host
+	units := map[*engine.Host][]string{}
 	for _, n := range e.Targets {
 		if n.Host.Client != nil && n.Host.Err == nil && !containsHost(list, n.Host) {
 			list = append(list, n.Host)
@@ -152,18 +154,18 @@ func listeningPorts(ctx context.Context, e *Engine) map[*Host]hostPorts {
 	}
 	found := make([]hostPorts, len(list))
 	e.Parallel(len(list), func(i int) {
-		out, err := RunScriptOut(ctx, list[i], "", statusScript(units[list[i]]), nil, "read the listening ports and units")
+		out, err := engine.RunScriptOut(ctx, list[i], "", statusScript(units[list[i]]), nil, "read the listening ports and units")
 		ports, unitText, _ := strings.Cut(out, unitsMarker+"\n")
 		found[i] = hostPorts{ports: parseListening(ports), units: parseUnitStates(unitText), err: err}
 	})
-	m := map[*Host]hostPorts{}
+	m := map[*engine.Host]hostPorts{}
 	for i, h := range list {
 		m[h] = found[i]
 	}
 	return m
 }
 
-func containsHost(list []*Host, h *Host) bool {
+func containsHost(list []*engine.Host, h *engine.Host) bool {
 	for _, x := range list {
 		if x == h {
 			return true
@@ -234,7 +236,7 @@ func parseListening(out string) map[int]bool {
 }
 
 // nodeStatus assembles one node's status.
-func nodeStatus(e *Engine, n *Node, d *TargetDrift, hp hostPorts) NodeStatus {
+func nodeStatus(e *engine.Engine, n *engine.Node, d *TargetDrift, hp hostPorts) NodeStatus {
 	ns := NodeStatus{Name: n.Name(), Host: n.Vars.Node.Host, Role: n.Vars.Node.Role,
 		Members: []string{}, Missing: []string{}, Drift: []string{}, Errors: []string{}}
 	if d != nil {
@@ -272,7 +274,7 @@ func nodeStatus(e *Engine, n *Node, d *TargetDrift, hp hostPorts) NodeStatus {
 }
 
 // fillMembers sets the peers a running node sees and misses, from its log.
-func fillMembers(e *Engine, n *Node, ns *NodeStatus) {
+func fillMembers(e *engine.Engine, n *engine.Node, ns *NodeStatus) {
 	lines, err := cachedMembers(e, n)
 	joined, left, perr := memberPatterns(e.PB.Start)
 	if err = firstErr(err, perr); err != nil {
@@ -375,9 +377,9 @@ func (cs *ClusterStatus) writeProblems(w io.Writer) {
 
 // ReadStatus reads the status of every product group (readGroupStatus)
 // and merges them into one.
-func ReadStatus(ctx context.Context, groups []Group, opts Options) (*ClusterStatus, error) {
+func ReadStatus(ctx context.Context, groups []engine.Group, opts engine.Options) (*ClusterStatus, error) {
 	var all *ClusterStatus
-	_, err := EachGroup(ctx, groups, opts, false, func(g Group, o Options) error {
+	_, err := engine.EachGroup(ctx, groups, opts, false, func(g engine.Group, o engine.Options) error {
 		st, err := readGroupStatus(ctx, g.Inv, g.PB, o)
 		if err != nil {
 			all = st // nil, or the part read before an interrupt

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
 
@@ -97,13 +99,13 @@ func TestMembersSeen(t *testing.T) {
 }
 
 func TestMasker(t *testing.T) {
-	m := NewMasker([]string{"s3cr&t'pw", "", "admin"})
+	m := engine.NewMasker([]string{"s3cr&t'pw", "", "admin"})
 	in := "password s3cr&t'pw, xml <password>s3cr&amp;t'pw</password>, sql 's3cr&t''pw' and admin"
 	got := m.String(in)
 	if strings.Contains(got, "s3cr") || strings.Contains(got, "admin") {
 		t.Fatalf("secret leaked: %s", got)
 	}
-	if strings.Count(got, Mask) != 4 {
+	if strings.Count(got, engine.Mask) != 4 {
 		t.Fatalf("want 4 masks: %s", got)
 	}
 }
@@ -130,10 +132,10 @@ func TestServerName(t *testing.T) {
 }
 
 func TestRenderTemplates(t *testing.T) {
-	v := Vars{
-		DB:   DBVars{Address: "carbondb.mysql-wso2.com", Port: 3306, User: "regadmin"},
-		Node: NodeVars{Name: "wrk1", Host: "198.18.0.22", LocalMemberPort: 4100},
-		WKA:  []NodeVars{{Host: "198.18.0.21", LocalMemberPort: 4100}, {Host: "198.18.0.22", LocalMemberPort: 4100}},
+	v := engine.Vars{
+		DB:   engine.DBVars{Address: "carbondb.mysql-wso2.com", Port: 3306, User: "regadmin"},
+		Node: engine.NodeVars{Name: "wrk1", Host: "198.18.0.22", LocalMemberPort: 4100},
+		WKA:  []engine.NodeVars{{Host: "198.18.0.21", LocalMemberPort: 4100}, {Host: "198.18.0.22", LocalMemberPort: 4100}},
 	}
 	tests := []struct{ tmpl, want string }{
 		{"{{jdbcurl \"REGISTRY_DB\"}}", "jdbc:mysql://carbondb.mysql-wso2.com:3306/REGISTRY_DB?autoReconnect=true"},

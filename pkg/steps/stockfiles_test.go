@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/textdiff"
@@ -46,7 +48,7 @@ const samplePassword = "p&ss<w>rd"
 // fixtures/inventories/SAMPLE the way a run does (inventory.Parse, Groups,
 // newVars), with every secret samplePassword and overrides on top of the
 // vars.
-func sampleVars(t *testing.T, sample, product string, overrides map[string]any) Vars {
+func sampleVars(t *testing.T, sample, product string, overrides map[string]any) engine.Vars {
 	t.Helper()
 	dir := filepath.Join("..", "..", "fixtures", "inventories")
 	data, err := os.ReadFile(filepath.Join(dir, sample))
@@ -58,13 +60,13 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, err := Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) })
+	groups, err := engine.Groups(inv, func(name string) (*playbook.Playbook, error) { return playbook.Load(playbooks.FS, name, Kinds()) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range groups {
 		if g.Inv.Product.Key == product {
-			v := NewVars(g.Inv, g.PB)
+			v := engine.NewVars(g.Inv, g.PB)
 			// The samples leave the optional admin console password out.
 			v.Product.AdminPassword = samplePassword
 			for k, val := range overrides {
@@ -74,7 +76,7 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 		}
 	}
 	t.Fatalf("%s has no nodes of product %q", sample, product)
-	return Vars{}
+	return engine.Vars{}
 }
 
 // applyPlaybookFiles runs every xml and text step of pb that applies to
@@ -86,13 +88,13 @@ func sampleVars(t *testing.T, sample, product string, overrides map[string]any) 
 // step with `create` starts from an empty file when home lacks it; files in
 // absent (not in the stock corpus) are skipped. The result holds each
 // patched file under its path and its base name.
-func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars, absent map[string]bool) map[string][]byte {
+func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v engine.Vars, absent map[string]bool) map[string][]byte {
 	t.Helper()
-	e := &Engine{PB: pb}
-	n := &Node{Vars: v}
+	e := &engine.Engine{PB: pb}
+	n := &engine.Node{Vars: v}
 	out := map[string][]byte{}
 	for _, s := range pb.Steps {
-		if !StepIs[FileEditor](s) {
+		if !engine.StepIs[engine.FileEditor](s) {
 			continue
 		}
 		f := fileEditsOf(t, s)
@@ -133,7 +135,7 @@ func applyPlaybookFiles(t *testing.T, pb *playbook.Playbook, home string, v Vars
 // stepApplier renders an xml or text step for one node and returns a
 // function applying it to a file's bytes, and how many lines of src the
 // step may change: one per edit, plus the old content of inner edits.
-func stepApplier(t *testing.T, e *Engine, s playbook.Step, n *Node, src []byte) (func([]byte) ([]byte, bool), int) {
+func stepApplier(t *testing.T, e *engine.Engine, s playbook.Step, n *engine.Node, src []byte) (func([]byte) ([]byte, bool), int) {
 	t.Helper()
 	f := fileEditsOf(t, s)
 	if _, text := s.Kind.(*Text); text {

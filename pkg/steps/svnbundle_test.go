@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/depsync"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/remote"
@@ -28,19 +30,19 @@ func TestSVNClientBundleSteps(t *testing.T) {
 		{"as-master-slave", "as-greg-lab.toml", "as-5.3.0/repository/conf/carbon.xml", "repository/components/dropins", "repository/components/lib", "as"},
 		{"ei-business-process", "ei-bp-lab.toml", "ei-6.3.0/wso2/business-process/conf/carbon.xml", "dropins", "lib", ""},
 	}
-	svn := DepSyncVars{Method: "svn", ClientBundle: "/dist/svnkit-all-1.8.7.wso2v1.jar", ClientBundleSHA256: strings.Repeat("a", 64),
+	svn := engine.DepSyncVars{Method: "svn", ClientBundle: "/dist/svnkit-all-1.8.7.wso2v1.jar", ClientBundleSHA256: strings.Repeat("a", 64),
 		SSHBundle: "/dist/trilead-ssh2-1.0.0-build215.jar", SSHBundleSHA256: strings.Repeat("b", 64)}
 	for _, tt := range tests {
 		t.Run(tt.playbook, func(t *testing.T) {
 			pb := loadBuiltin(t, tt.playbook)
 			base := sampleVars(t, tt.sample, tt.product, nil)
 			for _, c := range []struct {
-				ds   DepSyncVars
+				ds   engine.DepSyncVars
 				want map[string]string // step -> dest; absent = skipped
 			}{
 				{svn, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar", "svn-ssh-bundle": tt.lib + "/trilead-ssh2-1.0.0-build215.jar"}},
-				{DepSyncVars{Method: "svn", ClientBundle: svn.ClientBundle, ClientBundleSHA256: svn.ClientBundleSHA256}, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar"}},
-				{DepSyncVars{Method: "rsync"}, map[string]string{}},
+				{engine.DepSyncVars{Method: "svn", ClientBundle: svn.ClientBundle, ClientBundleSHA256: svn.ClientBundleSHA256}, map[string]string{"svn-client-bundle": tt.dropins + "/svnkit-all-1.8.7.wso2v1.jar"}},
+				{engine.DepSyncVars{Method: "rsync"}, map[string]string{}},
 			} {
 				v := base.ForNode(base.Nodes[len(base.Nodes)-1])
 				v.DepSync = c.ds
@@ -96,7 +98,7 @@ func bundleSteps(pb *playbook.Playbook) []playbook.Step {
 
 func TestCopyChecksSHA256(t *testing.T) {
 	v := testVars(false)
-	n := &Node{Vars: v.ForNode(v.Nodes[0])}
+	n := &engine.Node{Vars: v.ForNode(v.Nodes[0])}
 	data := []byte("jar")
 	const sum = "0163f1eea7894350060624d315234d40c508ab251ba121714e234503045faadd"
 	for _, tt := range []struct {
@@ -128,8 +130,8 @@ func TestSVNPrefetch(t *testing.T) {
 	for _, svn := range []bool{false, true} {
 		if svn {
 			e.Inv.DepSync.Method = depsync.MethodSVN
-			e.Vars.DepSync = DepSyncVars{Method: "svn", ClientBundle: "/d/svnkit.jar", SSHBundle: "/d/trilead.jar"}
-			e.Vars.Nodes = NewVars(e.Inv, e.PB).Nodes
+			e.Vars.DepSync = engine.DepSyncVars{Method: "svn", ClientBundle: "/d/svnkit.jar", SSHBundle: "/d/trilead.jar"}
+			e.Vars.Nodes = engine.NewVars(e.Inv, e.PB).Nodes
 		}
 		for i, n := range e.Targets {
 			n.Vars = e.Vars.ForNode(e.Vars.Nodes[i])

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/textedit"
 )
@@ -12,12 +14,12 @@ import (
 // Text is the "text" step kind: edits of one text file of CARBON_HOME
 // (properties files, shell scripts), in place.
 type Text struct {
-	FileEdits
+	engine.FileEdits
 }
 
 // RecordPart implements Recorded: the file and its rendered edits.
-func (k *Text) RecordPart(_ *Engine, s playbook.Step, n *Node) (string, string, bool, bool, error) {
-	return RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderTextEdits(s, &k.FileEdits, n.Vars) })
+func (k *Text) RecordPart(_ *engine.Engine, s playbook.Step, n *engine.Node) (string, string, bool, bool, error) {
+	return engine.RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderTextEdits(s, &k.FileEdits, n.Vars) })
 }
 
 // Check wants the file and edits whose op and fields fit. Templates are
@@ -48,24 +50,24 @@ func (k *Text) Check() error {
 }
 
 // RunNode edits the file on n.
-func (k *Text) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
+func (k *Text) RunNode(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node, res *engine.Result) error {
 	return patchText(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
-func (k *Text) Editor(_ *Engine, s playbook.Step, n *Node) func(p string, content []byte) ([]byte, bool, error) {
+func (k *Text) Editor(_ *engine.Engine, s playbook.Step, n *engine.Node) func(p string, content []byte) ([]byte, bool, error) {
 	return textEditor(s, &k.FileEdits, n)
 }
 
 // patchText applies a text step's edits (properties files, shell scripts)
 // to one file of CARBON_HOME in place; with `create`, a missing file is
 // created from the edits, owned by the product user.
-func patchText(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result) error {
+func patchText(ctx context.Context, e *engine.Engine, s playbook.Step, f *engine.FileEdits, n *engine.Node, res *engine.Result) error {
 	return e.EditFile(ctx, s, f, n, res, textEditor(s, f, n))
 }
 
 // textEditor applies a text step's edits for node n to a file's content.
-func textEditor(s playbook.Step, f *FileEdits, n *Node) func(p string, content []byte) ([]byte, bool, error) {
+func textEditor(s playbook.Step, f *engine.FileEdits, n *engine.Node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
 		edits, err := renderTextEdits(s, f, n.Vars)
 		if err != nil {
@@ -76,7 +78,7 @@ func textEditor(s playbook.Step, f *FileEdits, n *Node) func(p string, content [
 }
 
 // renderTextEdits turns a text step's edit templates into edits for one node.
-func renderTextEdits(s playbook.Step, f *FileEdits, v Vars) ([]textedit.Edit, error) {
+func renderTextEdits(s playbook.Step, f *engine.FileEdits, v engine.Vars) ([]textedit.Edit, error) {
 	var edits []textedit.Edit
 	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)

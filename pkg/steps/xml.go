@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/carbonctl/carbonctl/pkg/engine"
+
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/xmlpatch"
 )
 
 // XML is the "xml" step kind: edits of one XML file of CARBON_HOME, in place.
 type XML struct {
-	FileEdits
+	engine.FileEdits
 }
 
 // RecordPart implements Recorded: the file and its rendered edits.
-func (k *XML) RecordPart(e *Engine, s playbook.Step, n *Node) (string, string, bool, bool, error) {
-	return RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderEdits(e, s, &k.FileEdits, n) })
+func (k *XML) RecordPart(e *engine.Engine, s playbook.Step, n *engine.Node) (string, string, bool, bool, error) {
+	return engine.RecordFileEdits(s, &k.FileEdits, n, func() (any, error) { return renderEdits(e, s, &k.FileEdits, n) })
 }
 
 // Check wants the file and edits with a known op and a path.
@@ -36,19 +38,19 @@ func (k *XML) Check() error {
 }
 
 // RunNode patches the file on n.
-func (k *XML) RunNode(ctx context.Context, e *Engine, s playbook.Step, n *Node, res *Result) error {
+func (k *XML) RunNode(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine.Node, res *engine.Result) error {
 	return patchXML(ctx, e, s, &k.FileEdits, n, res)
 }
 
 // Editor is the step's edit of the file on n (FileEditor).
-func (k *XML) Editor(e *Engine, s playbook.Step, n *Node) func(p string, content []byte) ([]byte, bool, error) {
+func (k *XML) Editor(e *engine.Engine, s playbook.Step, n *engine.Node) func(p string, content []byte) ([]byte, bool, error) {
 	return xmlEditor(e, s, &k.FileEdits, n)
 }
 
 // patchXML applies a step's XML edits to one file of CARBON_HOME in place.
 // The file's values at the step's secret places, before and after, are
 // masked in what the result prints.
-func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result) error {
+func patchXML(ctx context.Context, e *engine.Engine, s playbook.Step, f *engine.FileEdits, n *engine.Node, res *engine.Result) error {
 	places, err := secretPlaces(s, f, n.Vars)
 	if err != nil {
 		return err
@@ -71,7 +73,7 @@ func patchXML(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *
 }
 
 // xmlEditor applies an xml step's edits for node n to a file's content.
-func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *Node) func(p string, content []byte) ([]byte, bool, error) {
+func xmlEditor(e *engine.Engine, s playbook.Step, f *engine.FileEdits, n *engine.Node) func(p string, content []byte) ([]byte, bool, error) {
 	return func(p string, content []byte) ([]byte, bool, error) {
 		ops, err := renderEdits(e, s, f, n)
 		if err != nil {
@@ -89,7 +91,7 @@ func xmlEditor(e *Engine, s playbook.Step, f *FileEdits, n *Node) func(p string,
 // admin console password of a node carbonctl already started, that Carbon
 // does not apply it: it reads user-mgt.xml's password at the first start
 // only, into the user store, which keeps it.
-func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f *FileEdits, n *Node, res *Result, old, updated []byte) error {
+func noteAdminPasswordChange(ctx context.Context, e *engine.Engine, s playbook.Step, f *engine.FileEdits, n *engine.Node, res *engine.Result, old, updated []byte) error {
 	places, err := adminPasswordPlaces(s, f, n.Vars)
 	if err != nil || len(places) == 0 || slices.Equal(placeValues(old, places), placeValues(updated, places)) {
 		return err
@@ -103,7 +105,7 @@ func noteAdminPasswordChange(ctx context.Context, e *Engine, s playbook.Step, f 
 }
 
 // renderEdits turns a step's edit templates into patch operations for node n.
-func renderEdits(e *Engine, s playbook.Step, f *FileEdits, n *Node) ([]xmlpatch.Op, error) {
+func renderEdits(e *engine.Engine, s playbook.Step, f *engine.FileEdits, n *engine.Node) ([]xmlpatch.Op, error) {
 	var ops []xmlpatch.Op
 	for i, ed := range f.Edits {
 		name := fmt.Sprintf("%s edit %d", s.Name, i+1)

@@ -1,4 +1,4 @@
-package steps
+package engine
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 
@@ -220,6 +221,18 @@ func (n *Node) Manage(p string) {
 	n.mu.Lock()
 	n.Managed[p] = true
 	n.mu.Unlock()
+}
+
+// ManagedFiles lists the files carbonctl manages for n, sorted.
+func (n *Node) ManagedFiles() []string {
+	n.mu.Lock()
+	paths := make([]string, 0, len(n.Managed))
+	for p := range n.Managed {
+		paths = append(paths, p)
+	}
+	n.mu.Unlock()
+	sort.Strings(paths)
+	return paths
 }
 
 // ProductWrite is how carbonctl writes a file below CARBON_HOME: as the

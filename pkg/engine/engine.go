@@ -1,9 +1,14 @@
-// Package steps is carbonctl's step engine: it connects to every host once,
+// Package engine is carbonctl's step engine: it connects to every host once,
 // reads their state in one batch, then runs a playbook's steps in order — hosts
 // in parallel within a step — each step deciding from the state it read and
 // acting only where something differs. A plan runs the same decisions and acts
 // nowhere.
-package steps
+//
+// The engine knows step kinds only through the interfaces in kind.go; the
+// kinds themselves live in pkg/steps, which registers them by name. What a
+// kind needs of a run (its nodes and hosts, the batch-read files, the
+// guarded ways to act, results and output) is exported here.
+package engine
 
 import (
 	"context"

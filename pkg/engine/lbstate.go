@@ -1,4 +1,7 @@
-package steps
+package engine
+
+// The load balancer target of a run: its host and what the load balancer
+// steps learn and decide there.
 
 import (
 	"path"
