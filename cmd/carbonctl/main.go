@@ -18,6 +18,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/ops"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/steps"
 	"github.com/carbonctl/carbonctl/playbooks"
@@ -122,7 +123,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			syncCommand(),
 			statusCommand(),
 			logsCommand(),
-			lifecycleCommand(steps.OpStart), lifecycleCommand(steps.OpStop), lifecycleCommand(steps.OpRestart),
+			lifecycleCommand(ops.OpStart), lifecycleCommand(ops.OpStop), lifecycleCommand(ops.OpRestart),
 			addNodeCommand(), removeNodeCommand(),
 			{
 				Name: "playbooks", Usage: "list the built-in playbooks",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/carbonctl/carbonctl/pkg/engine"
 	"github.com/carbonctl/carbonctl/pkg/inventory"
+	"github.com/carbonctl/carbonctl/pkg/ops"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 	"github.com/carbonctl/carbonctl/pkg/steps"
 	"github.com/carbonctl/carbonctl/playbooks"
@@ -144,7 +145,7 @@ func stopNode(c *cli.Context, inv *inventory.Inventory, name string) error {
 	}
 	o := options(c, true)
 	o.Limit = []string{name}
-	report, err := steps.Operate(c.Context, groups, o, steps.OpRetire)
+	report, err := ops.Operate(c.Context, groups, o, ops.OpRetire)
 	if report != nil && err == nil && !report.Failed() {
 		return nil
 	}

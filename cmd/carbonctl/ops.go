@@ -10,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonctl/carbonctl/pkg/ops"
-	"github.com/carbonctl/carbonctl/pkg/steps"
 )
 
 // breakLockFlag lets a changing command break a stale run lock.
@@ -47,7 +46,7 @@ func status(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := steps.ReadStatus(c.Context, groups, options(c, false))
+	st, err := ops.ReadStatus(c.Context, groups, options(c, false))
 	if st == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}
@@ -118,9 +117,9 @@ func logs(c *cli.Context) error {
 // lifecycleUsage describes start, stop and restart.
 func lifecycleUsage(op string) string {
 	switch op {
-	case steps.OpStart:
+	case ops.OpStart:
 		return "start the nodes that are not running: managers first, then workers"
-	case steps.OpStop:
+	case ops.OpStop:
 		return "stop the nodes: workers first, then managers"
 	}
 	return "rolling restart: one worker at a time, each rejoining before the next; managers last"
@@ -142,7 +141,7 @@ func lifecycle(c *cli.Context, op string) error {
 		return err
 	}
 	began := time.Now()
-	report, err := steps.Operate(c.Context, groups, options(c, true), op)
+	report, err := ops.Operate(c.Context, groups, options(c, true), op)
 	if report == nil {
 		return cli.Exit(err.Error(), exitInput)
 	}

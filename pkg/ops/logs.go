@@ -1,7 +1,8 @@
 // Package ops holds the operations on a cluster that are not playbook
-// steps and need no engine run: following a node's log and running the
-// deployment sync once. (start, stop, restart and status run the engine:
-// steps.Operate and steps.ReadStatus.)
+// steps: start, stop, restart and retire (Operate, under the run lock, with
+// the start kind's node actions), status (ReadStatus: a silent plan plus
+// ports, units and membership), following a node's log and running the
+// deployment sync once.
 package ops
 
 import (

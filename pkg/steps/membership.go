@@ -157,3 +157,15 @@ func describeMissing(missing map[*engine.Node][]string) string {
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
 }
+
+// PeersSeen is the set of peer member addresses (host:port) that running
+// node n sees, replayed from the membership lines its log held at connect
+// time.
+func PeersSeen(e *engine.Engine, n *engine.Node) (map[string]bool, error) {
+	lines, err := cachedMembers(e, n)
+	joined, left, perr := memberPatterns(e.PB.Start)
+	if err = firstErr(err, perr); err != nil {
+		return nil, err
+	}
+	return membersSeen(lines, joined, left), nil
+}

@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/carbonctl/carbonctl/pkg/engine"
+	"github.com/carbonctl/carbonctl/pkg/nginx"
+	"github.com/carbonctl/carbonctl/pkg/remote"
 
 	"github.com/carbonctl/carbonctl/pkg/playbook"
 )
@@ -245,4 +250,118 @@ func decideOne(ctx context.Context, e *engine.Engine, s playbook.Step, n *engine
 	}
 	res.AddChange(fmt.Sprintf("%s %s (%s)", p.d.action, command, reason), "")
 	return p
+}
+
+// settleLB waits, between two restarts of a rolling restart behind the
+// load balancer, until nginx has taken the node restarted last back into
+// rotation (nginx.FailTimeout after it failed a request, plus a second), so
+// that the next restart never leaves nginx with every backend marked down.
+// It reports false when ctx ended.
+func settleLB(ctx context.Context, e *engine.Engine) bool {
+	if e.LB == nil {
+		return ctx.Err() == nil
+	}
+	wait := nginx.FailTimeout + time.Second
+	e.Out.Printf("waiting %s for the load balancer to take the restarted node back (fail_timeout)\n", wait)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(wait):
+		return true
+	}
+}
+
+// peersOf are the nodes of the inventory other than n.
+func peersOf(e *engine.Engine, n *engine.Node) []*engine.Node {
+	var peers []*engine.Node
+	for _, p := range e.Nodes {
+		if p != n {
+			peers = append(peers, p)
+		}
+	}
+	return peers
+}
+
+// logSizes records the size of each running peer's log before n
+// restarts, so that only "joined" lines logged after it count. Peers that
+// are not running cannot log anything and are returned in down.
+func logSizes(ctx context.Context, e *engine.Engine, n *engine.Node) (sizes map[*engine.Node]int64, down []string, err error) {
+	return logSizesOf(ctx, e, peersOf(e, n))
+}
+
+// logSizesOf is logSizes for the given peers.
+func logSizesOf(ctx context.Context, e *engine.Engine, peers []*engine.Node) (sizes map[*engine.Node]int64, down []string, err error) {
+	sizes = map[*engine.Node]int64{}
+	for _, p := range peers {
+		if p.Host.Client == nil {
+			return nil, nil, fmt.Errorf("peer %s is not connected", p.Name())
+		}
+		script := fmt.Sprintf("wc -c < %s 2>/dev/null || echo 0\n%s && echo running\nexit 0",
+			remote.Quote(p.Home(e.PB.Start.Log)), aliveScript(p.Home(e.PB.Start.PidFile)))
+		out, err := engine.RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "measure the log of "+p.Name())
+		if err != nil {
+			return nil, nil, err
+		}
+		fields := strings.Fields(out)
+		if len(fields) == 0 || !strings.Contains(out, "running") {
+			down = append(down, p.Name())
+			continue
+		}
+		sizes[p], _ = strconv.ParseInt(fields[0], 10, 64)
+	}
+	return sizes, down, nil
+}
+
+// awaitRejoin waits (up to the join timeout) until every peer has logged,
+// after its recorded log size, that n joined.
+func awaitRejoin(ctx context.Context, e *engine.Engine, n *engine.Node, offsets map[*engine.Node]int64) error {
+	joined, _, err := memberPatterns(e.PB.Start)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(e.Opts.JoinTimeout)
+	for {
+		var waiting []string
+		for p, off := range offsets {
+			ok, err := loggedJoin(ctx, e, p, off, n, joined.FindStringSubmatch)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				waiting = append(waiting, p.Name())
+			}
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		sort.Strings(waiting)
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not log %q for %s (%s) within %s", strings.Join(waiting, ", "), "Member joined", n.Name(), n.Vars.Node.MemberAddr(), e.Opts.JoinTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// loggedJoin reports whether p logged, after byte off of its log, that n joined.
+func loggedJoin(ctx context.Context, e *engine.Engine, p *engine.Node, off int64, n *engine.Node, match func(string) []string) (bool, error) {
+	script := fmt.Sprintf("tail -c +%d %s 2>/dev/null; exit 0", off+1, remote.Quote(p.Home(e.PB.Start.Log)))
+	out, err := engine.RunScriptOut(ctx, p.Host, p.Vars.Product.User, script, nil, "read the log of "+p.Name())
+	if err != nil {
+		return false, err
+	}
+	return joinedIn(out, n.Vars.Node.MemberAddr(), match), nil
+}
+
+// joinedIn reports whether a log excerpt has a "joined" line for addr.
+func joinedIn(lines, addr string, match func(string) []string) bool {
+	for _, l := range strings.Split(lines, "\n") {
+		if m := match(l); m != nil && m[1] == addr {
+			return true
+		}
+	}
+	return false
 }

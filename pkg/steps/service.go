@@ -40,9 +40,9 @@ func runsSystemd(h *engine.Host) bool {
 	return f != nil && f.Exists && f.IsDir
 }
 
-// serviceUnit returns the unit name of node n when it runs as a systemd
+// ServiceUnit returns the unit name of node n when it runs as a systemd
 // service: the playbook has a service step and its host runs systemd.
-func serviceUnit(e *engine.Engine, n *engine.Node) (string, bool) {
+func ServiceUnit(e *engine.Engine, n *engine.Node) (string, bool) {
 	if !hasServiceStep(e) || !runsSystemd(n.Host) {
 		return "", false
 	}

@@ -181,7 +181,7 @@ func launch(ctx context.Context, e *engine.Engine, n *engine.Node, d startDecisi
 		return err
 	}
 	res.Note = fmt.Sprintf("started in %.1fs", time.Since(began).Seconds())
-	if unit, ok := serviceUnit(e, n); ok {
+	if unit, ok := ServiceUnit(e, n); ok {
 		res.Note += " by systemd (" + unit + ")"
 		if d.setup {
 			if err := engine.RunScript(ctx, n.Host, "root", "rm -f "+remote.Quote(systemd.SetupEnvFile(unit)), nil, "remove the setup argument of "+unit); err != nil {
@@ -205,7 +205,7 @@ func launch(ctx context.Context, e *engine.Engine, n *engine.Node, d startDecisi
 // unit's main process on a systemd host) and the pid of the process writing
 // the start output file ("" on a systemd host, whose journal takes it).
 func startNode(ctx context.Context, e *engine.Engine, n *engine.Node, args []string, setup bool) (offset int64, pid, writer string, err error) {
-	unit, systemd := serviceUnit(e, n)
+	unit, systemd := ServiceUnit(e, n)
 	script := launchScript(e, n, args)
 	if systemd {
 		script = prepareScript(e, n) + "echo \"$off\""
@@ -258,7 +258,7 @@ exit 1`, pass, u, u, unit, u)
 // for a server started outside the unit, e.g. before it existed) the
 // process named in its pid file.
 func stopNode(ctx context.Context, e *engine.Engine, n *engine.Node) error {
-	if unit, ok := serviceUnit(e, n); ok {
+	if unit, ok := ServiceUnit(e, n); ok {
 		if err := engine.RunScript(ctx, n.Host, "root", "systemctl stop "+remote.Quote(unit), nil, "systemctl stop "+unit); err != nil {
 			return err
 		}
@@ -377,7 +377,7 @@ const startFailureLines = 15
 // journal, read as root: it is only printed), then the errors in its log.
 func startFailure(ctx context.Context, e *engine.Engine, n *engine.Node, said, logged string) error {
 	source := "last lines of " + startOutputPath(e, n)
-	if unit, ok := serviceUnit(e, n); ok {
+	if unit, ok := ServiceUnit(e, n); ok {
 		source = "journal of " + unit
 		said, _ = engine.RunScriptOut(ctx, n.Host, "root", fmt.Sprintf("journalctl -u %s -n %d --no-pager -o cat", remote.Quote(unit), startFailureLines), nil, "read the journal of "+unit)
 	}

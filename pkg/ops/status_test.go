@@ -1,4 +1,4 @@
-package steps
+package ops
 
 import (
 	"bytes"
@@ -87,5 +87,47 @@ func TestStatusTable(t *testing.T) {
 	healthy.WriteTable(&b)
 	if !strings.Contains(b.String(), "cluster c is healthy") {
 		t.Errorf("healthy table:\n%s", b.String())
+	}
+}
+
+func TestParseUnitStates(t *testing.T) {
+	out := "Id=wso2-c-wrk1.service\nActiveState=active\nSubState=running\nUnitFileState=enabled\nMainPID=812\n\n" +
+		"Id=wso2-c-wrk2.service\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\nMainPID=0\n"
+	got := parseUnitStates(out)
+	cases := []struct {
+		unit    string
+		want    ServiceStatus
+		pid     int
+		healthy bool
+	}{
+		{"wso2-c-wrk1.service", ServiceStatus{"wso2-c-wrk1.service", "active/running", "enabled", 812}, 812, true},
+		{"wso2-c-wrk1.service", ServiceStatus{"wso2-c-wrk1.service", "active/running", "enabled", 812}, 900, false},
+		{"wso2-c-wrk2.service", ServiceStatus{"wso2-c-wrk2.service", "inactive/dead", "disabled", 0}, 0, false},
+	}
+	for _, c := range cases {
+		s := got[c.unit]
+		if s != c.want {
+			t.Errorf("%s: %+v, want %+v", c.unit, s, c.want)
+		}
+		if h := s.healthy(c.pid); h != c.healthy {
+			t.Errorf("%s with pid %d: healthy = %v, want %v", c.unit, c.pid, h, c.healthy)
+		}
+	}
+	var none *ServiceStatus
+	if !none.healthy(5) {
+		t.Error("a node without a unit must not be unhealthy for it")
+	}
+}
+
+func TestStatusScriptWithUnits(t *testing.T) {
+	if got := statusScript(nil); got != listenScript {
+		t.Errorf("without units: %q", got)
+	}
+	got := statusScript([]string{"wso2-c-a.service"})
+	if !strings.Contains(got, "echo "+unitsMarker+"\nsystemctl show -p Id -p ActiveState -p SubState -p UnitFileState -p MainPID 'wso2-c-a.service'\nexit 0") {
+		t.Errorf("script:\n%s", got)
+	}
+	if err := exec.Command("sh", "-n", "-c", got).Run(); err != nil {
+		t.Errorf("sh -n: %v", err)
 	}
 }

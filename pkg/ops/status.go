@@ -1,4 +1,4 @@
-package steps
+package ops
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/carbonctl/carbonctl/pkg/engine"
+	"github.com/carbonctl/carbonctl/pkg/steps"
 
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 	"github.com/carbonctl/carbonctl/pkg/playbook"
@@ -148,7 +149,7 @@ func listeningPorts(ctx context.Context, e *engine.Engine) map[*engine.Host]host
 		if n.Host.Client != nil && n.Host.Err == nil && !containsHost(list, n.Host) {
 			list = append(list, n.Host)
 		}
-		if unit, ok := serviceUnit(e, n); ok {
+		if unit, ok := steps.ServiceUnit(e, n); ok {
 			units[n.Host] = append(units[n.Host], unit)
 		}
 	}
@@ -264,7 +265,7 @@ func nodeStatus(e *engine.Engine, n *engine.Node, d *TargetDrift, hp hostPorts) 
 			}
 		}
 	}
-	if unit, ok := serviceUnit(e, n); ok && hp.err == nil {
+	if unit, ok := steps.ServiceUnit(e, n); ok && hp.err == nil {
 		st := hp.units[unit]
 		st.Unit = unit
 		ns.Service = &st
@@ -275,13 +276,11 @@ func nodeStatus(e *engine.Engine, n *engine.Node, d *TargetDrift, hp hostPorts) 
 
 // fillMembers sets the peers a running node sees and misses, from its log.
 func fillMembers(e *engine.Engine, n *engine.Node, ns *NodeStatus) {
-	lines, err := cachedMembers(e, n)
-	joined, left, perr := memberPatterns(e.PB.Start)
-	if err = firstErr(err, perr); err != nil {
+	seen, err := steps.PeersSeen(e, n)
+	if err != nil {
 		ns.Errors = append(ns.Errors, err.Error())
 		return
 	}
-	seen := membersSeen(lines, joined, left)
 	for _, p := range e.Vars.Nodes {
 		switch {
 		case p.Name == n.Name():
