@@ -410,6 +410,7 @@ func (e *Engine) Parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
+// ManagerNode is the inventory's manager node, nil when it has none.
 func (e *Engine) ManagerNode() *Node {
 	for _, n := range e.Nodes {
 		if n.Vars.Node.IsManager {
@@ -419,6 +420,8 @@ func (e *Engine) ManagerNode() *Node {
 	return nil
 }
 
+// Addresses maps each target of the recap (nodes, the database, the load
+// balancer) to the address it is shown with.
 func (e *Engine) Addresses() map[string]string {
 	m := map[string]string{DBTarget: fmt.Sprintf("%s:%d", e.Inv.Database.Host, e.Inv.Database.Port)}
 	if lb := e.Inv.LoadBalancer; lb != nil {
@@ -430,6 +433,8 @@ func (e *Engine) Addresses() map[string]string {
 	return m
 }
 
+// Order is the recap's order of targets: database, load balancer, then the
+// nodes in inventory order.
 func (e *Engine) Order() []string {
 	names := []string{DBTarget, LBTarget}
 	for _, n := range e.Nodes {
@@ -463,6 +468,8 @@ func FileChange(verb, p string, old, updated []byte) (desc, diff string) {
 	return fmt.Sprintf("%s %s (+%d -%d)", verb, p, added, removed), textdiff.Unified(strings.TrimPrefix(p, "/"), old, updated)
 }
 
+// DBViaHost is the host whose SSH connection carries the database's admin
+// connection ([database] via), nil when it connects directly.
 func (e *Engine) DBViaHost() *Host {
 	via := e.Inv.Database.Via
 	if via == "" {

@@ -17,6 +17,7 @@ type LocalFiles struct {
 	Files map[string][]byte
 }
 
+// Read returns the content of control-machine file p, read once per run.
 func (l *LocalFiles) Read(p string) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

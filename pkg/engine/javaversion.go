@@ -51,6 +51,7 @@ func clip(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// LeadingDigits is the run of decimal digits s starts with ("" if none).
 func LeadingDigits(s string) string {
 	i := 0
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {

@@ -59,14 +59,18 @@ func (e *Engine) buildLB() {
 	e.LB = &LBState{Conf: conf, Host: h}
 }
 
+// CertPath is where nginx reads the load balancer's certificate.
 func (l *LBState) CertPath() string {
 	return path.Join(NginxSSLDir, l.Conf.ServiceHostName+".crt")
 }
 
+// AppliedPath is where the hash of the vhost files with prefix is kept
+// once nginx has loaded them.
 func (l *LBState) AppliedPath(prefix string) string {
 	return path.Join(AppliedDir, prefix+".applied")
 }
 
+// KeyPath is where nginx reads the certificate's private key.
 func (l *LBState) KeyPath() string {
 	return path.Join(NginxSSLDir, l.Conf.ServiceHostName+".key")
 }
@@ -76,6 +80,8 @@ func (l *LBState) Names() []string {
 	return []string{l.Conf.ServiceHostName, l.Conf.MgtHostName}
 }
 
+// MarkFailed records that a load balancer step failed (certStep: the
+// certificate step, which the trust stores depend on too).
 func (l *LBState) MarkFailed(certStep bool) {
 	l.Mu.Lock()
 	l.failed = true
@@ -83,6 +89,8 @@ func (l *LBState) MarkFailed(certStep bool) {
 	l.Mu.Unlock()
 }
 
+// IsFailed reports whether a load balancer step failed or its host is
+// unreachable: later load balancer steps are skipped.
 func (l *LBState) IsFailed() bool {
 	l.Mu.Lock()
 	defer l.Mu.Unlock()

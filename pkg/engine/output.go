@@ -18,6 +18,7 @@ type Printer struct {
 	verbose bool
 }
 
+// Printf prints to the run's output, with secrets masked.
 func (p *Printer) Printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

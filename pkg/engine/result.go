@@ -76,6 +76,7 @@ func (r *Report) Changed() int {
 	return n
 }
 
+// Tally counts the results per target into the recap, targets in order.
 func (r *Report) Tally(addresses map[string]string, order []string) {
 	byTarget := map[string]*Tally{}
 	for _, res := range r.Results {

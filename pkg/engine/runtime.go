@@ -43,6 +43,7 @@ type Overlay struct {
 	Group string
 }
 
+// NewHost is the state of host addr before it is connected and read.
 func NewHost(addr string) *Host {
 	return &Host{Addr: addr, Files: map[string]*remote.File{}, Probes: map[string]remote.ProbeResult{}}
 }
@@ -200,23 +201,28 @@ type Node struct {
 	Managed map[string]bool // files carbonctl manages for this node (for the start fingerprint)
 }
 
+// Name is the node's inventory name.
 func (n *Node) Name() string { return n.Vars.Node.Name }
 
 // Home returns a path below this node's CARBON_HOME.
 func (n *Node) Home(rel string) string { return path.Join(n.Vars.Node.Home, rel) }
 
+// MarkFailed records that a step failed on n: its later steps are skipped.
 func (n *Node) MarkFailed() {
 	n.mu.Lock()
 	n.failed = true
 	n.mu.Unlock()
 }
 
+// IsFailed reports whether a step failed on n or its host is unreachable.
 func (n *Node) IsFailed() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.failed || n.Host.Err != nil
 }
 
+// Manage records that carbonctl manages file p for n (part of the start
+// fingerprint).
 func (n *Node) Manage(p string) {
 	n.mu.Lock()
 	n.Managed[p] = true
@@ -252,6 +258,7 @@ func RunScript(ctx context.Context, h *Host, as, script string, stdin io.Reader,
 	return err
 }
 
+// RunScriptOut is RunScript that also returns the command's stdout.
 func RunScriptOut(ctx context.Context, h *Host, as, script string, stdin io.Reader, doing string) (string, error) {
 	return remote.RunScript(ctx, h.Client, h.Addr, as, script, stdin, doing)
 }

@@ -66,6 +66,7 @@ func tailScript(file string, o LogOptions) string {
 // UsageError is a mistake in the command line or inventory (exit code 2).
 type UsageError struct{ Msg string }
 
+// Error is the usage problem, for the CLI to print.
 func (e *UsageError) Error() string { return e.Msg }
 
 // nodeHome is node n's CARBON_HOME: its own home, else the product's.
