@@ -19,7 +19,7 @@ import (
 	"github.com/carbonctl/carbonctl/pkg/inventory"
 )
 
-// archive is the product zip on the control machine.
+// Product is the product zip on the control machine.
 type Product struct {
 	Path   string
 	SHA256 string
@@ -29,9 +29,12 @@ type Product struct {
 
 	mu    sync.Mutex
 	cache map[string][]byte
+
+	tarOnce sync.Once
+	tar     tarFile // TarFile's
 }
 
-// openArchive opens and hashes the product zip.
+// OpenProduct opens and hashes the product zip.
 func OpenProduct(p string) (*Product, error) {
 	sum, err := CachedSHA256(p)
 	if err != nil {
@@ -49,9 +52,16 @@ func OpenProduct(p string) (*Product, error) {
 	return a, nil
 }
 
+// Close closes the zip and removes the tar TarFile wrote, if any.
 func (a *Product) Close() {
-	if a != nil && a.zr != nil {
+	if a == nil {
+		return
+	}
+	if a.zr != nil {
 		a.zr.Close()
+	}
+	if a.tar.dir != "" {
+		os.RemoveAll(a.tar.dir)
 	}
 }
 

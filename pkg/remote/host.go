@@ -22,6 +22,9 @@ type Host interface {
 	// Defer makes script ready to run as user as with one round trip
 	// later (see Client.Defer).
 	Defer(ctx context.Context, as, script string) Deferred
+	// Upload copies the local file src to dst, resuming what an earlier
+	// upload left (see Client.Upload).
+	Upload(ctx context.Context, src, dst string, opts UploadOptions) (UploadStats, error)
 	// DialTCP opens a TCP connection from the host to addr (a tunnel).
 	DialTCP(ctx context.Context, addr string) (net.Conn, error)
 	// Lost is why the connection was given up, nil while the host answers.

@@ -85,7 +85,7 @@ type fileCase struct {
 	Host, Path, Content, Mode, Owner, Group, Target string
 	As                                              string   // a write: who wrote it ("" = root)
 	Contains                                        []string // a write: substrings of its content
-	Missing                                         bool     // a state check: the path must not exist
+	Missing                                         bool     // a state check: the path must not exist; a write: it was removed later in the run
 }
 
 type probeCase struct {
@@ -101,10 +101,12 @@ type commandCase struct {
 	Exit, Times    int
 	// What the command changes: files and links it creates, what probes
 	// say after it, and files it writes with what its script says
-	// (Capture: the first group of Pattern, plus a newline).
+	// (Capture: the first group of Pattern, plus a newline); Remove is
+	// deleted first (with what is below it).
 	Dirs    []fileCase `toml:"dir"`
 	Files   []fileCase `toml:"file"`
 	Links   []fileCase `toml:"link"`
+	Remove  []string
 	Probes  map[string]probeCase
 	Capture []captureCase `toml:"capture"`
 }
@@ -365,10 +367,13 @@ func install(h *remotetest.Host, inv *inventory.Inventory, archive map[string]st
 // command turns a scripted command of a case into a remotetest.Command.
 func (cc commandCase) command(t *testing.T, marker *strings.Replacer) remotetest.Command {
 	cmd := remotetest.Command{As: cc.As, Contains: cc.Contains, Stdout: data(t, cc.Stdout), Stderr: cc.Stderr, Exit: cc.Exit, Times: cc.Times}
-	if len(cc.Dirs)+len(cc.Files)+len(cc.Links)+len(cc.Probes)+len(cc.Capture) == 0 {
+	if len(cc.Dirs)+len(cc.Files)+len(cc.Links)+len(cc.Probes)+len(cc.Capture)+len(cc.Remove) == 0 {
 		return cmd
 	}
 	cmd.Effect = func(h *remotetest.Host, c remotetest.Call) error {
+		for _, p := range cc.Remove {
+			h.Remove(p)
+		}
 		putDirs(t, h, cc.Dirs)
 		putFiles(t, h, cc.Files, marker)
 		for _, l := range cc.Links {
@@ -568,6 +573,10 @@ func checkWrites(t *testing.T, what string, net *remotetest.Network, got []hostW
 			t.Errorf("%s: %s:%s written as %q, want %q", what, w.Host, w.Path, g.Opts.As, w.As)
 		}
 		checkContent(t, what, w, string(g.Data))
+		if w.Missing {
+			checkState(t, what, net, fileCase{Host: w.Host, Path: w.Path, Missing: true})
+			continue
+		}
 		checkState(t, what, net, fileCase{Host: w.Host, Path: w.Path, Mode: w.Mode, Owner: w.Owner, Group: w.Group})
 	}
 	for i, g := range got {

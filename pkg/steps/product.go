@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 
@@ -131,39 +130,93 @@ func checkMarker(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	return nil
 }
 
-// unpack streams the archive as a tar into HOME.carbonctl-new and renames it
-// into place, so an interrupted upload never leaves a half-filled CARBON_HOME.
-// Root only makes the empty directory (given to the product user with
-// chown -h, which never follows a link) and renames it (mv -T, which never
-// moves into a directory someone put there); the product user unpacks and
-// writes the marker, so root never writes into what that user owns, even
-// when the parent directory is the user's.
+// unpack uploads the archive as a tar into HOME.carbonctl-upload, unpacks it
+// into HOME.carbonctl-new and renames that into place, so an interrupted run
+// never leaves a half-filled CARBON_HOME, and the upload of a run that was
+// killed resumes where it stopped (remote.Host.Upload: several SSH channels,
+// blocks verified by sha256).
+//
+// The product user is untrusted, and so is everything it can write. Root
+// only makes the two directories and gives them to the product user, or
+// has that user make them where it can change names anyway (see
+// productDirsScript), renames the new home into place
+// (mv -T, which never moves into a directory someone put there) and removes
+// the emptied upload directory (rmdir, which neither follows a link nor
+// removes anything inside). Everything that reads or writes inside those
+// directories runs as the product user: the upload itself (so a link
+// planted in the upload directory can only make the product user write
+// where the product user may write anyway), the unpack, the marker and the
+// removal of the tar. Root never reads, writes or runs what that user wrote.
 func unpack(ctx context.Context, e *engine.Engine, n *engine.Node) error {
 	home := n.Vars.Node.Home
-	tmp := remote.Quote(home + ".carbonctl-new")
-	prepare := strings.Join([]string{
-		"set -e",
-		"umask 022",
-		"mkdir -p " + remote.Quote(path.Dir(home)),
-		"rm -rf " + tmp,
-		"mkdir " + tmp,
-		"chown -h " + remote.Quote(n.Vars.Product.User+":"+n.Vars.Product.Group) + " " + tmp,
-	}, "\n")
-	if err := engine.RunScript(ctx, n.Host, "root", prepare, nil, "prepare "+home+".carbonctl-new"); err != nil {
+	user := n.Vars.Product.User
+	tmp, up := remote.Quote(home+".carbonctl-new"), remote.Quote(home+".carbonctl-upload")
+	prepare := productDirsScript(home, user, n.Vars.Product.Group)
+	if err := engine.RunScript(ctx, n.Host, "root", prepare, nil, "prepare "+home+".carbonctl-new and "+home+".carbonctl-upload"); err != nil {
 		return err
+	}
+	src, sum, err := e.Arch.TarFile()
+	if err != nil {
+		return err
+	}
+	dst := path.Join(home+".carbonctl-upload", path.Base(src))
+	st, err := n.Host.Client.Upload(ctx, src, dst, remote.UploadOptions{As: user, SHA256: sum})
+	if err != nil {
+		return err
+	}
+	if e.Opts.Verbose {
+		e.Out.Printf("uploaded %s to %s:%s: %d bytes, %d sent, %d kept from an earlier upload\n", path.Base(src), n.Host.Addr, dst, st.Size, st.Sent, st.Kept)
 	}
 	fill := strings.Join([]string{
 		"set -e",
 		"umask 022",
-		"tar -xpf - -C " + tmp + " --no-same-owner",
+		"tar -xpf " + remote.Quote(dst) + " -C " + tmp + " --no-same-owner",
 		"printf '%s' " + remote.Quote(e.Arch.MarkerContent()) + " > " + remote.Quote(home+".carbonctl-new/"+markerName),
+		// The tar and whatever an earlier, killed upload of another archive left.
+		"find " + up + " -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +",
 	}, "\n")
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(e.Arch.WriteTar(pw)) }()
-	err := engine.RunScript(ctx, n.Host, n.Vars.Product.User, fill, pr, "unpack the product into "+home)
-	pr.Close()
-	if err != nil {
+	if err := engine.RunScript(ctx, n.Host, user, fill, nil, "unpack the product into "+home); err != nil {
 		return err
 	}
-	return engine.RunScript(ctx, n.Host, "root", "mv -T "+tmp+" "+remote.Quote(home), nil, "move the product into "+home)
+	return engine.RunScript(ctx, n.Host, "root", "set -e\nmv -T "+tmp+" "+remote.Quote(home)+"\nrmdir "+up, nil, "move the product into "+home)
+}
+
+// productDirsScript, run as root, makes the empty HOME.carbonctl-new and, unless
+// a killed run left it for the resume, HOME.carbonctl-upload (0700: only the
+// product user reads the upload), both the product user's; a link or a
+// non-directory at HOME.carbonctl-upload is refused.
+//
+// Who makes them depends on the parent directory. When the product user may
+// change names in it (its home, say), root touches nothing there: the
+// product user makes both directories itself (setpriv, as in the nested
+// reads), since root's chown -h of a name that user can swap (for a hard
+// link to a file of root's, between the check and the chown) would give it
+// that file. Otherwise only root can change the names there: root makes
+// them and gives them away with chown -h (which never follows a link).
+func productDirsScript(home, user, group string) string {
+	tmp, up := remote.Quote(home+".carbonctl-new"), remote.Quote(home+".carbonctl-upload")
+	parent, owner := remote.Quote(path.Dir(home)), remote.Quote(user+":"+group)
+	create := func(chown bool) string {
+		lines := []string{
+			"set -e",
+			"umask 022",
+			"rm -rf " + tmp,
+			"mkdir -m 0755 " + tmp,
+			"if [ -L " + up + " ] || { [ -e " + up + " ] && [ ! -d " + up + " ]; }; then echo " + up + " is not the directory carbonctl uploads into >&2; exit 1; fi",
+			"[ -d " + up + " ] || mkdir -m 0700 " + up,
+		}
+		if chown {
+			lines = append(lines, "chown -h "+owner+" "+tmp, "chown -h "+owner+" "+up)
+		}
+		return strings.Join(lines, "\n")
+	}
+	asUser := "setpriv --reuid=" + remote.Quote(user) + ` --regid="$(id -g -- ` + remote.Quote(user) + `)" --init-groups -- `
+	return strings.Join([]string{
+		"set -e",
+		"umask 022",
+		"cd /",
+		"mkdir -p " + parent,
+		"if " + asUser + "test -w " + parent + "; then exec " + asUser + "sh -c " + remote.Quote(create(false)) + "; fi",
+		create(true),
+	}, "\n")
 }
